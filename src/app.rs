@@ -1,0 +1,163 @@
+//! Building the host from its configuration and running it until it is stopped.
+//!
+//! [`start`] is used by `tokobot serve` and by the test suite alike: it connects (starting the
+//! embedded cluster when no `DATABASE_URL` is set), migrates, opens the runtime pool, builds
+//! the host, serves HTTP, starts every store and the background jobs, and returns a handle
+//! whose [`AppHandle::shutdown`] stops it all in order.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+
+use crate::{
+    config::Config,
+    crypto::Sealer,
+    db::{self, DatabaseServer, Db},
+    host::{Host, telegram::BotFactory},
+    http::{self, AppState, api::auth::JwtKeys},
+    jobs, telemetry,
+    tenants::service::Provisioner,
+};
+
+/// How many database connections the runtime pool opens at most.
+const POOL_SIZE: u32 = 16;
+
+/// A running host.
+pub struct AppHandle {
+    /// The address the HTTP server listens on (useful with port 0).
+    pub addr: SocketAddr,
+    pub host: Host,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<std::io::Result<()>>,
+    jobs: Vec<JoinHandle<()>>,
+    /// Dropped last: stops the embedded cluster when this process started it.
+    database: DatabaseServer,
+}
+
+/// The database, migrated, and the runtime pool on it.
+pub async fn connect(config: &Config) -> anyhow::Result<(DatabaseServer, Db)> {
+    let server = DatabaseServer::open(config).await?;
+    db::migrate(&server.owner).await?;
+    let db = Db::connect(server.runtime_options(config)?, POOL_SIZE).await?;
+    Ok((server, db))
+}
+
+/// The services both the host and the CLI's provisioning commands need.
+pub fn provisioning(config: &Config, db: Db) -> anyhow::Result<(Sealer, BotFactory, Provisioner)> {
+    let sealer = Sealer::new(config.master_keys.clone())?;
+    let client = teloxide::net::default_reqwest_settings()
+        .build()
+        .context("cannot build the HTTP client")?;
+    let bots = BotFactory::new(client, &config.telegram_api_url)?;
+    let provisioner = Provisioner::new(db, sealer.clone(), bots.clone());
+    Ok((sealer, bots, provisioner))
+}
+
+/// Starts the host and returns once HTTP is being served; stores start in the background.
+pub async fn start(config: Config) -> anyhow::Result<AppHandle> {
+    let config = Arc::new(config);
+    let (database, db) = connect(&config).await?;
+    let (sealer, bots, provisioner) = provisioning(&config, db.clone())?;
+    let host = Host::new(Arc::clone(&config), db.clone(), sealer, bots);
+    let metrics = telemetry::metrics();
+    let state = AppState {
+        host: host.clone(),
+        provisioner,
+        jwt: JwtKeys::new(config.jwt_secret.expose()),
+        metrics: metrics.clone(),
+    };
+
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = watch::channel(false);
+    let mut server_stop = stopped.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, http::router(state))
+            .with_graceful_shutdown(async move {
+                let _ = server_stop.changed().await;
+            })
+            .await
+    });
+    tracing::info!(%addr, mode = ?config.update_mode, "tokobot is listening");
+
+    let jobs = vec![
+        tokio::spawn({
+            let host = host.clone();
+            async move {
+                if let Err(error) = host.sync_all().await {
+                    tracing::error!(
+                        error = format!("{error:#}"),
+                        "could not start the stores; the periodic pass retries"
+                    );
+                }
+            }
+        }),
+        tokio::spawn({
+            let (db, stopped) = (db.clone(), stopped.clone());
+            async move { db.watch_health(stopped).await }
+        }),
+        tokio::spawn(jobs::tenant_changes(host.clone(), stopped.clone())),
+        tokio::spawn(jobs::reconcile(host.clone(), stopped.clone())),
+        tokio::spawn(jobs::bookkeeping(host.clone(), metrics, stopped)),
+    ];
+    Ok(AppHandle {
+        addr,
+        host,
+        stop,
+        server,
+        jobs,
+        database,
+    })
+}
+
+impl AppHandle {
+    /// Stops HTTP, the jobs, every store (each finishing what it accepted) and the database.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        match self.server.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "the HTTP server failed"),
+            Err(error) => tracing::error!(%error, "the HTTP server task failed"),
+        }
+        for job in self.jobs {
+            let _ = job.await;
+        }
+        self.host.shutdown().await;
+        self.host.db().close().await;
+        drop(self.database);
+        tracing::info!("tokobot stopped");
+    }
+}
+
+/// `tokobot serve`: runs until Ctrl-C or SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = start(config).await?;
+    wait_for_signal().await;
+    tracing::info!("stopping");
+    app.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,148 @@
+//! Dialogue state in PostgreSQL, keyed by (store, chat).
+//!
+//! teloxide's own `PostgresStorage` keys dialogues by chat alone, so two stores talking to the
+//! same customer would overwrite each other's state. [`TenantDialogues`] is the per-store
+//! `Storage` that teloxide's `Dialogue` uses; behind it, one [`DialogueStore`] shared by all
+//! stores caches states in memory (the browse path reads them on every update) and writes
+//! through to the `dialogues` table on every change, so a restart loses no conversation.
+
+use std::{sync::Arc, time::Duration};
+
+use futures::future::BoxFuture;
+use moka::sync::Cache;
+use serde::{Deserialize, Serialize};
+use teloxide::{dispatching::dialogue::Storage, types::ChatId};
+
+use crate::db::{Db, TenantId};
+
+/// Where a customer is in a multi-step conversation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum State {
+    /// No conversation in progress: buttons and commands.
+    #[default]
+    Idle,
+    /// The bot asked the customer to pick a language.
+    ChoosingLanguage,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DialogueError {
+    #[error("dialogue storage failed: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("dialogue state could not be encoded: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// The cache and table behind every store's dialogues.
+pub struct DialogueStore {
+    db: Db,
+    /// `None` caches "no dialogue", so idle customers cost no query either.
+    cache: Cache<(TenantId, i64), Option<State>>,
+}
+
+impl DialogueStore {
+    pub fn new(db: Db) -> Arc<Self> {
+        Arc::new(Self {
+            db,
+            cache: Cache::builder()
+                .max_capacity(200_000)
+                .time_to_idle(Duration::from_secs(1800))
+                .build(),
+        })
+    }
+
+    /// The storage one store's dispatcher uses.
+    pub fn for_tenant(self: &Arc<Self>, tenant: TenantId) -> Arc<TenantDialogues> {
+        Arc::new(TenantDialogues {
+            tenant,
+            store: Arc::clone(self),
+        })
+    }
+
+    async fn get(&self, tenant: TenantId, chat: i64) -> Result<Option<State>, DialogueError> {
+        if let Some(state) = self.cache.get(&(tenant, chat)) {
+            return Ok(state);
+        }
+        let mut tx = self.db.tenant(tenant).await?;
+        let stored: Option<serde_json::Value> =
+            sqlx::query_scalar("select state from dialogues where tenant_id = $1 and chat_id = $2")
+                .bind(tenant)
+                .bind(chat)
+                .fetch_optional(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        // A state written by an older version that no longer parses starts the customer afresh
+        // rather than locking them out of the bot.
+        let state = stored.and_then(|value| match serde_json::from_value(value) {
+            Ok(state) => Some(state),
+            Err(error) => {
+                tracing::warn!(%tenant, chat, %error, "dropping a dialogue state that no longer parses");
+                None
+            }
+        });
+        self.cache.insert((tenant, chat), state.clone());
+        Ok(state)
+    }
+
+    async fn put(&self, tenant: TenantId, chat: i64, state: State) -> Result<(), DialogueError> {
+        let value = serde_json::to_value(&state)?;
+        let mut tx = self.db.tenant(tenant).await?;
+        sqlx::query(
+            "insert into dialogues (tenant_id, chat_id, state) values ($1, $2, $3) \
+             on conflict (tenant_id, chat_id) do update set state = excluded.state, updated_at = now()",
+        )
+        .bind(tenant)
+        .bind(chat)
+        .bind(value)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.cache.insert((tenant, chat), Some(state));
+        Ok(())
+    }
+
+    async fn remove(&self, tenant: TenantId, chat: i64) -> Result<(), DialogueError> {
+        let mut tx = self.db.tenant(tenant).await?;
+        sqlx::query("delete from dialogues where tenant_id = $1 and chat_id = $2")
+            .bind(tenant)
+            .bind(chat)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.cache.insert((tenant, chat), None);
+        Ok(())
+    }
+}
+
+/// One store's view of the dialogue store: the `Storage` teloxide's dialogues use.
+pub struct TenantDialogues {
+    tenant: TenantId,
+    store: Arc<DialogueStore>,
+}
+
+impl Storage<State> for TenantDialogues {
+    type Error = DialogueError;
+
+    fn remove_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+    ) -> BoxFuture<'static, Result<(), Self::Error>> {
+        Box::pin(async move { self.store.remove(self.tenant, chat_id.0).await })
+    }
+
+    fn update_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+        dialogue: State,
+    ) -> BoxFuture<'static, Result<(), Self::Error>> {
+        Box::pin(async move { self.store.put(self.tenant, chat_id.0, dialogue).await })
+    }
+
+    fn get_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+    ) -> BoxFuture<'static, Result<Option<State>, Self::Error>> {
+        Box::pin(async move { self.store.get(self.tenant, chat_id.0).await })
+    }
+}

@@ -1,0 +1,116 @@
+//! The handler tree and the middleware around it.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    ops::ControlFlow,
+    sync::Arc,
+    time::Instant,
+};
+
+use dptree::{HandlerDescription, HandlerSignature, di::DependencyMap};
+use teloxide::{
+    dispatching::{DpHandlerDescription, UpdateHandler},
+    prelude::*,
+    types::{ChatMemberUpdated, Update},
+};
+use tracing::Instrument;
+
+use super::{
+    HandlerResult, StoreCtx,
+    customer::{self, Command},
+    dialogue::{State, TenantDialogues},
+};
+use crate::store::customers::{Contact, Customer};
+
+/// Builds the handler tree that every store's dispatcher shares.
+pub fn handler_tree() -> UpdateHandler<anyhow::Error> {
+    let private_messages = Update::filter_message()
+        .filter(|msg: Message| msg.chat.is_private() && msg.from.is_some())
+        .map_async(touch_customer)
+        .enter_dialogue::<Message, TenantDialogues, State>()
+        .branch(
+            dptree::entry()
+                .filter_command::<Command>()
+                .endpoint(customer::command),
+        )
+        .branch(dptree::case![State::ChoosingLanguage].endpoint(customer::language_chosen))
+        .branch(dptree::endpoint(customer::unknown));
+    let membership = Update::filter_my_chat_member().endpoint(membership_changed);
+
+    observed().chain(dptree::entry().branch(private_messages).branch(membership))
+}
+
+/// Records the customer behind a message and hands what is known of them to the handlers.
+///
+/// A database failure here must not make the bot mute: the customer is answered in the store's
+/// language and recorded on a later message.
+async fn touch_customer(msg: Message, ctx: Arc<StoreCtx>) -> Customer {
+    let contact = msg.from.as_ref().map(|user| Contact {
+        user_id: user.id.0 as i64,
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        username: user.username.clone(),
+        language_code: user.language_code.clone(),
+    });
+    let Some(contact) = contact else {
+        return Customer { language: None };
+    };
+    match ctx
+        .customers
+        .touch(&ctx.db, ctx.tenant_id(), &contact)
+        .await
+    {
+        Ok(customer) => customer,
+        Err(error) => {
+            tracing::warn!(%error, "could not record the customer");
+            Customer { language: None }
+        }
+    }
+}
+
+/// Telegram reports that a customer blocked (or unblocked) the bot.
+async fn membership_changed(update: ChatMemberUpdated, ctx: Arc<StoreCtx>) -> HandlerResult {
+    if !update.chat.is_private() {
+        return Ok(());
+    }
+    let blocked = update.new_chat_member.is_banned() || update.new_chat_member.is_left();
+    ctx.customers
+        .mark_blocked(&ctx.db, ctx.tenant_id(), update.from.id.0 as i64, blocked)
+        .await?;
+    Ok(())
+}
+
+/// Middleware around the whole tree: a tracing span carrying the store's slug, the per-store
+/// update counter, the latency histogram and the error counter.
+fn observed() -> UpdateHandler<anyhow::Error> {
+    let signature = HandlerSignature::Other {
+        obligations: BTreeMap::new(),
+        guaranteed_outcomes: BTreeSet::new(),
+        conditional_outcomes: BTreeSet::new(),
+        continues: true,
+    };
+    dptree::from_fn_with_description(
+        DpHandlerDescription::entry(),
+        |deps: DependencyMap, cont| async move {
+            let slug = deps
+                .try_get::<Arc<StoreCtx>>()
+                .map(|ctx| ctx.tenant().slug.clone())
+                .unwrap_or_default();
+            let update_id = deps.try_get::<Update>().map(|u| u.id.0).unwrap_or_default();
+            let span = tracing::info_span!("update", store = %slug, update_id);
+            let started = Instant::now();
+            let outcome = cont(deps).instrument(span.clone()).await;
+            metrics::counter!("tokobot_updates_total", "store" => slug.clone()).increment(1);
+            metrics::histogram!("tokobot_update_duration_seconds", "store" => slug.clone())
+                .record(started.elapsed().as_secs_f64());
+            if let ControlFlow::Break(Err(error)) = &outcome {
+                metrics::counter!("tokobot_handler_errors_total", "store" => slug).increment(1);
+                span.in_scope(|| {
+                    tracing::error!(error = format!("{error:#}"), "update handler failed")
+                });
+            }
+            outcome
+        },
+        signature,
+    )
+}

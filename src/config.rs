@@ -1,0 +1,240 @@
+//! Configuration from the environment (SPEC §1).
+//!
+//! Everything the host needs is read once into [`Config`]; the rest of the code never calls
+//! `std::env`. A `.env` file is loaded by `main` before this runs. In development the master
+//! key and the JWT secret are generated into the data dir (with a loud warning) so that a
+//! newcomer can run the host with no configuration at all.
+
+use std::{
+    fs,
+    io::Write,
+    net::SocketAddr,
+    os::unix::fs::OpenOptionsExt,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context, bail};
+use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
+use rand::RngCore;
+
+use crate::{crypto::MasterKey, secret::Secret};
+
+/// How Telegram updates reach the host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpdateMode {
+    /// Telegram POSTs updates to `POST /webhooks/telegram/{slug}` under the public URL.
+    Webhook,
+    /// Each store's dispatcher long-polls `getUpdates` (development, or hosts behind NAT).
+    Polling,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// The host's whole configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// URL of the schema owner; `None` selects the embedded cluster under `data_dir`.
+    pub database_url: Option<Secret>,
+    /// URL of the runtime role; `None` means "connect as the owner and `SET ROLE`".
+    pub app_database_url: Option<Secret>,
+    pub data_dir: PathBuf,
+    pub bind: SocketAddr,
+    /// Base URL that Telegram and Pakasir reach, without a trailing slash.
+    pub public_url: Option<String>,
+    pub update_mode: UpdateMode,
+    /// The key that seals new values, followed by older keys kept for unsealing only.
+    pub master_keys: Vec<MasterKey>,
+    pub jwt_secret: Secret<Vec<u8>>,
+    pub telegram_api_url: String,
+    pub pakasir_api_url: String,
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Reads the configuration through `var`, which makes the parsing testable.
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let data_dir = PathBuf::from(var("TOKOBOT_DATA_DIR").unwrap_or_else(|| "./var".into()));
+        let bind = var("TOKOBOT_BIND")
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+            .parse()
+            .context("TOKOBOT_BIND is not a socket address such as 127.0.0.1:8080")?;
+        let public_url = var("TOKOBOT_PUBLIC_URL")
+            .map(|u| parse_base_url("TOKOBOT_PUBLIC_URL", &u))
+            .transpose()?;
+        let update_mode = match var("TOKOBOT_UPDATE_MODE").as_deref() {
+            None if public_url.is_some() => UpdateMode::Webhook,
+            None => UpdateMode::Polling,
+            Some("webhook") if public_url.is_none() => {
+                bail!("TOKOBOT_UPDATE_MODE=webhook needs TOKOBOT_PUBLIC_URL")
+            }
+            Some("webhook") => UpdateMode::Webhook,
+            Some("polling") => UpdateMode::Polling,
+            Some(other) => {
+                bail!("TOKOBOT_UPDATE_MODE must be `webhook` or `polling`, not `{other}`")
+            }
+        };
+        let log_format = match var("TOKOBOT_LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => bail!("TOKOBOT_LOG_FORMAT must be `json` or `pretty`, not `{other}`"),
+        };
+
+        let mut master_keys = vec![match var("TOKOBOT_MASTER_KEY") {
+            Some(key) => MasterKey::from_base64(&key).context("TOKOBOT_MASTER_KEY")?,
+            None => {
+                MasterKey::from_base64(&dev_secret(&data_dir, "master.key", "TOKOBOT_MASTER_KEY")?)?
+            }
+        }];
+        // Older keys stay readable during a rotation; new values are always sealed with the first.
+        for old in var("TOKOBOT_MASTER_KEY_PREVIOUS")
+            .unwrap_or_default()
+            .split(',')
+        {
+            if !old.trim().is_empty() {
+                master_keys.push(
+                    MasterKey::from_base64(old.trim()).context("TOKOBOT_MASTER_KEY_PREVIOUS")?,
+                );
+            }
+        }
+        let jwt_secret = match var("TOKOBOT_JWT_SECRET") {
+            Some(secret) => secret.into_bytes(),
+            None => dev_secret(&data_dir, "jwt.secret", "TOKOBOT_JWT_SECRET")?.into_bytes(),
+        };
+        if jwt_secret.len() < 32 {
+            bail!("TOKOBOT_JWT_SECRET must be at least 32 bytes long");
+        }
+
+        Ok(Self {
+            database_url: var("DATABASE_URL").map(Secret::new),
+            app_database_url: var("TOKOBOT_APP_DATABASE_URL").map(Secret::new),
+            data_dir,
+            bind,
+            public_url,
+            update_mode,
+            master_keys,
+            jwt_secret: Secret::new(jwt_secret),
+            telegram_api_url: parse_base_url(
+                "TOKOBOT_TELEGRAM_API_URL",
+                &var("TOKOBOT_TELEGRAM_API_URL")
+                    .unwrap_or_else(|| "https://api.telegram.org".into()),
+            )?,
+            pakasir_api_url: parse_base_url(
+                "TOKOBOT_PAKASIR_API_URL",
+                &var("TOKOBOT_PAKASIR_API_URL").unwrap_or_else(|| "https://app.pakasir.com".into()),
+            )?,
+            log_format,
+        })
+    }
+
+    /// The URL Telegram posts a store's updates to, when the host runs in webhook mode.
+    pub fn telegram_webhook_url(&self, slug: &str) -> Option<String> {
+        self.public_url
+            .as_ref()
+            .map(|base| format!("{base}/webhooks/telegram/{slug}"))
+    }
+
+    /// The URL to paste into the store's Pakasir dashboard.
+    pub fn pakasir_webhook_url(&self, slug: &str) -> Option<String> {
+        self.public_url
+            .as_ref()
+            .map(|base| format!("{base}/webhooks/pakasir/{slug}"))
+    }
+}
+
+/// Checks that `value` is an http(s) base URL and returns it without a trailing slash.
+fn parse_base_url(name: &str, value: &str) -> anyhow::Result<String> {
+    let trimmed = value.trim().trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .with_context(|| format!("{name} must start with http:// or https://"))?;
+    if rest.is_empty() || rest.contains(char::is_whitespace) {
+        bail!("{name} is not a URL: `{value}`");
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Reads a development secret from the data dir, creating it on first use.
+///
+/// Production hosts set the variable; a generated key lives only on this machine, so losing
+/// the data dir loses every sealed value, which is why the warning is loud.
+fn dev_secret(data_dir: &Path, file: &str, variable: &str) -> anyhow::Result<String> {
+    let dir = data_dir.join("keys");
+    let path = dir.join(file);
+    if let Ok(existing) = fs::read_to_string(&path) {
+        return Ok(existing.trim().to_owned());
+    }
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let encoded = BASE64.encode(bytes);
+    let mut out = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    out.write_all(encoded.as_bytes())?;
+    tracing::warn!(
+        "{variable} is not set: generated a development key into {}; set {variable} in production",
+        path.display()
+    );
+    Ok(encoded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let key = BASE64.encode([7u8; 32]);
+        let jwt = "j".repeat(32);
+        let mut all: Vec<(String, String)> = vec![
+            ("TOKOBOT_MASTER_KEY".into(), key),
+            ("TOKOBOT_JWT_SECRET".into(), jwt),
+        ];
+        all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Config::from_lookup(|name| {
+            all.iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn defaults_to_polling_without_a_public_url() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.update_mode, UpdateMode::Polling);
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.telegram_webhook_url("toko"), None);
+    }
+
+    #[test]
+    fn a_public_url_selects_webhooks_and_builds_store_urls() {
+        let config = config(&[("TOKOBOT_PUBLIC_URL", "https://bots.example.com/")]).unwrap();
+        assert_eq!(config.update_mode, UpdateMode::Webhook);
+        assert_eq!(
+            config.telegram_webhook_url("toko-a").as_deref(),
+            Some("https://bots.example.com/webhooks/telegram/toko-a")
+        );
+    }
+
+    #[test]
+    fn rejects_webhook_mode_without_public_url_and_bad_values() {
+        assert!(config(&[("TOKOBOT_UPDATE_MODE", "webhook")]).is_err());
+        assert!(config(&[("TOKOBOT_UPDATE_MODE", "carrier-pigeon")]).is_err());
+        assert!(config(&[("TOKOBOT_BIND", "nowhere")]).is_err());
+        assert!(config(&[("TOKOBOT_MASTER_KEY", "c2hvcnQ=")]).is_err());
+        assert!(config(&[("TOKOBOT_JWT_SECRET", "short")]).is_err());
+    }
+}

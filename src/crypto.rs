@@ -1,0 +1,194 @@
+//! Sealing secrets at rest with AES-256-GCM.
+//!
+//! A sealed value is `version (1) | key id (4) | nonce (12) | ciphertext and tag`. The key id
+//! is derived from the key itself, so a host configured with the new key first and the old
+//! keys after it can still open everything sealed before a rotation, and knows which values
+//! still need re-sealing. Every value is bound to its context (associated data such as
+//! `tenant_secrets/bot_token/<tenant id>`): a sealed value copied into another row or another
+//! store does not open.
+
+use aes_gcm::{
+    Aes256Gcm, Key, KeyInit, Nonce,
+    aead::{Aead, AeadCore, OsRng, Payload},
+};
+use anyhow::{Context, bail};
+use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
+use sha2::{Digest, Sha256};
+
+use crate::secret::Secret;
+
+const VERSION: u8 = 1;
+const KEY_ID_LEN: usize = 4;
+const NONCE_LEN: usize = 12;
+const HEADER_LEN: usize = 1 + KEY_ID_LEN + NONCE_LEN;
+
+/// One 256-bit master key and its id.
+#[derive(Clone, Debug)]
+pub struct MasterKey {
+    id: [u8; KEY_ID_LEN],
+    key: Secret<[u8; 32]>,
+}
+
+impl MasterKey {
+    pub fn new(key: [u8; 32]) -> Self {
+        let digest = Sha256::new_with_prefix(b"tokobot key id")
+            .chain_update(key)
+            .finalize();
+        let mut id = [0u8; KEY_ID_LEN];
+        id.copy_from_slice(&digest[..KEY_ID_LEN]);
+        Self {
+            id,
+            key: Secret::new(key),
+        }
+    }
+
+    /// Parses the base64 of exactly 32 bytes, the format of `TOKOBOT_MASTER_KEY`.
+    pub fn from_base64(encoded: &str) -> anyhow::Result<Self> {
+        let bytes = BASE64
+            .decode(encoded.trim())
+            .context("the master key is not valid base64")?;
+        let key: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+            anyhow::anyhow!("the master key must be 32 bytes, not {}", b.len())
+        })?;
+        Ok(Self::new(key))
+    }
+
+    /// The key id as hex, for logs and operator tools.
+    pub fn id_hex(&self) -> String {
+        self.id.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn cipher(&self) -> Aes256Gcm {
+        Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(self.key.expose()))
+    }
+}
+
+/// Seals with the current key and opens with any configured key.
+#[derive(Clone, Debug)]
+pub struct Sealer {
+    /// The first key seals; all of them open.
+    keys: Vec<MasterKey>,
+}
+
+impl Sealer {
+    pub fn new(keys: Vec<MasterKey>) -> anyhow::Result<Self> {
+        if keys.is_empty() {
+            bail!("at least one master key is needed");
+        }
+        Ok(Self { keys })
+    }
+
+    /// Encrypts `plain`, bound to `context`.
+    pub fn seal(&self, plain: &[u8], context: &str) -> Vec<u8> {
+        let key = &self.keys[0];
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let ciphertext = key
+            .cipher()
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plain,
+                    aad: context.as_bytes(),
+                },
+            )
+            // AES-GCM encryption fails only for inputs of many gigabytes, which never reach here.
+            .expect("AES-GCM encryption of a small value cannot fail");
+        let mut out = Vec::with_capacity(HEADER_LEN + ciphertext.len());
+        out.push(VERSION);
+        out.extend_from_slice(&key.id);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ciphertext);
+        out
+    }
+
+    /// Seals a secret string.
+    pub fn seal_str(&self, plain: &Secret, context: &str) -> Vec<u8> {
+        self.seal(plain.expose().as_bytes(), context)
+    }
+
+    /// Decrypts a value sealed by [`Sealer::seal`] with the same `context`.
+    pub fn open(&self, sealed: &[u8], context: &str) -> anyhow::Result<Secret<Vec<u8>>> {
+        if sealed.len() < HEADER_LEN + 16 || sealed[0] != VERSION {
+            bail!("sealed value for {context} is malformed");
+        }
+        let (id, rest) = sealed[1..].split_at(KEY_ID_LEN);
+        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+        let key = self.keys.iter().find(|k| k.id == id).with_context(|| {
+            format!("sealed value for {context} uses a master key that is not configured")
+        })?;
+        key.cipher()
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: context.as_bytes(),
+                },
+            )
+            .map(Secret::new)
+            .map_err(|_| {
+                anyhow::anyhow!("sealed value for {context} does not open (wrong key or context)")
+            })
+    }
+
+    /// Decrypts a sealed UTF-8 string.
+    pub fn open_str(&self, sealed: &[u8], context: &str) -> anyhow::Result<Secret> {
+        let bytes = self.open(sealed, context)?.into_inner();
+        String::from_utf8(bytes)
+            .map(Secret::new)
+            .map_err(|_| anyhow::anyhow!("sealed value for {context} is not UTF-8"))
+    }
+
+    /// Whether `sealed` was sealed with an older key and should be re-sealed.
+    pub fn needs_reseal(&self, sealed: &[u8]) -> bool {
+        sealed.get(1..1 + KEY_ID_LEN) != Some(&self.keys[0].id[..])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sealer(keys: &[u8]) -> Sealer {
+        Sealer::new(keys.iter().map(|b| MasterKey::new([*b; 32])).collect()).unwrap()
+    }
+
+    #[test]
+    fn sealed_values_open_only_with_their_context() {
+        let sealer = sealer(&[1]);
+        let sealed = sealer.seal(b"123:token", "bot_token/a");
+        assert_ne!(&sealed[HEADER_LEN..], b"123:token");
+        assert_eq!(
+            sealer.open(&sealed, "bot_token/a").unwrap().expose(),
+            b"123:token"
+        );
+        assert!(sealer.open(&sealed, "bot_token/b").is_err());
+    }
+
+    #[test]
+    fn a_rotated_key_still_opens_old_values() {
+        let old = sealer(&[1]);
+        let sealed = old.seal(b"voucher", "ctx");
+        let rotated = sealer(&[2, 1]);
+        assert!(rotated.needs_reseal(&sealed));
+        assert_eq!(rotated.open(&sealed, "ctx").unwrap().expose(), b"voucher");
+        assert!(!rotated.needs_reseal(&rotated.seal(b"x", "ctx")));
+        assert!(sealer(&[2]).open(&sealed, "ctx").is_err());
+    }
+
+    #[test]
+    fn tampered_or_truncated_values_are_refused() {
+        let sealer = sealer(&[3]);
+        let mut sealed = sealer.seal(b"secret", "ctx");
+        let last = sealed.len() - 1;
+        sealed[last] ^= 1;
+        assert!(sealer.open(&sealed, "ctx").is_err());
+        assert!(sealer.open(&sealed[..10], "ctx").is_err());
+    }
+
+    #[test]
+    fn master_keys_parse_from_base64_of_32_bytes() {
+        assert!(MasterKey::from_base64(&BASE64.encode([9u8; 32])).is_ok());
+        assert!(MasterKey::from_base64(&BASE64.encode([9u8; 16])).is_err());
+        assert!(MasterKey::from_base64("not base64!").is_err());
+    }
+}

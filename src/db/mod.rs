@@ -1,0 +1,250 @@
+//! Database access: connecting, migrating, and the tenant-scoped transaction.
+//!
+//! Two kinds of connection exist. The *owner* (from `DATABASE_URL`, or the embedded cluster's
+//! superuser) applies migrations and creates the runtime role. The *runtime pool* is what the
+//! host uses for everything else: it runs as [`APP_ROLE`], which is neither superuser nor
+//! BYPASSRLS, so row-level security holds even if a query forgets its tenant.
+//!
+//! Store code reaches data only through [`Db::tenant`], a transaction that has set
+//! `app.tenant_id`. The tenant registry (src/host/tenants.rs) is the one named cross-tenant
+//! path and uses [`Db::registry`].
+
+pub mod embedded;
+mod migrate;
+
+use std::{
+    ops::{Deref, DerefMut},
+    str::FromStr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use sqlx::{
+    Executor, PgConnection, PgPool, Postgres, Transaction,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+use uuid::Uuid;
+
+pub use migrate::migrate;
+
+use crate::{
+    config::Config,
+    db::embedded::{EmbeddedPostgres, Lifetime},
+};
+
+/// The role the host runs its queries as.
+pub const APP_ROLE: &str = "tokobot_app";
+
+/// The database the embedded cluster keeps the product's data in.
+const EMBEDDED_DATABASE: &str = "tokobot";
+
+/// A store's id, the key of every store-owned row.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type,
+)]
+#[sqlx(transparent)]
+#[serde(transparent)]
+pub struct TenantId(pub Uuid);
+
+impl std::fmt::Display for TenantId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Where the owner connection goes, and the embedded cluster when we run one.
+pub struct DatabaseServer {
+    pub owner: PgConnectOptions,
+    /// Kept alive for the life of the host: dropping it stops the cluster we started.
+    pub embedded: Option<EmbeddedPostgres>,
+}
+
+impl DatabaseServer {
+    /// Uses `DATABASE_URL`, or starts (or adopts) the embedded cluster under the data dir.
+    pub async fn open(config: &Config) -> anyhow::Result<Self> {
+        if let Some(url) = &config.database_url {
+            let owner = PgConnectOptions::from_str(url.expose())
+                .context("DATABASE_URL is not a PostgreSQL URL")?;
+            return Ok(Self {
+                owner,
+                embedded: None,
+            });
+        }
+        let dir = config.data_dir.join("postgres");
+        let embedded = EmbeddedPostgres::start(&dir, Lifetime::StopOnDrop).await?;
+        embedded.ensure_database(EMBEDDED_DATABASE).await?;
+        Ok(Self {
+            owner: embedded.connect_options(EMBEDDED_DATABASE),
+            embedded: Some(embedded),
+        })
+    }
+
+    /// Options for the runtime role: its own URL when configured, else the owner plus `SET ROLE`.
+    pub fn runtime_options(&self, config: &Config) -> anyhow::Result<RuntimeConnect> {
+        Ok(match &config.app_database_url {
+            Some(url) => RuntimeConnect {
+                options: PgConnectOptions::from_str(url.expose())
+                    .context("TOKOBOT_APP_DATABASE_URL is not a PostgreSQL URL")?,
+                set_role: false,
+            },
+            None => RuntimeConnect {
+                options: self.owner.clone(),
+                set_role: true,
+            },
+        })
+    }
+}
+
+/// How the runtime pool connects.
+#[derive(Clone, Debug)]
+pub struct RuntimeConnect {
+    pub options: PgConnectOptions,
+    /// Switch every new connection to [`APP_ROLE`] before first use.
+    pub set_role: bool,
+}
+
+/// The host's handle on the runtime pool.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: PgPool,
+    /// Kept current by [`Db::watch_health`]; the webhook route reads it on every delivery.
+    healthy: Arc<AtomicBool>,
+}
+
+impl Db {
+    /// Opens the runtime pool and refuses a role that could bypass row-level security.
+    ///
+    /// The pool connects lazily, so a host whose database is briefly down still starts its HTTP
+    /// server (webhooks answer 503 and Telegram retries) and recovers by itself.
+    pub async fn connect(connect: RuntimeConnect, max_connections: u32) -> anyhow::Result<Self> {
+        let set_role = connect.set_role;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(3))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if set_role {
+                        conn.execute(format!("set role {APP_ROLE}").as_str())
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(connect.options)
+            .await
+            .context("cannot connect to the database")?;
+        let db = Self {
+            pool,
+            healthy: Arc::new(AtomicBool::new(true)),
+        };
+        db.check_runtime_role().await?;
+        Ok(db)
+    }
+
+    /// The host must not run as a role that ignores row-level security (SPEC §4).
+    async fn check_runtime_role(&self) -> anyhow::Result<()> {
+        let (user, superuser, bypass): (String, bool, bool) = sqlx::query_as(
+            "select current_user::text, rolsuper, rolbypassrls from pg_roles where rolname = current_user",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .context("cannot read the runtime role")?;
+        if superuser || bypass {
+            bail!(
+                "the runtime database role `{user}` can bypass row-level security; \
+                 run as a role without SUPERUSER and BYPASSRLS (`tokobot migrate` creates `{APP_ROLE}`)"
+            );
+        }
+        Ok(())
+    }
+
+    /// Begins a transaction scoped to `tenant`: row-level security shows it only that store's rows.
+    pub async fn tenant(&self, tenant: TenantId) -> sqlx::Result<TenantTx> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select set_config('app.tenant_id', $1, true)")
+            .bind(tenant.to_string())
+            .execute(&mut *tx)
+            .await?;
+        Ok(TenantTx { tx, tenant })
+    }
+
+    /// The cross-tenant pool, for the tenant registry and webhook routing only.
+    pub fn registry(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Whether the database answers, for `/readyz`.
+    pub async fn ping(&self) -> bool {
+        tokio::time::timeout(
+            Duration::from_secs(2),
+            sqlx::query("select 1").execute(&self.pool),
+        )
+        .await
+        .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Whether the last health probe reached the database.
+    pub fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    /// Probes the database every second until `stop` fires, so the hot paths can read the
+    /// answer from memory instead of each waiting for a connection timeout.
+    pub async fn watch_health(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => return,
+            }
+            let up = self.ping().await;
+            if up != self.healthy.swap(up, Ordering::Relaxed) {
+                if up {
+                    tracing::info!("the database is reachable again");
+                } else {
+                    tracing::error!("the database is not reachable");
+                }
+            }
+        }
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// A transaction that has set `app.tenant_id`; it rolls back when dropped uncommitted.
+pub struct TenantTx {
+    tx: Transaction<'static, Postgres>,
+    tenant: TenantId,
+}
+
+impl TenantTx {
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
+}
+
+impl Deref for TenantTx {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for TenantTx {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+}

@@ -1,0 +1,383 @@
+//! The host's runtime: which stores run, and making that match the tenant registry.
+//!
+//! The database is the desired state; [`Host::sync`] makes one store's bot match it (start,
+//! reconfigure, stop, set or delete the webhook). Everything that changes a store ends in a
+//! sync: the API calls it before answering, other host processes and `tokobot tenants apply`
+//! reach it through PostgreSQL NOTIFY, and a periodic pass catches anything missed (a
+//! notification lost while the database was away, a store whose start failed on a network
+//! error). Syncs of one store are serialised; different stores never wait for each other.
+//!
+//! - `telegram.rs`: the bot factory (one shared HTTP client) and token checks.
+//! - `runtime.rs`: one running store (dispatcher task, inbox, duplicate filter).
+//! - `listener.rs`: the channel-fed update listener used in webhook mode.
+
+mod listener;
+mod runtime;
+pub mod telegram;
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+use anyhow::Context;
+use futures::StreamExt;
+use teloxide::{dispatching::UpdateHandler, prelude::*};
+
+pub use runtime::Accepted;
+use runtime::{Launch, Running};
+use telegram::{ALLOWED_UPDATES, BotFactory, TokenCheckError};
+
+use crate::{
+    bot::{StoreCtx, dialogue::DialogueStore},
+    config::{Config, UpdateMode},
+    crypto::Sealer,
+    db::Db,
+    store::customers::CustomerBook,
+    tenants::{
+        model::{Tenant, TenantStatus},
+        repo,
+    },
+};
+
+/// How many stores start at once; the rest wait, so a host with many stores starts staggered.
+const START_CONCURRENCY: usize = 32;
+
+/// Where the webhook route should send an update for a slug.
+pub enum Route {
+    /// No such store, or it is suspended or deleted.
+    Unknown,
+    /// The store exists but its bot is (re)starting or could not start; Telegram should retry.
+    Unavailable,
+    Running(Arc<Running>),
+}
+
+#[derive(Default)]
+enum SlotState {
+    #[default]
+    Stopped,
+    Starting,
+    Running(Arc<Running>),
+}
+
+/// One store's place in the host. Slots are never removed, so a sync waiting on a slot's lock
+/// always acts on the slot the routing table holds.
+#[derive(Default)]
+struct Slot {
+    sync: tokio::sync::Mutex<()>,
+    state: RwLock<SlotState>,
+}
+
+impl Slot {
+    fn running(&self) -> Option<Arc<Running>> {
+        match &*self.state.read().unwrap_or_else(|p| p.into_inner()) {
+            SlotState::Running(running) => Some(Arc::clone(running)),
+            _ => None,
+        }
+    }
+
+    fn set(&self, state: SlotState) {
+        *self.state.write().unwrap_or_else(|p| p.into_inner()) = state;
+    }
+}
+
+/// The host: shared services and the table of stores.
+#[derive(Clone)]
+pub struct Host {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Arc<Config>,
+    db: Db,
+    sealer: Sealer,
+    bots: BotFactory,
+    handler: UpdateHandler<anyhow::Error>,
+    customers: Arc<CustomerBook>,
+    dialogues: Arc<DialogueStore>,
+    slots: RwLock<HashMap<String, Arc<Slot>>>,
+    /// Set once the first pass over the registry has finished, for `/readyz`.
+    started: AtomicBool,
+}
+
+impl Host {
+    pub fn new(config: Arc<Config>, db: Db, sealer: Sealer, bots: BotFactory) -> Self {
+        let dialogues = DialogueStore::new(db.clone());
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                db,
+                sealer,
+                bots,
+                handler: crate::bot::handler_tree(),
+                customers: Arc::new(CustomerBook::new()),
+                dialogues,
+                slots: RwLock::new(HashMap::new()),
+                started: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn customers(&self) -> &Arc<CustomerBook> {
+        &self.inner.customers
+    }
+
+    /// Whether the first start of every store has been attempted.
+    pub fn is_started(&self) -> bool {
+        self.inner.started.load(Ordering::Acquire)
+    }
+
+    /// The route for a webhook delivery; this is on the hot path and takes no lock but two reads.
+    pub fn route(&self, slug: &str) -> Route {
+        let slot = self
+            .inner
+            .slots
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(slug)
+            .cloned();
+        let Some(slot) = slot else {
+            return Route::Unknown;
+        };
+        match &*slot.state.read().unwrap_or_else(|p| p.into_inner()) {
+            SlotState::Running(running) => Route::Running(Arc::clone(running)),
+            SlotState::Starting => Route::Unavailable,
+            SlotState::Stopped => Route::Unknown,
+        }
+    }
+
+    /// Syncs every store in the registry, a bounded number at a time.
+    pub async fn sync_all(&self) -> anyhow::Result<()> {
+        let tenants = repo::all_for_host(self.inner.db.registry())
+            .await
+            .context("cannot list the stores")?;
+        let mut slugs: Vec<String> = tenants.into_iter().map(|t| t.slug).collect();
+        // Stores that run here but vanished from the list (purged while we were not listening).
+        for slug in self
+            .inner
+            .slots
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+        {
+            if !slugs.contains(slug) {
+                slugs.push(slug.clone());
+            }
+        }
+        futures::stream::iter(slugs)
+            .for_each_concurrent(START_CONCURRENCY, |slug| async move {
+                if let Err(error) = self.sync(&slug).await {
+                    tracing::warn!(store = %slug, error = format!("{error:#}"), "could not sync the store; will retry");
+                }
+            })
+            .await;
+        self.inner.started.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Makes the store `slug` run exactly as the registry says.
+    pub async fn sync(&self, slug: &str) -> anyhow::Result<()> {
+        let slot = self.slot(slug);
+        let _serialised = slot.sync.lock().await;
+        let tenant = repo::by_slug(self.inner.db.registry(), slug).await?;
+        match tenant {
+            Some(tenant) if tenant.status == TenantStatus::Active => {
+                self.ensure_running(&slot, tenant).await
+            }
+            other => self.ensure_stopped(&slot, other).await,
+        }
+    }
+
+    /// Stops every store, letting each finish the updates it already accepted.
+    pub async fn shutdown(&self) {
+        let slots: Vec<Arc<Slot>> = self
+            .inner
+            .slots
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        futures::future::join_all(slots.iter().map(|slot| async move {
+            if let Some(running) = slot.running() {
+                slot.set(SlotState::Stopped);
+                running.stop().await;
+            }
+        }))
+        .await;
+    }
+
+    fn slot(&self, slug: &str) -> Arc<Slot> {
+        if let Some(slot) = self
+            .inner
+            .slots
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(slug)
+        {
+            return Arc::clone(slot);
+        }
+        let mut slots = self.inner.slots.write().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(slots.entry(slug.to_owned()).or_default())
+    }
+
+    async fn ensure_running(&self, slot: &Slot, tenant: Tenant) -> anyhow::Result<()> {
+        let current = slot.running();
+        if let Some(running) = &current
+            && running.generation == tenant.updated_at
+        {
+            return Ok(());
+        }
+        let secrets =
+            repo::secrets(self.inner.db.registry(), &self.inner.sealer, tenant.id).await?;
+        let webhook_current = match self.inner.config.update_mode {
+            UpdateMode::Webhook => {
+                tenant.webhook_url == self.inner.config.telegram_webhook_url(&tenant.slug)
+            }
+            UpdateMode::Polling => tenant.webhook_url.is_none(),
+        };
+        if let Some(running) = &current {
+            // Only the profile changed: swap it in place, the bot keeps running.
+            if running.bot_token == secrets.bot_token
+                && running.webhook_secret == secrets.webhook_secret
+                && webhook_current
+            {
+                running.ctx.replace_tenant(Arc::new(tenant));
+                return Ok(());
+            }
+            slot.set(SlotState::Starting);
+            running.stop().await;
+        }
+        slot.set(SlotState::Starting);
+        match self.start(tenant, secrets, webhook_current).await {
+            Ok(Some(running)) => {
+                slot.set(SlotState::Running(Arc::new(running)));
+                Ok(())
+            }
+            Ok(None) => {
+                slot.set(SlotState::Stopped);
+                Ok(())
+            }
+            Err(error) => {
+                slot.set(SlotState::Stopped);
+                Err(error)
+            }
+        }
+    }
+
+    /// Starts a store's bot; `None` when Telegram rejects its token (recorded, not fatal).
+    async fn start(
+        &self,
+        tenant: Tenant,
+        secrets: crate::tenants::model::TenantSecrets,
+        webhook_current: bool,
+    ) -> anyhow::Result<Option<Running>> {
+        let registry = self.inner.db.registry();
+        let (bot, me) = match self.inner.bots.check(&secrets.bot_token).await {
+            Ok(checked) => checked,
+            Err(TokenCheckError::Rejected) => {
+                tracing::warn!(store = %tenant.slug, "Telegram rejected the store's bot token; the store is skipped");
+                repo::record_bot(
+                    registry,
+                    tenant.id,
+                    None,
+                    Some("Telegram rejected the bot token"),
+                )
+                .await?;
+                return Ok(None);
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let username = me.username().to_owned();
+        if tenant.bot_username.as_deref() != Some(&username) || tenant.bot_error.is_some() {
+            repo::record_bot(registry, tenant.id, Some((me.id.0 as i64, &username)), None).await?;
+        }
+        let launch = Launch {
+            dialogues: self.inner.dialogues.for_tenant(tenant.id),
+            ctx: Arc::new(StoreCtx::new(
+                Arc::new(tenant.clone()),
+                self.inner.db.clone(),
+                Arc::clone(&self.inner.customers),
+            )),
+            bot: bot.clone(),
+            bot_token: secrets.bot_token,
+            webhook_secret: secrets.webhook_secret.clone(),
+            generation: tenant.updated_at,
+            handler: self.inner.handler.clone(),
+        };
+        let running = match self.inner.config.update_mode {
+            UpdateMode::Webhook => {
+                if !webhook_current {
+                    let url = self
+                        .inner
+                        .config
+                        .telegram_webhook_url(&tenant.slug)
+                        .context("webhook mode needs a public URL")?;
+                    // Never drop_pending_updates: pending updates may be payments in progress.
+                    bot.set_webhook(reqwest::Url::parse(&url)?)
+                        .secret_token(secrets.webhook_secret.expose().clone())
+                        .allowed_updates(ALLOWED_UPDATES.to_vec())
+                        .await
+                        .context("setWebhook failed")?;
+                    repo::record_webhook(registry, tenant.id, Some(&url)).await?;
+                }
+                Running::start_webhook(launch)
+            }
+            UpdateMode::Polling => {
+                let running = Running::start_polling(launch).await;
+                if tenant.webhook_url.is_some() {
+                    repo::record_webhook(registry, tenant.id, None).await?;
+                }
+                running
+            }
+        };
+        tracing::info!(store = %tenant.slug, bot = %username, "store started");
+        Ok(Some(running))
+    }
+
+    async fn ensure_stopped(&self, slot: &Slot, tenant: Option<Tenant>) -> anyhow::Result<()> {
+        let running = slot.running();
+        slot.set(SlotState::Stopped);
+        if let Some(running) = &running {
+            running.stop().await;
+            tracing::info!(store = %running.ctx.tenant().slug, "store stopped");
+        }
+        let Some(tenant) = tenant else {
+            // Purged: the token is gone with the row, so only a bot we still hold can unregister.
+            if let Some(running) = running {
+                running.bot.delete_webhook().await.ok();
+            }
+            return Ok(());
+        };
+        if tenant.webhook_url.is_some() {
+            let bot = match running {
+                Some(running) => running.bot.clone(),
+                None => {
+                    let secrets =
+                        repo::secrets(self.inner.db.registry(), &self.inner.sealer, tenant.id)
+                            .await?;
+                    self.inner.bots.bot(&secrets.bot_token)
+                }
+            };
+            if let Err(error) = bot.delete_webhook().await {
+                // A revoked token cannot have a webhook any more; anything else is retried.
+                if !matches!(error, teloxide::RequestError::Api(_)) {
+                    return Err(error).context("deleteWebhook failed");
+                }
+            }
+            repo::record_webhook(self.inner.db.registry(), tenant.id, None).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,66 @@
+//! Making bots: one shared HTTP client, one Bot API base URL, a bot per store token.
+
+use anyhow::Context;
+use teloxide::{
+    ApiError, RequestError,
+    prelude::*,
+    types::{AllowedUpdate, Me},
+};
+
+use crate::{bot::StoreBot, secret::Secret};
+
+/// The updates a store's bot asks Telegram for; `setWebhook` always sends them explicitly,
+/// because omitting `allowed_updates` keeps whatever an earlier deployment registered.
+pub const ALLOWED_UPDATES: [AllowedUpdate; 3] = [
+    AllowedUpdate::Message,
+    AllowedUpdate::CallbackQuery,
+    AllowedUpdate::MyChatMember,
+];
+
+/// Builds every store's bot on one shared HTTP client (connection pool, TLS sessions).
+#[derive(Clone, Debug)]
+pub struct BotFactory {
+    client: reqwest::Client,
+    api_url: reqwest::Url,
+}
+
+/// Why a token check failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenCheckError {
+    #[error("Telegram rejected the bot token")]
+    Rejected,
+    #[error("Telegram could not be reached: {0}")]
+    Unavailable(#[source] RequestError),
+}
+
+impl BotFactory {
+    pub fn new(client: reqwest::Client, api_url: &str) -> anyhow::Result<Self> {
+        let api_url = reqwest::Url::parse(api_url).context("the Telegram API URL is not a URL")?;
+        Ok(Self { client, api_url })
+    }
+
+    pub fn bot(&self, token: &Secret) -> StoreBot {
+        Bot::with_client(token.expose(), self.client.clone())
+            .set_api_url(self.api_url.clone())
+            .cache_me()
+    }
+
+    /// Asks Telegram who the token belongs to; the answer is cached in the returned bot.
+    pub async fn check(&self, token: &Secret) -> Result<(StoreBot, Me), TokenCheckError> {
+        let bot = self.bot(token);
+        match bot.get_me().await {
+            Ok(me) => Ok((bot, me)),
+            Err(error) if is_rejection(&error) => Err(TokenCheckError::Rejected),
+            Err(error) => Err(TokenCheckError::Unavailable(error)),
+        }
+    }
+}
+
+/// Whether Telegram refused the token itself, as opposed to failing to answer.
+fn is_rejection(error: &RequestError) -> bool {
+    match error {
+        RequestError::Api(ApiError::InvalidToken) => true,
+        RequestError::Api(ApiError::Unknown(description)) => description.contains("Unauthorized"),
+        _ => false,
+    }
+}

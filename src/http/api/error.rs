@@ -1,0 +1,205 @@
+//! The API's one error type and the JSON shape every error takes:
+//! `{"error": {"code": "snake_case_code", "message": "human text"}}`, plus `fields` for
+//! validation failures. Internal causes are logged, never sent.
+
+use axum::{
+    Json,
+    extract::{
+        FromRequest, FromRequestParts, Request, rejection::JsonRejection, rejection::QueryRejection,
+    },
+    http::{StatusCode, request::Parts},
+    response::{IntoResponse, Response},
+};
+use serde::{Serialize, de::DeserializeOwned};
+use utoipa::ToSchema;
+
+use crate::tenants::{model::FieldError, service::ProvisionError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{message}")]
+    Unprocessable {
+        code: &'static str,
+        message: String,
+        fields: Vec<FieldError>,
+    },
+    #[error("the request body is too large")]
+    TooLarge,
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+/// The JSON body of every error answer.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable snake_case code for programs.
+    code: String,
+    /// A sentence for people.
+    message: String,
+    /// The fields that failed validation, when there are any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fields: Vec<FieldError>,
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    pub fn not_found() -> Self {
+        ApiError::NotFound("no store with this slug".into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.parts();
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(error = format!("{cause:#}"), "API request failed");
+        }
+        let fields = match &self {
+            ApiError::Unprocessable { fields, .. } => fields.clone(),
+            _ => Vec::new(),
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message: self.to_string(),
+                fields,
+            },
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<ProvisionError> for ApiError {
+    fn from(error: ProvisionError) -> Self {
+        match error {
+            ProvisionError::Invalid(errors) => ApiError::Unprocessable {
+                code: "validation_failed",
+                message: "some fields are invalid".into(),
+                fields: errors.0,
+            },
+            ProvisionError::TokenRejected => ApiError::Unprocessable {
+                code: "bot_token_rejected",
+                message: "Telegram rejected the bot token".into(),
+                fields: vec![FieldError {
+                    field: "bot_token".into(),
+                    message: "Telegram rejected this token".into(),
+                }],
+            },
+            ProvisionError::TelegramUnavailable => ApiError::Unavailable(
+                "Telegram could not be reached to check the bot token; try again".into(),
+            ),
+            ProvisionError::Conflict(message) => ApiError::Conflict(message),
+            ProvisionError::NotFound => ApiError::not_found(),
+            ProvisionError::Forbidden(what) => {
+                ApiError::Forbidden(format!("only an operator may {what}"))
+            }
+            ProvisionError::Internal(cause) => internal_or_unavailable(cause),
+        }
+    }
+}
+
+/// A database that cannot be reached is a dependency being down (503), not our bug (500).
+fn internal_or_unavailable(cause: anyhow::Error) -> ApiError {
+    let unavailable = cause.chain().any(|e| {
+        matches!(
+            e.downcast_ref::<sqlx::Error>(),
+            Some(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed)
+        )
+    });
+    if unavailable {
+        ApiError::Unavailable("the database is not reachable; try again".into())
+    } else {
+        ApiError::Internal(cause)
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        internal_or_unavailable(error.into())
+    }
+}
+
+/// `axum::Json` whose rejections use the API's error shape.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::Unprocessable {
+                code: "invalid_body",
+                message: format!(
+                    "the body does not match the expected shape: {}",
+                    e.body_text()
+                ),
+                fields: Vec::new(),
+            }),
+            Err(JsonRejection::JsonSyntaxError(_)) => Err(ApiError::BadRequest {
+                code: "invalid_json",
+                message: "the body is not valid JSON".into(),
+            }),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::BadRequest {
+                code: "invalid_content_type",
+                message: "send the body as application/json".into(),
+            }),
+            Err(JsonRejection::BytesRejection(e))
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                Err(ApiError::TooLarge)
+            }
+            Err(other) => Err(ApiError::BadRequest {
+                code: "invalid_body",
+                message: other.body_text(),
+            }),
+        }
+    }
+}
+
+/// `axum::extract::Query` whose rejections use the API's error shape.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e: QueryRejection| ApiError::BadRequest {
+                code: "invalid_query",
+                message: e.body_text(),
+            })
+    }
+}

@@ -1,0 +1,72 @@
+//! The JSON API (SPEC §2) and its OpenAPI document, generated from the handlers' annotations.
+
+pub mod auth;
+pub mod error;
+pub mod tenants;
+
+use axum::{
+    Json, Router,
+    routing::{get, post, put},
+};
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+
+pub use super::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "tokobot", description = "Provisioning and management API of the tokobot store-bot host."),
+    paths(
+        tenants::create,
+        tenants::list,
+        tenants::get,
+        tenants::update,
+        tenants::delete,
+        tenants::suspend,
+        tenants::resume,
+        tenants::rotate_secrets,
+    ),
+    modifiers(&BearerAuth),
+    tags((name = "tenants", description = "Stores hosted by this tokobot"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/openapi.json",
+            get(|| async { Json(ApiDoc::openapi()) }),
+        )
+        .route("/api/v1/tenants", post(tenants::create).get(tenants::list))
+        .route(
+            "/api/v1/tenants/{slug}",
+            get(tenants::get)
+                .patch(tenants::update)
+                .delete(tenants::delete),
+        )
+        .route("/api/v1/tenants/{slug}/suspend", post(tenants::suspend))
+        .route("/api/v1/tenants/{slug}/resume", post(tenants::resume))
+        .route(
+            "/api/v1/tenants/{slug}/secrets",
+            put(tenants::rotate_secrets),
+        )
+}

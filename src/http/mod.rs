@@ -1,0 +1,44 @@
+//! The HTTP server: one axum router for webhooks, the API and operations.
+//!
+//! - `webhook.rs`: Telegram webhook deliveries, routed by store slug.
+//! - `api/`: the provisioning API, its auth, its error shape and its OpenAPI document.
+//! - `ops.rs`: metrics, liveness and readiness.
+
+pub mod api;
+mod ops;
+mod webhook;
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    routing::{get, post},
+};
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::{host::Host, tenants::service::Provisioner};
+use api::{auth::JwtKeys, error::ApiError};
+
+/// Bodies above this are refused; a Telegram update or a store's settings are far smaller.
+/// (Catalog documents, which can be larger, get their own limit on their route.)
+const BODY_LIMIT: usize = 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub host: Host,
+    pub provisioner: Provisioner,
+    pub jwt: JwtKeys,
+    pub metrics: PrometheusHandle,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/webhooks/telegram/{slug}", post(webhook::telegram))
+        .route("/metrics", get(ops::metrics))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .merge(api::router())
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}

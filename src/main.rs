@@ -1,0 +1,151 @@
+//! The `tokobot` command line: parse, load the configuration, call into the library.
+
+use std::{path::PathBuf, process::ExitCode, time::Duration};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tokobot::{
+    app,
+    config::Config,
+    db::{self, DatabaseServer},
+    http::api::auth::{JwtKeys, Role},
+    telemetry,
+    tenants::file::{self, Applied},
+};
+
+#[derive(Parser)]
+#[command(
+    name = "tokobot",
+    version,
+    about = "Multi-tenant host for Telegram store bots"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the host: HTTP server, one bot per active store, background jobs.
+    Serve,
+    /// Apply database migrations and create the runtime role, then exit.
+    Migrate,
+    /// Print a signed operator JWT for the API.
+    OperatorToken {
+        /// How long the token is valid, for example 24h or 30d.
+        #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+        ttl: Duration,
+        /// Who the token is for (the `sub` claim).
+        #[arg(long, default_value = "operator")]
+        subject: String,
+    },
+    /// Print a signed owner JWT that reaches one store.
+    OwnerToken {
+        /// The store's slug.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+        ttl: Duration,
+        #[arg(long, default_value = "owner")]
+        subject: String,
+    },
+    /// Manage stores from a file.
+    Tenants {
+        #[command(subcommand)]
+        command: TenantsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantsCommand {
+    /// Create or update the stores described in a TOML file (see tenants.example), idempotently.
+    Apply { file: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .and_then(|runtime| runtime.block_on(run(cli)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("tokobot: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    telemetry::init_logging(config.log_format);
+    match cli.command {
+        Command::Serve => app::serve(config).await,
+        Command::Migrate => {
+            let server = DatabaseServer::open(&config).await?;
+            db::migrate(&server.owner).await?;
+            println!("migrations applied; runtime role `{}` ready", db::APP_ROLE);
+            Ok(())
+        }
+        Command::OperatorToken { ttl, subject } => {
+            println!(
+                "{}",
+                JwtKeys::new(config.jwt_secret.expose()).issue(
+                    &subject,
+                    Role::Operator,
+                    None,
+                    ttl
+                )?
+            );
+            Ok(())
+        }
+        Command::OwnerToken {
+            tenant,
+            ttl,
+            subject,
+        } => {
+            let keys = JwtKeys::new(config.jwt_secret.expose());
+            println!("{}", keys.issue(&subject, Role::Owner, Some(&tenant), ttl)?);
+            Ok(())
+        }
+        Command::Tenants {
+            command: TenantsCommand::Apply { file: path },
+        } => apply(config, path).await,
+    }
+}
+
+async fn apply(config: Config, path: PathBuf) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let entries = file::parse(&text, |name| std::env::var(name).ok())?;
+    let (_server, db) = app::connect(&config).await?;
+    let (sealer, _bots, provisioner) = app::provisioning(&config, db.clone())?;
+    let mut failed = 0;
+    for entry in entries {
+        let slug = entry.slug.clone();
+        match file::apply(&provisioner, &db, &sealer, entry).await {
+            Ok(Applied::Created) => println!("created   {slug}"),
+            Ok(Applied::Updated) => println!("updated   {slug}"),
+            Ok(Applied::Unchanged) => println!("unchanged {slug}"),
+            Err(error) => {
+                failed += 1;
+                match error {
+                    tokobot::tenants::service::ProvisionError::Invalid(errors) => {
+                        for e in errors.0 {
+                            eprintln!("failed    {slug}: {}: {}", e.field, e.message);
+                        }
+                    }
+                    other => eprintln!("failed    {slug}: {other}"),
+                }
+            }
+        }
+    }
+    db.close().await;
+    if failed > 0 {
+        anyhow::bail!("{failed} store(s) could not be applied");
+    }
+    Ok(())
+}

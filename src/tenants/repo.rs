@@ -1,0 +1,304 @@
+//! The tenant registry in the database: the one named cross-tenant path.
+//!
+//! These queries read and write `tenants` and `tenant_secrets`, which have no row-level
+//! security because the host must see every store to start its bots and route webhooks.
+//! Nothing else in the code queries those tables.
+
+use sqlx::{PgExecutor, types::Json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::model::{Branding, Locale, Profile, Settings, Tenant, TenantSecrets, TenantStatus};
+use crate::{crypto::Sealer, db::TenantId};
+
+const COLUMNS: &str = "id, slug, display_name, status, bot_id, bot_username, bot_error, webhook_url, \
+     branding, settings, locale, timezone, owner_telegram_id, admin_telegram_ids, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct TenantRow {
+    id: Uuid,
+    slug: String,
+    display_name: String,
+    status: String,
+    bot_id: Option<i64>,
+    bot_username: Option<String>,
+    bot_error: Option<String>,
+    webhook_url: Option<String>,
+    branding: Json<Branding>,
+    settings: Json<Settings>,
+    locale: String,
+    timezone: String,
+    owner_telegram_id: i64,
+    admin_telegram_ids: Vec<i64>,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+impl From<TenantRow> for Tenant {
+    fn from(row: TenantRow) -> Self {
+        Tenant {
+            id: TenantId(row.id),
+            slug: row.slug,
+            display_name: row.display_name,
+            // The table's check constraints admit only the values these parsers know.
+            status: TenantStatus::parse(&row.status).unwrap_or(TenantStatus::Suspended),
+            bot_id: row.bot_id,
+            bot_username: row.bot_username,
+            bot_error: row.bot_error,
+            webhook_url: row.webhook_url,
+            branding: row.branding.0,
+            settings: row.settings.0,
+            locale: Locale::parse(&row.locale).unwrap_or_default(),
+            timezone: row.timezone,
+            owner_telegram_id: row.owner_telegram_id,
+            admin_telegram_ids: row.admin_telegram_ids,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// Secrets as stored: sealed bytes.
+#[derive(sqlx::FromRow)]
+struct SealedSecrets {
+    bot_token: Vec<u8>,
+    pakasir_project: Vec<u8>,
+    pakasir_api_key: Vec<u8>,
+    webhook_secret: Vec<u8>,
+}
+
+/// The associated data a secret is sealed with: it binds the value to its store and field.
+fn context(tenant: TenantId, field: &str) -> String {
+    format!("tenant_secrets/{field}/{tenant}")
+}
+
+pub async fn by_slug(db: impl PgExecutor<'_>, slug: &str) -> sqlx::Result<Option<Tenant>> {
+    let sql = format!("select {COLUMNS} from tenants where slug = $1");
+    Ok(sqlx::query_as::<_, TenantRow>(&sql)
+        .bind(slug)
+        .fetch_optional(db)
+        .await?
+        .map(Tenant::from))
+}
+
+/// Stores that are not deleted, in slug order after `after`, for paginated listings.
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    after: Option<&str>,
+    limit: i64,
+) -> sqlx::Result<Vec<Tenant>> {
+    let sql = format!(
+        "select {COLUMNS} from tenants where status <> 'deleted' and ($1::text is null or slug > $1) \
+         order by slug limit $2"
+    );
+    let rows = sqlx::query_as::<_, TenantRow>(&sql)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(db)
+        .await?;
+    Ok(rows.into_iter().map(Tenant::from).collect())
+}
+
+/// Every store the host may have to act on at start: running ones, and stopped ones that may
+/// still have a webhook registered with Telegram.
+pub async fn all_for_host(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Tenant>> {
+    let sql = format!(
+        "select {COLUMNS} from tenants where status = 'active' or webhook_url is not null order by created_at"
+    );
+    let rows = sqlx::query_as::<_, TenantRow>(&sql).fetch_all(db).await?;
+    Ok(rows.into_iter().map(Tenant::from).collect())
+}
+
+/// A new store's row and its sealed secrets; the caller runs both in one transaction.
+pub async fn insert(
+    conn: &mut sqlx::PgConnection,
+    sealer: &Sealer,
+    slug: &str,
+    profile: &Profile,
+    bot: (i64, &str),
+    secrets: &TenantSecrets,
+) -> sqlx::Result<Tenant> {
+    let id = TenantId(Uuid::new_v4());
+    let sql = format!(
+        "insert into tenants (id, slug, display_name, bot_id, bot_username, branding, settings, locale, \
+         timezone, owner_telegram_id, admin_telegram_ids) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning {COLUMNS}"
+    );
+    let row = sqlx::query_as::<_, TenantRow>(&sql)
+        .bind(id.0)
+        .bind(slug)
+        .bind(profile.display_name.trim())
+        .bind(bot.0)
+        .bind(bot.1)
+        .bind(Json(&profile.branding))
+        .bind(Json(&profile.settings))
+        .bind(profile.locale.as_str())
+        .bind(&profile.timezone)
+        .bind(profile.owner_telegram_id)
+        .bind(&profile.admin_telegram_ids)
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query(
+        "insert into tenant_secrets (tenant_id, bot_token, pakasir_project, pakasir_api_key, webhook_secret) \
+         values ($1, $2, $3, $4, $5)",
+    )
+    .bind(id.0)
+    .bind(sealer.seal_str(&secrets.bot_token, &context(id, "bot_token")))
+    .bind(sealer.seal_str(&secrets.pakasir_project, &context(id, "pakasir_project")))
+    .bind(sealer.seal_str(&secrets.pakasir_api_key, &context(id, "pakasir_api_key")))
+    .bind(sealer.seal_str(&secrets.webhook_secret, &context(id, "webhook_secret")))
+    .execute(&mut *conn)
+    .await?;
+    Ok(row.into())
+}
+
+/// Replaces the editable profile of a store.
+pub async fn update_profile(
+    db: impl PgExecutor<'_>,
+    id: TenantId,
+    profile: &Profile,
+) -> sqlx::Result<Tenant> {
+    let sql = format!(
+        "update tenants set display_name = $2, branding = $3, settings = $4, locale = $5, timezone = $6, \
+         owner_telegram_id = $7, admin_telegram_ids = $8, updated_at = now() where id = $1 returning {COLUMNS}"
+    );
+    let row = sqlx::query_as::<_, TenantRow>(&sql)
+        .bind(id.0)
+        .bind(profile.display_name.trim())
+        .bind(Json(&profile.branding))
+        .bind(Json(&profile.settings))
+        .bind(profile.locale.as_str())
+        .bind(&profile.timezone)
+        .bind(profile.owner_telegram_id)
+        .bind(&profile.admin_telegram_ids)
+        .fetch_one(db)
+        .await?;
+    Ok(row.into())
+}
+
+pub async fn set_status(
+    db: impl PgExecutor<'_>,
+    id: TenantId,
+    status: TenantStatus,
+) -> sqlx::Result<Tenant> {
+    let sql = format!(
+        "update tenants set status = $2, updated_at = now(), \
+         deleted_at = case when $2 = 'deleted' then now() else null end where id = $1 returning {COLUMNS}"
+    );
+    let row = sqlx::query_as::<_, TenantRow>(&sql)
+        .bind(id.0)
+        .bind(status.as_str())
+        .fetch_one(db)
+        .await?;
+    Ok(row.into())
+}
+
+/// Erases a store and, through the foreign keys' cascades, every row it owns.
+pub async fn purge(db: impl PgExecutor<'_>, id: TenantId) -> sqlx::Result<()> {
+    sqlx::query("delete from tenants where id = $1")
+        .bind(id.0)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Records what getMe said of the store's bot, or why the bot could not start.
+pub async fn record_bot(
+    db: impl PgExecutor<'_>,
+    id: TenantId,
+    bot: Option<(i64, &str)>,
+    error: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update tenants set bot_id = coalesce($2, bot_id), bot_username = coalesce($3, bot_username), \
+         bot_error = $4 where id = $1",
+    )
+    .bind(id.0)
+    .bind(bot.map(|b| b.0))
+    .bind(bot.map(|b| b.1))
+    .bind(error)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Records the webhook URL registered with Telegram (`None` after deleteWebhook).
+pub async fn record_webhook(
+    db: impl PgExecutor<'_>,
+    id: TenantId,
+    url: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query("update tenants set webhook_url = $2 where id = $1")
+        .bind(id.0)
+        .bind(url)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn secrets(
+    db: impl PgExecutor<'_>,
+    sealer: &Sealer,
+    id: TenantId,
+) -> anyhow::Result<TenantSecrets> {
+    let sealed: SealedSecrets = sqlx::query_as(
+        "select bot_token, pakasir_project, pakasir_api_key, webhook_secret from tenant_secrets where tenant_id = $1",
+    )
+    .bind(id.0)
+    .fetch_one(db)
+    .await?;
+    Ok(TenantSecrets {
+        bot_token: sealer.open_str(&sealed.bot_token, &context(id, "bot_token"))?,
+        pakasir_project: sealer
+            .open_str(&sealed.pakasir_project, &context(id, "pakasir_project"))?,
+        pakasir_api_key: sealer
+            .open_str(&sealed.pakasir_api_key, &context(id, "pakasir_api_key"))?,
+        webhook_secret: sealer.open_str(&sealed.webhook_secret, &context(id, "webhook_secret"))?,
+    })
+}
+
+/// Replaces all four secrets (callers pass the unchanged ones through) and bumps `updated_at`
+/// so running hosts restart the store's bot.
+pub async fn replace_secrets(
+    conn: &mut sqlx::PgConnection,
+    sealer: &Sealer,
+    id: TenantId,
+    secrets: &TenantSecrets,
+    bot: (i64, &str),
+) -> sqlx::Result<Tenant> {
+    sqlx::query(
+        "update tenant_secrets set bot_token = $2, pakasir_project = $3, pakasir_api_key = $4, \
+         webhook_secret = $5, updated_at = now() where tenant_id = $1",
+    )
+    .bind(id.0)
+    .bind(sealer.seal_str(&secrets.bot_token, &context(id, "bot_token")))
+    .bind(sealer.seal_str(&secrets.pakasir_project, &context(id, "pakasir_project")))
+    .bind(sealer.seal_str(&secrets.pakasir_api_key, &context(id, "pakasir_api_key")))
+    .bind(sealer.seal_str(&secrets.webhook_secret, &context(id, "webhook_secret")))
+    .execute(&mut *conn)
+    .await?;
+    let sql = format!(
+        "update tenants set bot_id = $2, bot_username = $3, bot_error = null, updated_at = now() \
+         where id = $1 returning {COLUMNS}"
+    );
+    let row = sqlx::query_as::<_, TenantRow>(&sql)
+        .bind(id.0)
+        .bind(bot.0)
+        .bind(bot.1)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(row.into())
+}
+
+/// Tells every host process that a store changed; hosts LISTEN on this channel.
+pub async fn notify_changed(db: impl PgExecutor<'_>, slug: &str) -> sqlx::Result<()> {
+    sqlx::query("select pg_notify($1, $2)")
+        .bind(CHANGED_CHANNEL)
+        .bind(slug)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// The LISTEN/NOTIFY channel that carries the slug of a changed store.
+pub const CHANGED_CHANNEL: &str = "tokobot_tenant_changed";

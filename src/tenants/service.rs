@@ -1,0 +1,339 @@
+//! Provisioning: creating and changing stores, shared by the API and `tokobot tenants apply`.
+//!
+//! Each operation validates everything first, checks a new bot token with Telegram, writes the
+//! registry in one transaction and notifies running hosts (PostgreSQL NOTIFY is delivered on
+//! commit). Making the bots match is the host's job (`Host::sync`), not this module's.
+
+use rand::{Rng, distr::Alphanumeric};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{
+    model::{
+        Branding, FieldErrors, Locale, Profile, Settings, SettingsPatch, Tenant, TenantSecrets,
+        TenantStatus, validate_bot_token, validate_pakasir, validate_slug,
+    },
+    repo,
+};
+use crate::{
+    crypto::Sealer,
+    db::Db,
+    host::telegram::{BotFactory, TokenCheckError},
+    secret::Secret,
+};
+
+/// Pakasir credentials of a store.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PakasirKeys {
+    /// The project slug from the Pakasir dashboard.
+    #[schema(value_type = String)]
+    pub project: Secret,
+    #[schema(value_type = String)]
+    pub api_key: Secret,
+}
+
+/// The body of `POST /api/v1/tenants`.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTenant {
+    pub slug: String,
+    pub display_name: String,
+    /// The store's BotFather token; checked with getMe, stored sealed, never returned.
+    #[schema(value_type = String)]
+    pub bot_token: Secret,
+    pub pakasir: PakasirKeys,
+    pub owner_telegram_id: i64,
+    #[serde(default)]
+    pub admin_telegram_ids: Vec<i64>,
+    #[serde(default)]
+    pub branding: Branding,
+    #[serde(default)]
+    pub locale: Locale,
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    #[serde(default)]
+    pub settings: Settings,
+}
+
+fn default_timezone() -> String {
+    "Asia/Jakarta".to_owned()
+}
+
+/// The body of `PATCH /api/v1/tenants/{slug}`: present fields change, absent ones stay.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantPatch {
+    pub display_name: Option<String>,
+    /// Merged into the current branding; an empty string clears a field.
+    pub branding: Option<Branding>,
+    pub settings: Option<SettingsPatch>,
+    pub locale: Option<Locale>,
+    pub timezone: Option<String>,
+    /// Operators only.
+    pub owner_telegram_id: Option<i64>,
+    pub admin_telegram_ids: Option<Vec<i64>>,
+}
+
+/// The body of `PUT /api/v1/tenants/{slug}/secrets`.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsUpdate {
+    #[schema(value_type = Option<String>)]
+    pub bot_token: Option<Secret>,
+    pub pakasir: Option<PakasirKeys>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error("the request has invalid fields")]
+    Invalid(FieldErrors),
+    #[error("Telegram rejected the bot token")]
+    TokenRejected,
+    #[error("Telegram could not be reached to check the bot token")]
+    TelegramUnavailable,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("no store with this slug")]
+    NotFound,
+    #[error("only an operator may {0}")]
+    Forbidden(&'static str),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for ProvisionError {
+    fn from(error: sqlx::Error) -> Self {
+        ProvisionError::Internal(error.into())
+    }
+}
+
+impl From<FieldErrors> for ProvisionError {
+    fn from(errors: FieldErrors) -> Self {
+        ProvisionError::Invalid(errors)
+    }
+}
+
+/// Creates and changes stores.
+#[derive(Clone)]
+pub struct Provisioner {
+    db: Db,
+    sealer: Sealer,
+    bots: BotFactory,
+}
+
+impl Provisioner {
+    pub fn new(db: Db, sealer: Sealer, bots: BotFactory) -> Self {
+        Self { db, sealer, bots }
+    }
+
+    pub async fn create(&self, new: NewTenant) -> Result<Tenant, ProvisionError> {
+        let mut errors = FieldErrors::default();
+        validate_slug(&new.slug, &mut errors);
+        validate_bot_token(new.bot_token.expose(), &mut errors);
+        validate_pakasir(
+            new.pakasir.project.expose(),
+            new.pakasir.api_key.expose(),
+            &mut errors,
+        );
+        let profile = Profile {
+            display_name: new.display_name,
+            branding: new.branding,
+            settings: new.settings,
+            locale: new.locale,
+            timezone: new.timezone,
+            owner_telegram_id: new.owner_telegram_id,
+            admin_telegram_ids: new.admin_telegram_ids,
+        };
+        profile.validate(&mut errors);
+        errors.into_result()?;
+        if repo::by_slug(self.db.registry(), &new.slug)
+            .await?
+            .is_some()
+        {
+            return Err(ProvisionError::Conflict(format!(
+                "the slug `{}` is already taken",
+                new.slug
+            )));
+        }
+        let bot = self.check_token(&new.bot_token).await?;
+        let secrets = TenantSecrets {
+            bot_token: new.bot_token,
+            pakasir_project: new.pakasir.project,
+            pakasir_api_key: new.pakasir.api_key,
+            webhook_secret: new_webhook_secret(),
+        };
+        let mut tx = self.db.registry().begin().await?;
+        let tenant = repo::insert(
+            &mut tx,
+            &self.sealer,
+            &new.slug,
+            &profile,
+            (bot.0, &bot.1),
+            &secrets,
+        )
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                ProvisionError::Conflict(format!("the slug `{}` is already taken", new.slug))
+            }
+            other => other.into(),
+        })?;
+        repo::notify_changed(&mut *tx, &tenant.slug).await?;
+        tx.commit().await?;
+        tracing::info!(store = %tenant.slug, "store created");
+        Ok(tenant)
+    }
+
+    /// Applies a patch; `operator` says whether the caller may change the owner.
+    pub async fn update(
+        &self,
+        slug: &str,
+        patch: TenantPatch,
+        operator: bool,
+    ) -> Result<Tenant, ProvisionError> {
+        let tenant = self.existing(slug).await?;
+        if patch.owner_telegram_id.is_some() && !operator {
+            return Err(ProvisionError::Forbidden("change a store's owner"));
+        }
+        let mut profile = Profile {
+            display_name: patch.display_name.unwrap_or(tenant.display_name),
+            branding: tenant.branding,
+            settings: tenant.settings,
+            locale: patch.locale.unwrap_or(tenant.locale),
+            timezone: patch.timezone.unwrap_or(tenant.timezone),
+            owner_telegram_id: patch.owner_telegram_id.unwrap_or(tenant.owner_telegram_id),
+            admin_telegram_ids: patch
+                .admin_telegram_ids
+                .unwrap_or(tenant.admin_telegram_ids),
+        };
+        if let Some(branding) = patch.branding {
+            profile.branding.merge(branding);
+        }
+        if let Some(settings) = patch.settings {
+            profile.settings.merge(settings);
+        }
+        let mut errors = FieldErrors::default();
+        profile.validate(&mut errors);
+        errors.into_result()?;
+        let mut tx = self.db.registry().begin().await?;
+        let updated = repo::update_profile(&mut *tx, tenant.id, &profile).await?;
+        repo::notify_changed(&mut *tx, slug).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// Suspends or resumes a store.
+    pub async fn set_status(
+        &self,
+        slug: &str,
+        status: TenantStatus,
+    ) -> Result<Tenant, ProvisionError> {
+        let tenant = self.existing(slug).await?;
+        if tenant.status == status {
+            return Ok(tenant);
+        }
+        let mut tx = self.db.registry().begin().await?;
+        let updated = repo::set_status(&mut *tx, tenant.id, status).await?;
+        repo::notify_changed(&mut *tx, slug).await?;
+        tx.commit().await?;
+        tracing::info!(store = %slug, status = status.as_str(), "store status changed");
+        Ok(updated)
+    }
+
+    /// Soft-deletes a store, or erases it and all its rows with `purge`.
+    pub async fn delete(&self, slug: &str, purge: bool) -> Result<Tenant, ProvisionError> {
+        let tenant = repo::by_slug(self.db.registry(), slug)
+            .await?
+            .ok_or(ProvisionError::NotFound)?;
+        if tenant.status == TenantStatus::Deleted && !purge {
+            return Err(ProvisionError::NotFound);
+        }
+        let mut tx = self.db.registry().begin().await?;
+        if purge {
+            repo::purge(&mut *tx, tenant.id).await?;
+        } else {
+            repo::set_status(&mut *tx, tenant.id, TenantStatus::Deleted).await?;
+        }
+        repo::notify_changed(&mut *tx, slug).await?;
+        tx.commit().await?;
+        tracing::info!(store = %slug, purge, "store deleted");
+        Ok(tenant)
+    }
+
+    /// Replaces the bot token and/or the Pakasir keys. A new bot token also gets a new webhook
+    /// secret, so deliveries signed for the old registration stop being accepted.
+    pub async fn rotate_secrets(
+        &self,
+        slug: &str,
+        update: SecretsUpdate,
+    ) -> Result<Tenant, ProvisionError> {
+        let tenant = self.existing(slug).await?;
+        let mut errors = FieldErrors::default();
+        if update.bot_token.is_none() && update.pakasir.is_none() {
+            errors.push(
+                "bot_token",
+                "give a new bot_token, new pakasir keys, or both",
+            );
+        }
+        if let Some(token) = &update.bot_token {
+            validate_bot_token(token.expose(), &mut errors);
+        }
+        if let Some(keys) = &update.pakasir {
+            validate_pakasir(keys.project.expose(), keys.api_key.expose(), &mut errors);
+        }
+        errors.into_result()?;
+        let mut secrets = repo::secrets(self.db.registry(), &self.sealer, tenant.id).await?;
+        let mut bot = (
+            tenant.bot_id.unwrap_or_default(),
+            tenant.bot_username.clone().unwrap_or_default(),
+        );
+        if let Some(token) = update.bot_token {
+            bot = self.check_token(&token).await?;
+            secrets.bot_token = token;
+            secrets.webhook_secret = new_webhook_secret();
+        }
+        if let Some(keys) = update.pakasir {
+            secrets.pakasir_project = keys.project;
+            secrets.pakasir_api_key = keys.api_key;
+        }
+        let mut tx = self.db.registry().begin().await?;
+        let updated =
+            repo::replace_secrets(&mut tx, &self.sealer, tenant.id, &secrets, (bot.0, &bot.1))
+                .await?;
+        repo::notify_changed(&mut *tx, slug).await?;
+        tx.commit().await?;
+        tracing::info!(store = %slug, "store secrets rotated");
+        Ok(updated)
+    }
+
+    /// A store that is not deleted.
+    pub async fn existing(&self, slug: &str) -> Result<Tenant, ProvisionError> {
+        match repo::by_slug(self.db.registry(), slug).await? {
+            Some(tenant) if tenant.status != TenantStatus::Deleted => Ok(tenant),
+            _ => Err(ProvisionError::NotFound),
+        }
+    }
+
+    async fn check_token(&self, token: &Secret) -> Result<(i64, String), ProvisionError> {
+        match self.bots.check(token).await {
+            Ok((_, me)) => Ok((me.id.0 as i64, me.username().to_owned())),
+            Err(TokenCheckError::Rejected) => Err(ProvisionError::TokenRejected),
+            Err(TokenCheckError::Unavailable(error)) => {
+                tracing::warn!(%error, "getMe failed while checking a bot token");
+                Err(ProvisionError::TelegramUnavailable)
+            }
+        }
+    }
+}
+
+/// A fresh `secret_token` for setWebhook: 48 characters of `A-Za-z0-9`.
+fn new_webhook_secret() -> Secret {
+    Secret::new(
+        rand::rng()
+            .sample_iter(&Alphanumeric)
+            .take(48)
+            .map(char::from)
+            .collect(),
+    )
+}

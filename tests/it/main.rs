@@ -1,0 +1,6 @@
+//! The integration suite: real HTTP routes, a real PostgreSQL, fakes only for Telegram and Pakasir.
+
+mod api;
+mod hosting;
+mod isolation;
+mod support;

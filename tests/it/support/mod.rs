@@ -1,0 +1,258 @@
+//! Test support: a host on port 0 over a fresh database, API helpers, and the fake Telegram.
+//!
+//! All test processes share one PostgreSQL cluster under the target dir (started on first
+//! use, left running for the next process; `scripts/test` stops it at the end). Each test gets
+//! its own database in it, so tests never see each other's rows.
+
+pub mod fake_telegram;
+
+use std::{path::PathBuf, time::Duration};
+
+use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+use tokobot::{
+    app::{self, AppHandle},
+    config::{Config, LogFormat, UpdateMode},
+    crypto::MasterKey,
+    db::embedded::{EmbeddedPostgres, Lifetime},
+    http::api::auth::{JwtKeys, Role},
+    secret::Secret,
+};
+
+pub use fake_telegram::{FakeTelegram, text_update};
+
+pub const PUBLIC_URL: &str = "https://bots.example.test";
+const JWT_SECRET: &str = "test-jwt-secret-that-is-long-enough-for-hs256";
+
+/// The shared test cluster, started once per process.
+async fn cluster() -> &'static EmbeddedPostgres {
+    static CLUSTER: OnceCell<EmbeddedPostgres> = OnceCell::const_new();
+    CLUSTER
+        .get_or_init(|| async {
+            // SAFETY: set before any other thread of this test reads the environment.
+            unsafe { std::env::set_var("TOKOBOT_PG_FAST", "1") };
+            let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("postgres");
+            EmbeddedPostgres::start(&dir, Lifetime::LeaveRunning)
+                .await
+                .expect("the test cluster starts")
+        })
+        .await
+}
+
+/// A new, empty database; returns its URL (as the schema owner).
+pub async fn fresh_database() -> String {
+    let cluster = cluster().await;
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    cluster
+        .ensure_database(&name)
+        .await
+        .expect("the test database is created");
+    let options = cluster.connect_options(&name);
+    let socket = options
+        .get_socket()
+        .expect("the test cluster listens on a Unix socket");
+    format!(
+        "postgres://{}@localhost:{}/{name}?host={}&sslmode=disable",
+        options.get_username(),
+        options.get_port(),
+        socket.display()
+    )
+}
+
+/// A host under test, with its fake Telegram and an HTTP client.
+pub struct TestHost {
+    pub app: Option<AppHandle>,
+    pub config: Config,
+    pub telegram: FakeTelegram,
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+/// Starts a host in webhook mode on a fresh database and a fresh fake Telegram.
+pub async fn spawn_host() -> TestHost {
+    spawn_host_in(UpdateMode::Webhook).await
+}
+
+pub async fn spawn_host_in(mode: UpdateMode) -> TestHost {
+    let telegram = FakeTelegram::start().await;
+    let database_url = fresh_database().await;
+    let data_dir = tempfile::tempdir().expect("a temp dir").keep();
+    let config = Config {
+        database_url: Some(Secret::new(database_url)),
+        app_database_url: None,
+        data_dir,
+        bind: "127.0.0.1:0".parse().unwrap(),
+        public_url: (mode == UpdateMode::Webhook).then(|| PUBLIC_URL.to_owned()),
+        update_mode: mode,
+        master_keys: vec![MasterKey::from_base64(&BASE64.encode([42u8; 32])).unwrap()],
+        jwt_secret: Secret::new(JWT_SECRET.as_bytes().to_vec()),
+        telegram_api_url: telegram.url(),
+        pakasir_api_url: "http://127.0.0.1:9".into(),
+        log_format: LogFormat::Pretty,
+    };
+    let mut host = TestHost {
+        app: None,
+        config,
+        telegram,
+        http: reqwest::Client::new(),
+        base: String::new(),
+    };
+    host.start().await;
+    host
+}
+
+impl TestHost {
+    async fn start(&mut self) {
+        let app = app::start(self.config.clone())
+            .await
+            .expect("the host starts");
+        self.base = format!("http://{}", app.addr);
+        self.app = Some(app);
+        self.wait_ready().await;
+    }
+
+    /// Stops the host and starts a new one on the same database and fake Telegram.
+    pub async fn restart(&mut self) {
+        if let Some(app) = self.app.take() {
+            app.shutdown().await;
+        }
+        self.start().await;
+    }
+
+    async fn wait_ready(&self) {
+        for _ in 0..250 {
+            if let Ok(response) = self.http.get(format!("{}/readyz", self.base)).send().await
+                && response.status() == StatusCode::OK
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the host did not become ready");
+    }
+
+    pub fn operator_token(&self) -> String {
+        JwtKeys::new(JWT_SECRET.as_bytes())
+            .issue("tests", Role::Operator, None, Duration::from_secs(600))
+            .unwrap()
+    }
+
+    pub fn owner_token(&self, slug: &str) -> String {
+        JwtKeys::new(JWT_SECRET.as_bytes())
+            .issue("owner", Role::Owner, Some(slug), Duration::from_secs(600))
+            .unwrap()
+    }
+
+    /// Calls the API; returns the status and the JSON body (`Null` when empty).
+    pub async fn api(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the API answers");
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn operator(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let token = self.operator_token();
+        self.api(method, path, Some(&token), body).await
+    }
+
+    /// Registers a bot with the fake Telegram and creates a store for it through the API.
+    pub async fn create_store(&self, slug: &str, bot_id: u32, extra: Value) -> Value {
+        let token = bot_token(bot_id);
+        self.telegram
+            .add_bot(&token, &format!("{}_bot", slug.replace('-', "_")));
+        let mut body = store_body(slug, &token);
+        merge(&mut body, extra);
+        let (status, created) = self
+            .operator(Method::POST, "/api/v1/tenants", Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "creating {slug}: {created}");
+        created
+    }
+
+    /// The secret Telegram would echo for `bot_id`'s webhook, as registered with the fake.
+    pub fn webhook_secret(&self, bot_id: u32) -> String {
+        self.telegram
+            .webhook(&bot_token(bot_id))
+            .and_then(|w| w.secret_token)
+            .expect("the store registered a webhook with a secret")
+    }
+
+    /// Delivers an update to a store's webhook route as Telegram would.
+    pub async fn deliver(&self, slug: &str, secret: Option<&str>, update: &Value) -> StatusCode {
+        let mut request = self
+            .http
+            .post(format!("{}/webhooks/telegram/{slug}", self.base))
+            .json(update);
+        if let Some(secret) = secret {
+            request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
+        }
+        request.send().await.expect("the webhook answers").status()
+    }
+
+    /// Texts the store's bot sent to `chat`, waiting until at least `count` have arrived.
+    pub async fn wait_texts(&self, bot_id: u32, chat: i64, count: usize) -> Vec<String> {
+        let token = bot_token(bot_id);
+        let telegram = self.telegram.clone();
+        self.telegram
+            .wait_for(
+                &format!("{count} message(s) from bot {bot_id} to chat {chat}"),
+                |_| telegram.sent_texts(&token, chat).len() >= count,
+            )
+            .await;
+        self.telegram.sent_texts(&token, chat)
+    }
+
+    /// Texts sent so far, after giving stray messages a moment to arrive.
+    pub async fn settled_texts(&self, bot_id: u32, chat: i64) -> Vec<String> {
+        self.telegram.settle().await;
+        self.telegram.sent_texts(&bot_token(bot_id), chat)
+    }
+
+    pub fn db(&self) -> &tokobot::db::Db {
+        self.app.as_ref().expect("the host runs").host.db()
+    }
+}
+
+/// A realistic BotFather token for a bot id.
+pub fn bot_token(bot_id: u32) -> String {
+    format!("{bot_id}:AAH{bot_id:0>10}xyzXYZ0123456789abcdefABCD")
+}
+
+/// A valid create-store body.
+pub fn store_body(slug: &str, token: &str) -> Value {
+    json!({
+        "slug": slug,
+        "display_name": format!("Toko {slug}"),
+        "bot_token": token,
+        "pakasir": { "project": format!("proj-{slug}"), "api_key": "pk_test_0123456789abcdef" },
+        "owner_telegram_id": 777000,
+    })
+}
+
+/// Merges the keys of `extra` into `body`.
+pub fn merge(body: &mut Value, extra: Value) {
+    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        body.extend(extra);
+    }
+}
