@@ -258,6 +258,13 @@ impl Host {
             }
             slot.set(SlotState::Starting);
             running.stop().await;
+            if running.bot_token != secrets.bot_token
+                && self.inner.config.update_mode == UpdateMode::Webhook
+            {
+                // The store moved to another bot: the old one must stop sending here. Best
+                // effort, since a token revoked in BotFactory cannot be used any more.
+                running.bot.delete_webhook().await.ok();
+            }
         }
         slot.set(SlotState::Starting);
         match self.start(tenant, secrets, webhook_current).await {

@@ -288,6 +288,7 @@ impl Provisioner {
             tenant.bot_id.unwrap_or_default(),
             tenant.bot_username.clone().unwrap_or_default(),
         );
+        let new_bot = update.bot_token.is_some();
         if let Some(token) = update.bot_token {
             bot = self.check_token(&token).await?;
             secrets.bot_token = token;
@@ -298,6 +299,10 @@ impl Provisioner {
             secrets.pakasir_api_key = keys.api_key;
         }
         let mut tx = self.db.registry().begin().await?;
+        if new_bot {
+            // The new bot has no webhook yet: make the host register one.
+            repo::record_webhook(&mut *tx, tenant.id, None).await?;
+        }
         let updated =
             repo::replace_secrets(&mut tx, &self.sealer, tenant.id, &secrets, (bot.0, &bot.1))
                 .await?;

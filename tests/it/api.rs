@@ -198,6 +198,7 @@ async fn invalid_bodies_get_4xx_with_the_json_error_and_change_nothing() {
         [
             "slug",
             "bot_token",
+            "pakasir.project",
             "settings.invoice_ttl_minutes",
             "timezone"
         ]

@@ -76,6 +76,8 @@ pub async fn spawn_host() -> TestHost {
 }
 
 pub async fn spawn_host_in(mode: UpdateMode) -> TestHost {
+    // The test harness shows a test's output only when it fails, which is when logs help.
+    tokobot::telemetry::init_logging(LogFormat::Pretty);
     let telegram = FakeTelegram::start().await;
     let database_url = fresh_database().await;
     let data_dir = tempfile::tempdir().expect("a temp dir").keep();
