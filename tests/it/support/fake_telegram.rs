@@ -127,6 +127,15 @@ struct TokenState {
 /// A call's parameters, however they were encoded.
 type Params = Map<String, Value>;
 
+/// One Bot API call, as read from its HTTP request.
+struct Call {
+    token: String,
+    /// The method in lower case.
+    method: String,
+    params: Params,
+    uploads: Vec<Upload>,
+}
+
 /// A file part of a multipart request.
 struct Upload {
     field: String,
@@ -176,7 +185,7 @@ impl FakeTelegram {
             .insert(token.to_owned(), username.to_owned());
     }
 
-    /// Makes `token` invalid from now on, as when its owner revokes it in BotFather.
+    /// Makes `token` invalid from now on, as when its owner revokes it in @BotFather.
     pub fn remove_bot(&self, token: &str) {
         self.state().bots.remove(token);
     }
@@ -253,12 +262,10 @@ impl FakeTelegram {
             r.token == token
                 && r.status == 200
                 && TEXT_METHODS.contains(&r.method.as_str())
-                && r.body.as_object().and_then(|p| param_i64(p, "chat_id")) == Some(chat_id)
+                && r.body.as_object().and_then(|p| int_param(p, "chat_id")) == Some(chat_id)
         });
         let texts = sent.filter_map(|r| r.body.get("text").or_else(|| r.body.get("caption")));
-        texts
-            .filter_map(|text| text.as_str().map(str::to_owned))
-            .collect()
+        texts.filter_map(Value::as_str).map(str::to_owned).collect()
     }
 
     /// Polls the recorded requests every 20 ms until `f` holds, and panics naming `what` and
@@ -299,35 +306,29 @@ impl FakeTelegram {
 
     /// Answers one Bot API call the way Telegram would, checking the token and injected
     /// failures first.
-    async fn answer(
-        &self,
-        token: &str,
-        method: &str,
-        params: &Params,
-        uploads: &[Upload],
-    ) -> Answer {
+    async fn answer(&self, call: &Call) -> Answer {
         {
             let mut state = self.state();
-            let Some(username) = state.bots.get(token).cloned() else {
+            let Some(username) = state.bots.get(&call.token).cloned() else {
                 return error(StatusCode::UNAUTHORIZED, "Unauthorized");
             };
-            if let Some(failure) = state.take_failure(token, method) {
+            if let Some(failure) = state.take_failure(call) {
                 return failure.answer();
             }
-            if method != "getupdates" {
-                return state.answer(token, &username, method, params, uploads);
+            if call.method != "getupdates" {
+                return state.answer(call, &username);
             }
         }
-        self.get_updates(token, params).await
+        self.get_updates(&call.token, &call.params).await
     }
 
     /// Long polling: answers queued updates at once, or waits up to a second (however long the
     /// client asked for) so tests stay fast.
     async fn get_updates(&self, token: &str, params: &Params) -> Answer {
-        let offset = param_i64(params, "offset").unwrap_or(0);
-        let limit = param_i64(params, "limit").map_or(100, |limit| limit.clamp(1, 100));
+        let offset = int_param(params, "offset").unwrap_or(0);
+        let limit = int_param(params, "limit").map_or(100, |limit| limit.clamp(1, 100));
         let limit = usize::try_from(limit).unwrap_or(100);
-        let wait = param_i64(params, "timeout").unwrap_or(0).clamp(0, 1);
+        let wait = int_param(params, "timeout").unwrap_or(0).clamp(0, 1);
         let deadline = Instant::now() + Duration::from_secs(wait.unsigned_abs());
         loop {
             // Registering before looking at the queue means an update pushed in between still
@@ -359,8 +360,8 @@ impl FakeTelegram {
 }
 
 impl State {
-    fn take_failure(&mut self, token: &str, method: &str) -> Option<Failure> {
-        let key = (token.to_owned(), method.to_owned());
+    fn take_failure(&mut self, call: &Call) -> Option<Failure> {
+        let key = (call.token.clone(), call.method.clone());
         let (failure, left) = self.failures.get_mut(&key)?;
         let failure = *failure;
         *left -= 1;
@@ -371,14 +372,7 @@ impl State {
     }
 
     /// Answers every method except getUpdates, for a valid token.
-    fn answer(
-        &mut self,
-        token: &str,
-        username: &str,
-        method: &str,
-        params: &Params,
-        uploads: &[Upload],
-    ) -> Answer {
+    fn answer(&mut self, call: &Call, username: &str) -> Answer {
         /// Calls a bot makes in passing, whose result is a bare `true`.
         const TRUE_METHODS: &[&str] = &[
             "answercallbackquery",
@@ -390,8 +384,11 @@ impl State {
             "setmyshortdescription",
             "setchatmenubutton",
         ];
-        let bot = json!({ "id": bot_id(token), "is_bot": true, "first_name": username, "username": username });
-        let chat_id = param_i64(params, "chat_id");
+        let (token, method, params) = (call.token.as_str(), call.method.as_str(), &call.params);
+        let bot = json!({
+            "id": bot_id(token), "is_bot": true, "first_name": username, "username": username,
+        });
+        let chat_id = int_param(params, "chat_id");
         let blocked = chat_id.is_some_and(|chat| self.blocked.contains(&(token.to_owned(), chat)));
         if method.starts_with("send") && blocked {
             return Failure::Blocked.answer();
@@ -400,29 +397,21 @@ impl State {
         match method {
             "getme" => {
                 let mut me = bot;
-                for (flag, value) in [
-                    ("can_join_groups", true),
-                    ("can_read_all_group_messages", false),
-                    ("supports_inline_queries", false),
-                    ("can_connect_to_business", false),
-                    ("has_main_web_app", false),
-                ] {
-                    me[flag] = json!(value);
-                }
+                me["can_join_groups"] = json!(true);
+                me["can_read_all_group_messages"] = json!(false);
+                me["supports_inline_queries"] = json!(false);
+                me["can_connect_to_business"] = json!(false);
+                me["has_main_web_app"] = json!(false);
                 ok(me)
             }
-            "setwebhook" => {
-                let url = params
-                    .get("url")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                state.set_webhook(url, params)
-            }
+            "setwebhook" => state.set_webhook(str_param(params, "url").unwrap_or_default(), params),
             "deletewebhook" => state.set_webhook("", params),
             "getwebhookinfo" => {
                 let webhook = state.webhook.as_ref();
                 let url = webhook.map_or("", |webhook| webhook.url.as_str());
-                let mut info = json!({ "url": url, "has_custom_certificate": false, "pending_update_count": 0 });
+                let mut info = json!({
+                    "url": url, "has_custom_certificate": false, "pending_update_count": 0,
+                });
                 if let Some(webhook) = webhook {
                     info["max_connections"] = json!(40);
                     if let Some(allowed) = &webhook.allowed_updates {
@@ -432,13 +421,11 @@ impl State {
                 ok(info)
             }
             "sendmessage" | "sendphoto" | "senddocument" => match chat_id {
-                Some(chat_id) => state.send(chat_id, bot, method, params, uploads),
+                Some(chat_id) => state.send(call, chat_id, bot),
                 None => bad_request("chat not found"),
             },
-            "editmessagetext" | "editmessagecaption" | "editmessagereplymarkup" => {
-                edit(bot, method, params)
-            }
-            "getfile" => match params.get("file_id").and_then(Value::as_str) {
+            "editmessagetext" | "editmessagecaption" | "editmessagereplymarkup" => edit(call, bot),
+            "getfile" => match str_param(params, "file_id") {
                 Some(file_id) => ok(json!({
                     "file_id": file_id, "file_unique_id": format!("{file_id}-unique"),
                     "file_size": FILE_CONTENTS.len(), "file_path": format!("files/{file_id}"),
@@ -455,7 +442,7 @@ impl TokenState {
     /// setWebhook, and deleteWebhook as setWebhook with an empty url, which is how the Bot API
     /// itself treats an empty url.
     fn set_webhook(&mut self, url: &str, params: &Params) -> Answer {
-        let secret_token = params.get("secret_token").and_then(Value::as_str);
+        let secret_token = str_param(params, "secret_token");
         // Telegram refuses secrets it could not echo in a header; refusing them here catches a
         // real bug in how the host generates them.
         let valid = |secret: &str| {
@@ -467,7 +454,7 @@ impl TokenState {
         if secret_token.is_some_and(|secret| !valid(secret)) {
             return bad_request("secret token contains unallowed characters");
         }
-        let drop_pending_updates = param_bool(params, "drop_pending_updates");
+        let drop_pending_updates = bool_param(params, "drop_pending_updates");
         if drop_pending_updates == Some(true) {
             self.updates.clear();
         }
@@ -489,66 +476,55 @@ impl TokenState {
         ok_described("Webhook was set")
     }
 
-    fn send(
-        &mut self,
-        chat_id: i64,
-        bot: Value,
-        method: &str,
-        params: &Params,
-        uploads: &[Upload],
-    ) -> Answer {
+    fn send(&mut self, call: &Call, chat_id: i64, bot: Value) -> Answer {
         let message_id = self.last_message_id + 1;
         let mut message =
             json!({ "message_id": message_id, "date": now(), "chat": chat(chat_id), "from": bot });
-        let text = params
-            .get("text")
-            .and_then(Value::as_str)
-            .filter(|text| !text.is_empty());
-        let caption = params.get("caption").and_then(Value::as_str);
-        match method {
-            "sendmessage" => match text {
-                Some(text) => message["text"] = json!(text),
-                None => return bad_request("message text is empty"),
-            },
-            "sendphoto" => match media(params, uploads, "photo", message_id) {
+        match call.method.as_str() {
+            "sendmessage" => {
+                match str_param(&call.params, "text").filter(|text| !text.is_empty()) {
+                    Some(text) => message["text"] = json!(text),
+                    None => return bad_request("message text is empty"),
+                }
+            }
+            "sendphoto" => match media(call, "photo", message_id) {
                 Some((file_id, size, _)) => message["photo"] = photo(&file_id, size),
                 None => return bad_request("there is no photo in the request"),
             },
-            _ => match media(params, uploads, "document", message_id) {
+            _ => match media(call, "document", message_id) {
                 Some((file_id, size, file_name)) => {
                     message["document"] = json!({
                         "file_id": file_id, "file_unique_id": format!("{file_id}-unique"),
-                        "file_name": file_name, "file_size": size,
+                        "file_size": size,
                     });
+                    // Telegram omits the name of a file uploaded without one.
+                    if !file_name.is_empty() {
+                        message["document"]["file_name"] = json!(file_name);
+                    }
                 }
                 None => return bad_request("there is no document in the request"),
             },
         }
-        if method != "sendmessage"
-            && let Some(caption) = caption
+        if call.method != "sendmessage"
+            && let Some(caption) = str_param(&call.params, "caption")
         {
             message["caption"] = json!(caption);
         }
-        set_inline_markup(&mut message, params);
+        set_inline_markup(&mut message, &call.params);
         // Only messages that were actually sent consume an id, as on Telegram.
         self.last_message_id = message_id;
         ok(message)
     }
 }
 
-/// The file a sendPhoto or sendDocument carries in `field`, as (file_id, size, file name): an
-/// upload gets a fresh file_id, and a file_id or URL string is reused as the file_id.
-fn media(
-    params: &Params,
-    uploads: &[Upload],
-    field: &str,
-    message_id: i64,
-) -> Option<(String, usize, String)> {
-    if let Some(upload) = uploads.iter().find(|upload| upload.field == field) {
+/// The file a sendPhoto or sendDocument carries in `field`, as `(file_id, size, file_name)`:
+/// an upload gets a fresh `file_id`, and a `file_id` or URL string is reused as the `file_id`.
+fn media(call: &Call, field: &str, message_id: i64) -> Option<(String, usize, String)> {
+    if let Some(upload) = call.uploads.iter().find(|upload| upload.field == field) {
         let file_id = format!("fake-{field}-{message_id}");
         return Some((file_id, upload.bytes.len(), upload.file_name.clone()));
     }
-    let file_id = params.get(field)?.as_str().filter(|id| !id.is_empty())?;
+    let file_id = str_param(&call.params, field).filter(|id| !id.is_empty())?;
     Some((file_id.to_owned(), FILE_CONTENTS.len(), String::new()))
 }
 
@@ -556,32 +532,37 @@ fn media(
 fn photo(file_id: &str, size: usize) -> Value {
     let thumb = format!("{file_id}-thumb");
     json!([
-        { "file_id": thumb, "file_unique_id": format!("{thumb}-unique"), "width": 90, "height": 90, "file_size": size.min(1024) },
-        { "file_id": file_id, "file_unique_id": format!("{file_id}-unique"), "width": 800, "height": 800, "file_size": size },
+        {
+            "file_id": thumb, "file_unique_id": format!("{thumb}-unique"),
+            "width": 90, "height": 90, "file_size": size.min(1024),
+        },
+        {
+            "file_id": file_id, "file_unique_id": format!("{file_id}-unique"),
+            "width": 800, "height": 800, "file_size": size,
+        },
     ])
 }
 
 /// Answers an edit with the edited message. The fake keeps no message history, so the message
 /// is rebuilt from the request: a text message, or a photo one for caption edits.
-fn edit(bot: Value, method: &str, params: &Params) -> Answer {
+fn edit(call: &Call, bot: Value) -> Answer {
+    let params = &call.params;
     // Inline messages belong to no chat, so Telegram answers their edits with a bare `true`.
     if params.contains_key("inline_message_id") {
         return ok(json!(true));
     }
     let (Some(chat_id), Some(message_id)) = (
-        param_i64(params, "chat_id"),
-        param_i64(params, "message_id"),
+        int_param(params, "chat_id"),
+        int_param(params, "message_id"),
     ) else {
         return bad_request("message to edit not found");
     };
     let mut message = json!({
-        "message_id": message_id, "date": now(), "edit_date": now(), "chat": chat(chat_id), "from": bot,
+        "message_id": message_id, "date": now(), "edit_date": now(),
+        "chat": chat(chat_id), "from": bot,
     });
-    let text = params
-        .get("text")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    match method {
+    let text = str_param(params, "text").unwrap_or_default();
+    match call.method.as_str() {
         "editmessagetext" if text.is_empty() => return bad_request("message text is empty"),
         "editmessagecaption" => {
             message["photo"] = photo("fake-photo", FILE_CONTENTS.len());
@@ -602,19 +583,28 @@ async fn api(
     let Some(token) = bot.strip_prefix("bot") else {
         return error(StatusCode::NOT_FOUND, "Not Found");
     };
-    let method = method.to_lowercase();
-    let (params, uploads, answer) = match read_params(request).await {
-        Ok((params, uploads)) => {
-            let answer = fake.answer(token, &method, &params, &uploads).await;
-            (params, uploads, answer)
-        }
-        Err(reason) => (Map::new(), Vec::new(), bad_request(&reason)),
+    // An unreadable request is still recorded, with no parameters, before it is refused.
+    let (params, uploads, refusal) = match read_params(request).await {
+        Ok((params, uploads)) => (params, uploads, None),
+        Err(reason) => (Map::new(), Vec::new(), Some(bad_request(&reason))),
     };
-    fake.state().requests.push(Recorded {
+    let method = method.to_lowercase();
+    let call = Call {
         token: token.to_owned(),
         method,
-        body: Value::Object(params),
-        files: uploads
+        params,
+        uploads,
+    };
+    let answer = match refusal {
+        Some(refusal) => refusal,
+        None => fake.answer(&call).await,
+    };
+    fake.state().requests.push(Recorded {
+        token: call.token,
+        method: call.method,
+        body: Value::Object(call.params),
+        files: call
+            .uploads
             .into_iter()
             .map(|upload| (upload.field, upload.bytes))
             .collect(),
@@ -623,7 +613,7 @@ async fn api(
     answer
 }
 
-/// Serves `GET /file/bot<token>/<file_path>`, the download URL built from getFile's file_path.
+/// Serves `GET /file/bot<token>/<file_path>`, the download URL built from getFile's `file_path`.
 async fn download(
     AxumState(fake): AxumState<FakeTelegram>,
     Path((bot, path)): Path<(String, String)>,
@@ -673,19 +663,20 @@ async fn read_params(request: Request) -> Result<(Params, Vec<Upload>), String> 
             let name = field.name().unwrap_or_default().to_owned();
             let file_name = field.file_name().map(str::to_owned);
             let bytes = field.bytes().await.map_err(|e| e.body_text())?.to_vec();
-            match file_name {
-                Some(file_name) => uploads.push(Upload {
+            // Any part with a file name is an upload, even an empty name: teloxide sends
+            // `InputFile::memory` without `.file_name(...)` as `filename=""`.
+            if let Some(file_name) = file_name {
+                uploads.push(Upload {
                     field: name,
                     file_name,
                     bytes,
-                }),
-                None => {
-                    let text = String::from_utf8(bytes)
-                        .map_err(|_| format!("parameter {name} is not UTF-8"))?;
-                    let value = text_param(&name, text);
-                    params.insert(name, value);
-                }
+                });
+                continue;
             }
+            let text =
+                String::from_utf8(bytes).map_err(|_| format!("parameter {name} is not UTF-8"))?;
+            let value = text_param(&name, text);
+            params.insert(name, value);
         }
         resolve_attachments(&mut params, &mut uploads);
         return Ok((params, uploads));
@@ -766,14 +757,19 @@ fn resolve_attachments(params: &mut Params, uploads: &mut [Upload]) {
 
 /// Builds an incoming private-chat text message from customer `user_id`, as Telegram would
 /// deliver it to a webhook; commands get their `bot_command` entity.
+///
+/// Send it as a request body, or parse it with `serde_json::from_str`: teloxide's `Update`
+/// cannot be read with `serde_json::from_value` (its kind silently becomes `UpdateKind::Error`).
 pub fn text_update(update_id: i64, user_id: i64, text: &str) -> Value {
     let mut message = json!({
-        "message_id": update_id, "from": customer(user_id), "chat": chat(user_id), "date": now(), "text": text,
+        "message_id": update_id, "date": now(),
+        "from": customer(user_id), "chat": chat(user_id), "text": text,
     });
     if text.starts_with('/') {
         let command = text.split_whitespace().next().unwrap_or(text);
         // Entity offsets and lengths count UTF-16 code units, not bytes.
-        message["entities"] = json!([{ "type": "bot_command", "offset": 0, "length": command.encode_utf16().count() }]);
+        let length = command.encode_utf16().count();
+        message["entities"] = json!([{ "type": "bot_command", "offset": 0, "length": length }]);
     }
     json!({ "update_id": update_id, "message": message })
 }
@@ -790,7 +786,10 @@ pub fn callback_update(update_id: i64, user_id: i64, message_id: i32, data: &str
             "chat_instance": format!("-{user_id}"),
             "data": data,
             // A zero date would make teloxide treat the message as inaccessible.
-            "message": { "message_id": message_id, "from": bot, "chat": chat(user_id), "date": now(), "text": "Pilih produk:" },
+            "message": {
+                "message_id": message_id, "date": now(),
+                "from": bot, "chat": chat(user_id), "text": "Pilih produk:",
+            },
         },
     })
 }
@@ -805,7 +804,8 @@ fn customer(user_id: i64) -> Value {
 /// Positive ids are private chats with a customer, negative ones groups, as on Telegram.
 fn chat(chat_id: i64) -> Value {
     if chat_id > 0 {
-        json!({ "id": chat_id, "type": "private", "first_name": "Budi", "username": format!("budi{chat_id}") })
+        let username = format!("budi{chat_id}");
+        json!({ "id": chat_id, "type": "private", "first_name": "Budi", "username": username })
     } else {
         json!({ "id": chat_id, "type": "supergroup", "title": "Grup Toko" })
     }
@@ -814,9 +814,8 @@ fn chat(chat_id: i64) -> Value {
 /// Echoes an inline keyboard into the message; Telegram never echoes reply keyboards, and an
 /// edit without `reply_markup` removes the keyboard.
 fn set_inline_markup(message: &mut Value, params: &Params) {
-    let markup = params
-        .get("reply_markup")
-        .filter(|markup| markup.get("inline_keyboard").is_some());
+    let markup = params.get("reply_markup");
+    let markup = markup.filter(|markup| markup.get("inline_keyboard").is_some());
     match (markup, message.as_object_mut()) {
         (Some(markup), Some(message)) => message.insert("reply_markup".to_owned(), markup.clone()),
         (None, Some(message)) => message.remove("reply_markup"),
@@ -839,7 +838,7 @@ fn now() -> u64 {
 }
 
 /// Reads an integer parameter that may arrive as a JSON number or as text.
-fn param_i64(params: &Params, name: &str) -> Option<i64> {
+fn int_param(params: &Params, name: &str) -> Option<i64> {
     match params.get(name)? {
         Value::Number(number) => number.as_i64(),
         Value::String(text) => text.parse().ok(),
@@ -847,7 +846,11 @@ fn param_i64(params: &Params, name: &str) -> Option<i64> {
     }
 }
 
-fn param_bool(params: &Params, name: &str) -> Option<bool> {
+fn str_param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
+    params.get(name).and_then(Value::as_str)
+}
+
+fn bool_param(params: &Params, name: &str) -> Option<bool> {
     match params.get(name)? {
         Value::Bool(flag) => Some(*flag),
         Value::String(text) => text.parse().ok(),
