@@ -34,6 +34,16 @@ pub enum LogFormat {
     Json,
 }
 
+impl LogFormat {
+    /// Reads `TOKOBOT_LOG_FORMAT` on its own, for logging that starts before the rest.
+    pub fn from_env() -> Self {
+        match std::env::var("TOKOBOT_LOG_FORMAT").as_deref() {
+            Ok("json") => LogFormat::Json,
+            _ => LogFormat::Pretty,
+        }
+    }
+}
+
 /// The host's whole configuration.
 #[derive(Clone, Debug)]
 pub struct Config {

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tokobot::{
     app,
-    config::Config,
+    config::{Config, LogFormat},
     db::{self, DatabaseServer},
     http::api::auth::{JwtKeys, Role},
     telemetry,
@@ -80,8 +80,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Logging starts before the configuration is read, so that what reading it reports (a
+    // generated development key, for one) is logged in the configured format.
+    telemetry::init_logging(LogFormat::from_env());
     let config = Config::from_env()?;
-    telemetry::init_logging(config.log_format);
     match cli.command {
         Command::Serve => app::serve(config).await,
         Command::Migrate => {

@@ -7,10 +7,18 @@ use tracing_subscriber::{EnvFilter, fmt};
 
 use crate::config::LogFormat;
 
-/// Installs the log subscriber; `RUST_LOG` filters (default `info`).
+/// Installs the log subscriber; `RUST_LOG` filters (default `info`, with sqlx's echo of
+/// PostgreSQL notices such as "relation already exists, skipping" kept out).
+///
+/// Logs go to standard error, so commands that print a result (tokens, `tenants apply`)
+/// keep standard output for it.
 pub fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = fmt().with_env_filter(filter).with_target(false);
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr);
     // Installing twice (tests start many hosts in one process) is harmless: the first one wins.
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),

@@ -3,4 +3,5 @@
 mod api;
 mod hosting;
 mod isolation;
+mod operations;
 mod support;

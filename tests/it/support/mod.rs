@@ -24,7 +24,7 @@ use tokobot::{
 pub use fake_telegram::{FakeTelegram, text_update};
 
 pub const PUBLIC_URL: &str = "https://bots.example.test";
-const JWT_SECRET: &str = "test-jwt-secret-that-is-long-enough-for-hs256";
+pub const JWT_SECRET: &str = "test-jwt-secret-that-is-long-enough-for-hs256";
 
 /// The shared test cluster, started once per process.
 async fn cluster() -> &'static EmbeddedPostgres {
@@ -76,24 +76,15 @@ pub async fn spawn_host() -> TestHost {
 }
 
 pub async fn spawn_host_in(mode: UpdateMode) -> TestHost {
+    spawn_host_on(mode, fresh_database().await).await
+}
+
+/// Starts a host on the database at `database_url`.
+pub async fn spawn_host_on(mode: UpdateMode, database_url: String) -> TestHost {
     // The test harness shows a test's output only when it fails, which is when logs help.
     tokobot::telemetry::init_logging(LogFormat::Pretty);
     let telegram = FakeTelegram::start().await;
-    let database_url = fresh_database().await;
-    let data_dir = tempfile::tempdir().expect("a temp dir").keep();
-    let config = Config {
-        database_url: Some(Secret::new(database_url)),
-        app_database_url: None,
-        data_dir,
-        bind: "127.0.0.1:0".parse().unwrap(),
-        public_url: (mode == UpdateMode::Webhook).then(|| PUBLIC_URL.to_owned()),
-        update_mode: mode,
-        master_keys: vec![MasterKey::from_base64(&BASE64.encode([42u8; 32])).unwrap()],
-        jwt_secret: Secret::new(JWT_SECRET.as_bytes().to_vec()),
-        telegram_api_url: telegram.url(),
-        pakasir_api_url: "http://127.0.0.1:9".into(),
-        log_format: LogFormat::Pretty,
-    };
+    let config = test_config(mode, database_url, &telegram);
     let mut host = TestHost {
         app: None,
         config,
@@ -103,6 +94,27 @@ pub async fn spawn_host_in(mode: UpdateMode) -> TestHost {
     };
     host.start().await;
     host
+}
+
+/// The master key every test host seals with, as `TOKOBOT_MASTER_KEY` would carry it.
+pub fn master_key_base64() -> String {
+    BASE64.encode([42u8; 32])
+}
+
+pub fn test_config(mode: UpdateMode, database_url: String, telegram: &FakeTelegram) -> Config {
+    Config {
+        database_url: Some(Secret::new(database_url)),
+        app_database_url: None,
+        data_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("data"),
+        bind: "127.0.0.1:0".parse().unwrap(),
+        public_url: (mode == UpdateMode::Webhook).then(|| PUBLIC_URL.to_owned()),
+        update_mode: mode,
+        master_keys: vec![MasterKey::from_base64(&master_key_base64()).unwrap()],
+        jwt_secret: Secret::new(JWT_SECRET.as_bytes().to_vec()),
+        telegram_api_url: telegram.url(),
+        pakasir_api_url: "http://127.0.0.1:9".into(),
+        log_format: LogFormat::Pretty,
+    }
 }
 
 impl TestHost {
