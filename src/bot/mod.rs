@@ -16,7 +16,11 @@ mod tree;
 
 use std::sync::{Arc, RwLock};
 
-use teloxide::{Bot, adaptors::CacheMe, dispatching::dialogue::Dialogue};
+use teloxide::{
+    Bot,
+    adaptors::{CacheMe, Throttle},
+    dispatching::dialogue::Dialogue,
+};
 
 pub use tree::handler_tree;
 
@@ -26,9 +30,11 @@ use crate::{
     tenants::model::Tenant,
 };
 
-/// The bot type every store uses: getMe is cached, so the dispatcher's start does not repeat
-/// the call the host already made to check the token.
-pub type StoreBot = CacheMe<Bot>;
+/// The bot type every store uses. `Throttle` keeps each bot within Telegram's limits (about
+/// one message a second per chat and thirty a second per bot) and, on a 429, waits the
+/// `retry_after` Telegram asks for and sends again. `CacheMe` answers the dispatcher's own
+/// getMe from the check the host made when it started the store.
+pub type StoreBot = Throttle<CacheMe<Bot>>;
 
 /// What every handler returns; errors are logged and counted per store by the middleware.
 pub type HandlerResult = anyhow::Result<()>;

@@ -9,6 +9,7 @@ use std::{
 
 use dptree::{HandlerDescription, HandlerSignature, di::DependencyMap};
 use teloxide::{
+    ApiError, RequestError,
     dispatching::{DpHandlerDescription, UpdateHandler},
     prelude::*,
     types::{ChatMemberUpdated, Update},
@@ -92,25 +93,65 @@ fn observed() -> UpdateHandler<anyhow::Error> {
     dptree::from_fn_with_description(
         DpHandlerDescription::entry(),
         |deps: DependencyMap, cont| async move {
-            let slug = deps
-                .try_get::<Arc<StoreCtx>>()
+            let ctx = deps.try_get::<Arc<StoreCtx>>().map(|ctx| Arc::clone(&ctx));
+            let update = deps.try_get::<Update>();
+            let slug = ctx
+                .as_ref()
                 .map(|ctx| ctx.tenant().slug.clone())
                 .unwrap_or_default();
-            let update_id = deps.try_get::<Update>().map(|u| u.id.0).unwrap_or_default();
-            let span = tracing::info_span!("update", store = %slug, update_id);
+            let span = tracing::info_span!(
+                "update",
+                store = %slug,
+                update_id = update.as_ref().map(|u| u.id.0).unwrap_or_default()
+            );
             let started = Instant::now();
             let outcome = cont(deps).instrument(span.clone()).await;
             metrics::counter!("tokobot_updates_total", "store" => slug.clone()).increment(1);
             metrics::histogram!("tokobot_update_duration_seconds", "store" => slug.clone())
                 .record(started.elapsed().as_secs_f64());
             if let ControlFlow::Break(Err(error)) = &outcome {
-                metrics::counter!("tokobot_handler_errors_total", "store" => slug).increment(1);
-                span.in_scope(|| {
-                    tracing::error!(error = format!("{error:#}"), "update handler failed")
-                });
+                let blocked_by = update
+                    .as_ref()
+                    .and_then(|u| u.from())
+                    .map(|u| u.id.0 as i64);
+                match (ctx, blocked_by) {
+                    (Some(ctx), Some(user)) if is_blocked(error) => {
+                        // Not a fault of ours: the customer blocked the bot. Stop writing to them.
+                        metrics::counter!("tokobot_blocked_customers_total", "store" => slug)
+                            .increment(1);
+                        if let Err(error) = ctx
+                            .customers
+                            .mark_blocked(&ctx.db, ctx.tenant_id(), user, true)
+                            .await
+                        {
+                            span.in_scope(
+                                || tracing::warn!(%error, "could not mark a customer as blocked"),
+                            );
+                        }
+                    }
+                    _ => {
+                        metrics::counter!("tokobot_handler_errors_total", "store" => slug)
+                            .increment(1);
+                        span.in_scope(|| {
+                            tracing::error!(error = format!("{error:#}"), "update handler failed")
+                        });
+                    }
+                }
             }
             outcome
         },
         signature,
     )
+}
+
+/// Whether Telegram refused a send because the customer blocked the bot or left Telegram.
+fn is_blocked(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<RequestError>(),
+            Some(RequestError::Api(
+                ApiError::BotBlocked | ApiError::UserDeactivated
+            ))
+        )
+    })
 }

@@ -317,7 +317,7 @@ impl Host {
                 self.inner.db.clone(),
                 Arc::clone(&self.inner.customers),
             )),
-            bot: bot.clone(),
+            bot: self.inner.bots.throttled(bot.clone()),
             bot_token: secrets.bot_token,
             webhook_secret: secrets.webhook_secret.clone(),
             generation: tenant.updated_at,
@@ -369,7 +369,7 @@ impl Host {
         };
         if tenant.webhook_url.is_some() {
             let bot = match running {
-                Some(running) => running.bot.clone(),
+                Some(running) => running.bot.inner().clone(),
                 None => {
                     let secrets =
                         repo::secrets(self.inner.db.registry(), &self.inner.sealer, tenant.id)

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use teloxide::{
     ApiError, RequestError,
+    adaptors::{CacheMe, throttle::Limits},
     prelude::*,
     types::{AllowedUpdate, Me},
 };
@@ -39,14 +40,21 @@ impl BotFactory {
         Ok(Self { client, api_url })
     }
 
-    pub fn bot(&self, token: &Secret) -> StoreBot {
+    /// A bot for one-off calls (checks, deleteWebhook) that need no rate limiting.
+    pub fn bot(&self, token: &Secret) -> CacheMe<Bot> {
         Bot::with_client(token.expose(), self.client.clone())
             .set_api_url(self.api_url.clone())
             .cache_me()
     }
 
+    /// The rate-limited bot a running store sends with; its limiter task ends when the last
+    /// clone of the bot is dropped.
+    pub fn throttled(&self, bot: CacheMe<Bot>) -> StoreBot {
+        bot.throttle(Limits::default())
+    }
+
     /// Asks Telegram who the token belongs to; the answer is cached in the returned bot.
-    pub async fn check(&self, token: &Secret) -> Result<(StoreBot, Me), TokenCheckError> {
+    pub async fn check(&self, token: &Secret) -> Result<(CacheMe<Bot>, Me), TokenCheckError> {
         let bot = self.bot(token);
         match bot.get_me().await {
             Ok(me) => Ok((bot, me)),

@@ -5,7 +5,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tokobot::config::UpdateMode;
 
-use crate::support::{PUBLIC_URL, bot_token, spawn_host, spawn_host_in, text_update};
+use crate::support::{
+    PUBLIC_URL, TestHost, bot_token, fake_telegram::Failure, spawn_host, spawn_host_in, text_update,
+};
 
 #[tokio::test]
 async fn two_stores_get_their_own_webhooks_and_answer_start_in_their_own_voice() {
@@ -420,4 +422,87 @@ async fn in_polling_mode_a_store_answers_updates_it_fetches_itself() {
             .is_empty(),
         "polling mode registers no webhook"
     );
+}
+
+#[tokio::test]
+async fn a_429_is_waited_out_and_the_reply_arrives_once() {
+    let host = spawn_host().await;
+    host.create_store("toko-sabar", 1090, json!({})).await;
+    let token = bot_token(1090);
+    let secret = host.webhook_secret(1090);
+    host.telegram.fail_next(
+        &token,
+        "sendMessage",
+        Failure::TooManyRequests { retry_after: 1 },
+        1,
+    );
+
+    host.deliver("toko-sabar", Some(&secret), &text_update(1, 5010, "/start"))
+        .await;
+
+    let texts = host.wait_texts(1090, 5010, 1).await;
+    assert!(texts[0].contains("Selamat datang"));
+    assert_eq!(host.settled_texts(1090, 5010).await.len(), 1);
+    let attempts = host.telegram.calls(&token, "sendMessage");
+    assert_eq!(
+        attempts.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [429, 200]
+    );
+}
+
+#[tokio::test]
+async fn a_customer_who_blocked_the_bot_is_marked_and_unmarked_when_they_return() {
+    let mut host = spawn_host().await;
+    host.create_store("toko-blokir", 1095, json!({})).await;
+    let token = bot_token(1095);
+    let secret = host.webhook_secret(1095);
+    host.deliver(
+        "toko-blokir",
+        Some(&secret),
+        &text_update(1, 5011, "/start"),
+    )
+    .await;
+    host.wait_texts(1095, 5011, 1).await;
+
+    host.telegram.block_chat(&token, 5011);
+    host.deliver("toko-blokir", Some(&secret), &text_update(2, 5011, "/help"))
+        .await;
+    wait_blocked(&host, "toko-blokir", 5011, true).await;
+
+    host.telegram.unblock_chat(&token, 5011);
+    host.restart().await;
+    host.deliver(
+        "toko-blokir",
+        Some(&secret),
+        &text_update(3, 5011, "/start"),
+    )
+    .await;
+    host.wait_texts(1095, 5011, 2).await;
+    wait_blocked(&host, "toko-blokir", 5011, false).await;
+}
+
+async fn wait_blocked(host: &TestHost, slug: &str, user: i64, expected: bool) {
+    let tenant: uuid::Uuid = sqlx::query_scalar("select id from tenants where slug = $1")
+        .bind(slug)
+        .fetch_one(host.db().registry())
+        .await
+        .unwrap();
+    for _ in 0..200 {
+        let mut tx = host
+            .db()
+            .tenant(tokobot::db::TenantId(tenant))
+            .await
+            .unwrap();
+        let blocked: bool =
+            sqlx::query_scalar("select blocked_bot from customers where telegram_user_id = $1")
+                .bind(user)
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+        if blocked == expected {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("customer {user} of {slug} never became blocked = {expected}");
 }
