@@ -138,6 +138,22 @@ impl Sealer {
             .map_err(|_| anyhow::anyhow!("sealed value for {context} is not UTF-8"))
     }
 
+    /// A keyed fingerprint of `plain` in `context`, for finding duplicates (stock items)
+    /// without opening every sealed value. The key is derived from the current master key,
+    /// so fingerprints are recomputed when values are re-sealed after a rotation.
+    pub fn fingerprint(&self, plain: &[u8], context: &str) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let key = Sha256::new_with_prefix(b"tokobot fingerprint key")
+            .chain_update(self.keys[0].key.expose())
+            .finalize();
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("HMAC takes keys of any length");
+        mac.update(context.as_bytes());
+        mac.update(&[0]);
+        mac.update(plain);
+        mac.finalize().into_bytes().into()
+    }
+
     /// Whether `sealed` was sealed with an older key and should be re-sealed.
     pub fn needs_reseal(&self, sealed: &[u8]) -> bool {
         sealed.get(1..1 + KEY_ID_LEN) != Some(&self.keys[0].id[..])

@@ -4,3 +4,5 @@
 //! security confines it to one store. `bot/` and `http/` translate to and from these calls.
 
 pub mod customers;
+pub mod money;
+pub mod stock;

@@ -1,0 +1,186 @@
+//! Stock items: the goods themselves, sealed at rest, and their life from available through
+//! reserved (held by an unpaid order) to sold.
+//!
+//! Reservation takes rows with `FOR UPDATE SKIP LOCKED`, so concurrent checkouts each get
+//! different items without waiting on each other, and none can take more than exists.
+
+use std::collections::HashMap;
+
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+
+use crate::{crypto::Sealer, db::TenantId};
+
+/// What sealing and fingerprints of a product's items are bound to.
+fn context(tenant: TenantId, product_id: i64) -> String {
+    format!("stock_items/{tenant}/{product_id}")
+}
+
+/// The result of adding items: how many were new, and the lines refused as duplicates.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Added {
+    pub added: usize,
+    pub duplicates: Vec<String>,
+}
+
+/// Splits pasted text or a .txt file into items: one per line, trimmed, blank lines skipped.
+pub fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Adds items to a product; an item already in stock (in any state) or repeated in `items`
+/// is refused and reported, never stored twice.
+pub async fn add(
+    conn: &mut PgConnection,
+    sealer: &Sealer,
+    tenant: TenantId,
+    product_id: i64,
+    items: &[String],
+) -> sqlx::Result<Added> {
+    let ctx = context(tenant, product_id);
+    let mut outcome = Added::default();
+    for item in items {
+        let fingerprint = sealer.fingerprint(item.as_bytes(), &ctx);
+        let inserted = sqlx::query(
+            "insert into stock_items (tenant_id, product_id, content, content_hash) values ($1, $2, $3, $4) \
+             on conflict (tenant_id, product_id, content_hash) do nothing",
+        )
+        .bind(tenant)
+        .bind(product_id)
+        .bind(sealer.seal(item.as_bytes(), &ctx))
+        .bind(&fingerprint[..])
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            outcome.added += 1;
+        } else {
+            outcome.duplicates.push(item.clone());
+        }
+    }
+    Ok(outcome)
+}
+
+/// Available items per product.
+pub async fn available_counts(conn: &mut PgConnection) -> sqlx::Result<HashMap<i64, i64>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "select product_id, count(*) from stock_items where status = 'available' group by product_id",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Reserves up to `quantity` available items of a product for an order; returns how many it
+/// got. Items locked by a concurrent checkout are skipped, not waited for.
+pub async fn reserve(
+    conn: &mut PgConnection,
+    product_id: i64,
+    order_id: i64,
+    quantity: i64,
+    until: OffsetDateTime,
+) -> sqlx::Result<i64> {
+    let reserved = sqlx::query(
+        "with picked as ( \
+             select id from stock_items where product_id = $1 and status = 'available' \
+             order by id limit $2 for update skip locked) \
+         update stock_items s set status = 'reserved', order_id = $3, reserved_until = $4 \
+         from picked where s.id = picked.id",
+    )
+    .bind(product_id)
+    .bind(quantity)
+    .bind(order_id)
+    .bind(until)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(reserved as i64)
+}
+
+/// Returns an order's reserved items to the shelf.
+pub async fn release(conn: &mut PgConnection, order_id: i64) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "update stock_items set status = 'available', order_id = null, reserved_until = null \
+         where order_id = $1 and status = 'reserved'",
+    )
+    .bind(order_id)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// Marks an order's reserved items sold.
+pub async fn sell(conn: &mut PgConnection, order_id: i64) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "update stock_items set status = 'sold', sold_at = now(), reserved_until = null \
+         where order_id = $1 and status = 'reserved'",
+    )
+    .bind(order_id)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// The goods of an order, opened: (product id, content) in item order.
+pub async fn contents_of_order(
+    conn: &mut PgConnection,
+    sealer: &Sealer,
+    tenant: TenantId,
+    order_id: i64,
+) -> anyhow::Result<Vec<(i64, String)>> {
+    let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        "select product_id, content from stock_items where order_id = $1 order by product_id, id",
+    )
+    .bind(order_id)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(product_id, sealed)| {
+            let plain = sealer.open(&sealed, &context(tenant, product_id))?;
+            Ok((
+                product_id,
+                String::from_utf8_lossy(plain.expose()).into_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// The available items of a product, opened (for the catalog export).
+pub async fn available_contents(
+    conn: &mut PgConnection,
+    sealer: &Sealer,
+    tenant: TenantId,
+    product_id: i64,
+) -> anyhow::Result<Vec<String>> {
+    let rows: Vec<Vec<u8>> = sqlx::query_scalar(
+        "select content from stock_items where product_id = $1 and status = 'available' order by id",
+    )
+    .bind(product_id)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|sealed| {
+            let plain = sealer.open(&sealed, &context(tenant, product_id))?;
+            Ok(String::from_utf8_lossy(plain.expose()).into_owned())
+        })
+        .collect()
+}
+
+/// Replaces a product's available items (reserved and sold ones are history and stay).
+pub async fn replace_available(
+    conn: &mut PgConnection,
+    sealer: &Sealer,
+    tenant: TenantId,
+    product_id: i64,
+    items: &[String],
+) -> sqlx::Result<Added> {
+    sqlx::query("delete from stock_items where product_id = $1 and status = 'available'")
+        .bind(product_id)
+        .execute(&mut *conn)
+        .await?;
+    add(conn, sealer, tenant, product_id, items).await
+}
