@@ -125,6 +125,11 @@ impl Host {
         &self.inner.db
     }
 
+    /// The sealer for secrets and goods at rest.
+    pub fn sealer(&self) -> &Sealer {
+        &self.inner.sealer
+    }
+
     pub fn config(&self) -> &Config {
         &self.inner.config
     }
