@@ -2,7 +2,21 @@
 //!
 //! Every function here works inside a tenant-scoped transaction (`Db::tenant`), so row-level
 //! security confines it to one store. `bot/` and `http/` translate to and from these calls.
+//!
+//! - `catalog`: categories and products as customers browse them, cached per store.
+//! - `stock`: the goods, sealed, and their reservation and sale.
+//! - `cart`, `coupons`, `orders`: from cart to a paid order.
+//! - `wallet`: balances and their ledger.
+//! - `outbox`: messages that must follow a change of money or stock.
+//! - `customers`, `templates`, `money`.
 
+pub mod cart;
+pub mod catalog;
+pub mod coupons;
 pub mod customers;
 pub mod money;
+pub mod orders;
+pub mod outbox;
 pub mod stock;
+pub mod templates;
+pub mod wallet;

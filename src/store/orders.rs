@@ -1,0 +1,450 @@
+//! Orders: checkout, payment from balance, cancellation, expiry, and the customer's history.
+//!
+//! The state machine is `awaiting_payment → paid → delivered` or
+//! `awaiting_payment → cancelled | expired`. Every transition is a conditional update on the
+//! current state (`where status = 'awaiting_payment'`) inside the transaction that moves the
+//! money and the stock, so a replayed or concurrent request changes nothing twice.
+
+use rand::{Rng, distr::Alphanumeric};
+use sqlx::PgConnection;
+use time::{Duration, OffsetDateTime};
+
+use super::{
+    cart::{self, Cart},
+    coupons::{self, CouponProblem},
+    stock,
+    wallet::{self, Reason, WalletError},
+};
+use crate::db::TenantId;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    AwaitingPayment,
+    Paid,
+    Delivered,
+    Cancelled,
+    Expired,
+}
+
+impl Status {
+    pub fn parse(value: &str) -> Status {
+        match value {
+            "paid" => Status::Paid,
+            "delivered" => Status::Delivered,
+            "cancelled" => Status::Cancelled,
+            "expired" => Status::Expired,
+            _ => Status::AwaitingPayment,
+        }
+    }
+
+    /// Whether the goods belong to the customer (and can be sent again).
+    pub fn is_paid(self) -> bool {
+        matches!(self, Status::Paid | Status::Delivered)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Order {
+    pub id: i64,
+    pub customer_id: i64,
+    pub code: String,
+    pub status: Status,
+    pub subtotal: i64,
+    pub discount: i64,
+    pub total: i64,
+    pub coupon_code: Option<String>,
+    pub payment_method: Option<String>,
+    pub expires_at: OffsetDateTime,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Item {
+    pub product_id: i64,
+    pub product_code: String,
+    pub product_name: String,
+    pub unit_price: i64,
+    pub quantity: i32,
+}
+
+/// A price that changed between adding to the cart and checking out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PriceChange {
+    pub name: String,
+    pub was: i64,
+    pub now: i64,
+}
+
+/// A product that has fewer items than the cart asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shortage {
+    pub name: String,
+    pub wanted: i32,
+    pub available: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckoutError {
+    #[error("the cart is empty")]
+    EmptyCart,
+    #[error("products in the cart are no longer sold")]
+    Gone(Vec<String>),
+    #[error("prices changed")]
+    PriceChanged(Vec<PriceChange>),
+    #[error("not enough stock")]
+    SoldOut(Vec<Shortage>),
+    #[error("the coupon does not apply")]
+    Coupon(CouponProblem),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Turns the cart into an order holding reserved stock items. Prices are checked first: a
+/// change is reported (and accepted in the cart) before anything is charged.
+pub async fn checkout(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    customer: i64,
+    hold: Duration,
+) -> Result<Order, CheckoutError> {
+    let now = OffsetDateTime::now_utc();
+    let cart = cart::view(conn, customer, now).await?;
+    check_cart(&cart)?;
+    if let Some(problem) = &cart.coupon_problem {
+        return Err(CheckoutError::Coupon(problem.clone()));
+    }
+    if let Some(code) = &cart.coupon
+        && !coupons::take_use(conn, code).await?
+    {
+        return Err(CheckoutError::Coupon(CouponProblem::UsedUp));
+    }
+    let order = insert(conn, tenant, customer, &cart, now + hold).await?;
+    let mut shortages = Vec::new();
+    for line in &cart.lines {
+        let wanted = i64::from(line.quantity);
+        let got = stock::reserve(conn, line.product_id, order.id, wanted, order.expires_at).await?;
+        if got < wanted {
+            shortages.push(Shortage {
+                name: line.name.clone(),
+                wanted: line.quantity,
+                available: got,
+            });
+        }
+    }
+    if !shortages.is_empty() {
+        // The caller rolls the transaction back: nothing stays reserved, no coupon use is taken.
+        return Err(CheckoutError::SoldOut(shortages));
+    }
+    cart::clear(conn, customer).await?;
+    Ok(order)
+}
+
+fn check_cart(cart: &Cart) -> Result<(), CheckoutError> {
+    if cart.is_empty() {
+        return Err(CheckoutError::EmptyCart);
+    }
+    let gone: Vec<String> = cart
+        .lines
+        .iter()
+        .filter(|l| !l.buyable)
+        .map(|l| l.name.clone())
+        .collect();
+    if !gone.is_empty() {
+        return Err(CheckoutError::Gone(gone));
+    }
+    let changes: Vec<PriceChange> = cart
+        .lines
+        .iter()
+        .filter(|l| l.price != l.price_seen)
+        .map(|l| PriceChange {
+            name: l.name.clone(),
+            was: l.price_seen,
+            now: l.price,
+        })
+        .collect();
+    if !changes.is_empty() {
+        return Err(CheckoutError::PriceChanged(changes));
+    }
+    Ok(())
+}
+
+async fn insert(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    customer: i64,
+    cart: &Cart,
+    expires_at: OffsetDateTime,
+) -> sqlx::Result<Order> {
+    // The id is drawn first so the order number can carry it; a random suffix keeps order
+    // numbers (which are also the gateway's order ids) from being guessed.
+    let id: i64 = sqlx::query_scalar("select nextval(pg_get_serial_sequence('orders', 'id'))")
+        .fetch_one(&mut *conn)
+        .await?;
+    let suffix: String = rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(5)
+        .map(char::from)
+        .collect();
+    let code = format!("INV{id:06}{}", suffix.to_uppercase());
+    sqlx::query(
+        "insert into orders (id, tenant_id, customer_id, code, subtotal, discount, total, coupon_code, expires_at) \
+         overriding system value values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(id)
+    .bind(tenant)
+    .bind(customer)
+    .bind(&code)
+    .bind(cart.subtotal)
+    .bind(cart.discount)
+    .bind(cart.total)
+    .bind(&cart.coupon)
+    .bind(expires_at)
+    .execute(&mut *conn)
+    .await?;
+    for line in &cart.lines {
+        sqlx::query(
+            "insert into order_items (tenant_id, order_id, product_id, product_code, product_name, unit_price, quantity) \
+             values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(line.product_id)
+        .bind(&line.code)
+        .bind(&line.name)
+        .bind(line.price)
+        .bind(line.quantity)
+        .execute(&mut *conn)
+        .await?;
+    }
+    get(conn, id).await?.ok_or(sqlx::Error::RowNotFound)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PayError {
+    #[error("no such order")]
+    NotFound,
+    #[error("the order is no longer awaiting payment")]
+    NotPayable(Status),
+    #[error("the balance is too low")]
+    Insufficient { balance: i64, needed: i64 },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<WalletError> for PayError {
+    fn from(error: WalletError) -> Self {
+        match error {
+            WalletError::Insufficient { balance, needed } => {
+                PayError::Insufficient { balance, needed }
+            }
+            // A purchase is booked under the order's code; a second booking means it was paid.
+            WalletError::AlreadyBooked => PayError::NotPayable(Status::Paid),
+            WalletError::Database(e) => PayError::Database(e),
+        }
+    }
+}
+
+/// Pays an order from the customer's balance: debit, order paid, items sold, sold counts,
+/// all in the caller's transaction. Returns the paid order.
+pub async fn pay_with_balance(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    customer: i64,
+    order_id: i64,
+) -> Result<Order, PayError> {
+    let order = lock(conn, order_id)
+        .await?
+        .filter(|o| o.customer_id == customer)
+        .ok_or(PayError::NotFound)?;
+    if order.status != Status::AwaitingPayment {
+        return Err(PayError::NotPayable(order.status));
+    }
+    if order.expires_at <= OffsetDateTime::now_utc() {
+        close(conn, &order, Status::Expired).await?;
+        return Err(PayError::NotPayable(Status::Expired));
+    }
+    wallet::debit(
+        conn,
+        tenant,
+        customer,
+        order.total,
+        Reason::Purchase,
+        &order.code,
+    )
+    .await?;
+    mark_paid(conn, &order, "balance").await?;
+    Ok(Order {
+        status: Status::Paid,
+        payment_method: Some("balance".into()),
+        ..order
+    })
+}
+
+/// Moves a locked, awaiting order to paid: its reserved items become sold.
+pub async fn mark_paid(conn: &mut PgConnection, order: &Order, method: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "update orders set status = 'paid', payment_method = $2, paid_at = now() \
+         where id = $1 and status = 'awaiting_payment'",
+    )
+    .bind(order.id)
+    .bind(method)
+    .execute(&mut *conn)
+    .await?;
+    stock::sell(conn, order.id).await?;
+    sqlx::query(
+        "update products p set sold_count = p.sold_count + i.quantity \
+         from order_items i where i.order_id = $1 and p.id = i.product_id",
+    )
+    .bind(order.id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Cancels the customer's unpaid order and releases its items; `false` when it was not
+/// awaiting payment any more (already paid, cancelled or expired).
+pub async fn cancel(
+    conn: &mut PgConnection,
+    customer: i64,
+    order_id: i64,
+) -> sqlx::Result<Option<Status>> {
+    let Some(order) = lock(conn, order_id)
+        .await?
+        .filter(|o| o.customer_id == customer)
+    else {
+        return Ok(None);
+    };
+    if order.status != Status::AwaitingPayment {
+        return Ok(Some(order.status));
+    }
+    close(conn, &order, Status::Cancelled).await?;
+    Ok(Some(Status::Cancelled))
+}
+
+/// Ends an unpaid order: its items go back on the shelf and its coupon use is returned.
+async fn close(conn: &mut PgConnection, order: &Order, status: Status) -> sqlx::Result<()> {
+    let status = if status == Status::Expired {
+        "expired"
+    } else {
+        "cancelled"
+    };
+    sqlx::query("update orders set status = $2, closed_at = now() where id = $1 and status = 'awaiting_payment'")
+        .bind(order.id)
+        .bind(status)
+        .execute(&mut *conn)
+        .await?;
+    stock::release(conn, order.id).await?;
+    if let Some(code) = &order.coupon_code {
+        coupons::give_back(conn, code).await?;
+    }
+    Ok(())
+}
+
+/// Expires unpaid orders whose hold ran out; returns them (for telling their customers).
+pub async fn expire_due(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<Order>> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "select id from orders where status = 'awaiting_payment' and expires_at <= now() \
+         order by expires_at limit $1 for update skip locked",
+    )
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut expired = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(order) = get(conn, id).await? {
+            close(conn, &order, Status::Expired).await?;
+            expired.push(Order {
+                status: Status::Expired,
+                ..order
+            });
+        }
+    }
+    Ok(expired)
+}
+
+/// Records that an order's goods reached the customer.
+pub async fn mark_delivered(conn: &mut PgConnection, order_id: i64) -> sqlx::Result<()> {
+    sqlx::query("update orders set status = 'delivered', delivered_at = now() where id = $1 and status = 'paid'")
+        .bind(order_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+type OrderRow = (
+    i64,
+    i64,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+    OffsetDateTime,
+    OffsetDateTime,
+);
+
+const ORDER_COLUMNS: &str = "id, customer_id, code, status, subtotal, discount, total, coupon_code, \
+     payment_method, expires_at, created_at";
+
+fn from_row(r: OrderRow) -> Order {
+    Order {
+        id: r.0,
+        customer_id: r.1,
+        code: r.2,
+        status: Status::parse(&r.3),
+        subtotal: r.4,
+        discount: r.5,
+        total: r.6,
+        coupon_code: r.7,
+        payment_method: r.8,
+        expires_at: r.9,
+        created_at: r.10,
+    }
+}
+
+pub async fn get(conn: &mut PgConnection, order_id: i64) -> sqlx::Result<Option<Order>> {
+    let sql = format!("select {ORDER_COLUMNS} from orders where id = $1");
+    Ok(sqlx::query_as::<_, OrderRow>(&sql)
+        .bind(order_id)
+        .fetch_optional(conn)
+        .await?
+        .map(from_row))
+}
+
+async fn lock(conn: &mut PgConnection, order_id: i64) -> sqlx::Result<Option<Order>> {
+    let sql = format!("select {ORDER_COLUMNS} from orders where id = $1 for update");
+    Ok(sqlx::query_as::<_, OrderRow>(&sql)
+        .bind(order_id)
+        .fetch_optional(conn)
+        .await?
+        .map(from_row))
+}
+
+/// The customer's latest orders, newest first.
+pub async fn of_customer(
+    conn: &mut PgConnection,
+    customer: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<Order>> {
+    let sql = format!(
+        "select {ORDER_COLUMNS} from orders where customer_id = $1 order by id desc limit $2"
+    );
+    let rows = sqlx::query_as::<_, OrderRow>(&sql)
+        .bind(customer)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().map(from_row).collect())
+}
+
+pub async fn items(conn: &mut PgConnection, order_id: i64) -> sqlx::Result<Vec<Item>> {
+    sqlx::query_as(
+        "select product_id, product_code, product_name, unit_price, quantity from order_items \
+         where order_id = $1 order by product_name, product_id",
+    )
+    .bind(order_id)
+    .fetch_all(conn)
+    .await
+}

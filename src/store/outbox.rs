@@ -1,0 +1,149 @@
+//! The transactional outbox: messages that must reach a customer because money or stock
+//! changed are written in the same transaction as the change, then sent and marked sent.
+//!
+//! The fast path sends right after the commit; `jobs::outbox` picks up whatever that did not
+//! finish (a crash, Telegram down). A row is claimed with a lease before it is sent, so two
+//! senders never send it at the same time, and a sender that died mid-way is retried once the
+//! lease runs out. A delivery names its order and never holds the goods in plain text.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool, types::Json};
+
+use crate::db::TenantId;
+
+/// How long a claimed row is left alone before another sender may retry it.
+const LEASE_SECONDS: i64 = 60;
+/// After this many failed attempts a message is marked failed and an operator must look.
+const MAX_ATTEMPTS: i32 = 10;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Message {
+    /// Send the goods of a paid order.
+    DeliverOrder { order_id: i64 },
+    /// Send an HTML text.
+    Text { text: String },
+}
+
+impl Message {
+    fn kind(&self) -> &'static str {
+        match self {
+            Message::DeliverOrder { .. } => "deliver_order",
+            Message::Text { .. } => "text",
+        }
+    }
+}
+
+/// A row claimed for sending.
+#[derive(Clone, Debug)]
+pub struct Claimed {
+    pub id: i64,
+    pub chat_id: i64,
+    pub message: Message,
+    pub attempts: i32,
+}
+
+/// Writes a message into the outbox (in the caller's transaction). The host-wide queue entry
+/// is due after `fallback_after_secs`, giving the fast path time to send it first.
+pub async fn enqueue(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    chat_id: i64,
+    message: &Message,
+    fallback_after_secs: i64,
+) -> sqlx::Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "insert into outbox (tenant_id, chat_id, kind, payload) values ($1, $2, $3, $4) returning id",
+    )
+    .bind(tenant)
+    .bind(chat_id)
+    .bind(message.kind())
+    .bind(Json(message))
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "insert into outbox_queue (outbox_id, tenant_id, due_at) \
+         values ($1, $2, now() + make_interval(secs => $3))",
+    )
+    .bind(id)
+    .bind(tenant)
+    .bind(fallback_after_secs as f64)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// Claims a pending message whose time has come; `None` when another sender has it or it
+/// was sent already.
+pub async fn claim(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Claimed>> {
+    let row: Option<(i64, i64, Json<Message>, i32)> = sqlx::query_as(
+        "update outbox set attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $2) \
+         where id = $1 and status = 'pending' and next_attempt_at <= now() \
+         returning id, chat_id, payload, attempts",
+    )
+    .bind(id)
+    .bind(LEASE_SECONDS as f64)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(id, chat_id, message, attempts)| Claimed {
+        id,
+        chat_id,
+        message: message.0,
+        attempts,
+    }))
+}
+
+pub async fn mark_sent(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "update outbox set status = 'sent', sent_at = now(), last_error = null where id = $1",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("delete from outbox_queue where outbox_id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records a failed send: retried later with backoff, or given up after many attempts.
+pub async fn mark_failed(
+    conn: &mut PgConnection,
+    claimed: &Claimed,
+    error: &str,
+) -> sqlx::Result<()> {
+    let backoff = (5_i64 << claimed.attempts.clamp(0, 10)).min(3_600) as f64;
+    let give_up = claimed.attempts >= MAX_ATTEMPTS;
+    sqlx::query(
+        "update outbox set last_error = $2, status = case when $3 then 'failed' else 'pending' end, \
+         next_attempt_at = now() + make_interval(secs => $4) where id = $1",
+    )
+    .bind(claimed.id)
+    .bind(error)
+    .bind(give_up)
+    .bind(backoff)
+    .execute(&mut *conn)
+    .await?;
+    if give_up {
+        sqlx::query("delete from outbox_queue where outbox_id = $1")
+            .bind(claimed.id)
+            .execute(conn)
+            .await?;
+    } else {
+        sqlx::query("update outbox_queue set due_at = now() + make_interval(secs => $2) where outbox_id = $1")
+            .bind(claimed.id)
+            .bind(backoff)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Due messages across all stores (ids only): the queue is the named cross-tenant path.
+pub async fn due(registry: &PgPool, limit: i64) -> sqlx::Result<Vec<(i64, TenantId)>> {
+    sqlx::query_as("select outbox_id, tenant_id from outbox_queue where due_at <= now() order by due_at limit $1")
+        .bind(limit)
+        .fetch_all(registry)
+        .await
+}
