@@ -28,6 +28,7 @@ pub mod db;
 pub mod host;
 pub mod http;
 pub mod jobs;
+pub mod pakasir;
 pub mod secret;
 pub mod store;
 pub mod telemetry;

@@ -24,6 +24,8 @@ pub enum State {
     Idle,
     /// The bot asked the customer to pick a language.
     ChoosingLanguage,
+    /// The bot asked for a coupon code.
+    EnteringCoupon,
 }
 
 #[derive(Debug, thiserror::Error)]

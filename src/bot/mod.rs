@@ -9,10 +9,15 @@
 //! - `texts.rs`: the message catalogue, one per language.
 //! - `dialogue.rs`: dialogue state in PostgreSQL, keyed by (store, chat).
 
+pub mod admin;
+pub mod antispam;
+pub mod callbacks;
 pub mod customer;
+pub mod delivery;
 pub mod dialogue;
 pub mod texts;
 mod tree;
+pub mod ui;
 
 use std::sync::{Arc, RwLock};
 
@@ -25,9 +30,10 @@ use teloxide::{
 pub use tree::handler_tree;
 
 use crate::{
+    crypto::Sealer,
     db::{Db, TenantId},
-    store::customers::CustomerBook,
-    tenants::model::Tenant,
+    store::{catalog::CatalogCache, customers::CustomerBook},
+    tenants::model::{Locale, Tenant},
 };
 
 /// The bot type every store uses. `Throttle` keeps each bot within Telegram's limits (about
@@ -46,16 +52,41 @@ pub struct StoreCtx {
     /// Swapped in place when the store's profile changes, so a branding edit needs no restart.
     tenant: RwLock<Arc<Tenant>>,
     pub db: Db,
+    pub sealer: Sealer,
     pub customers: Arc<CustomerBook>,
+    pub catalog: Arc<CatalogCache>,
+    pub antispam: Arc<antispam::AntiSpam>,
+}
+
+/// The services shared by every store, handed to each store's context.
+#[derive(Clone)]
+pub struct Shared {
+    pub db: Db,
+    pub sealer: Sealer,
+    pub customers: Arc<CustomerBook>,
+    pub catalog: Arc<CatalogCache>,
+    pub antispam: Arc<antispam::AntiSpam>,
 }
 
 impl StoreCtx {
-    pub fn new(tenant: Arc<Tenant>, db: Db, customers: Arc<CustomerBook>) -> Self {
+    pub fn new(tenant: Arc<Tenant>, shared: &Shared) -> Self {
         Self {
             tenant: RwLock::new(tenant),
-            db,
-            customers,
+            db: shared.db.clone(),
+            sealer: shared.sealer.clone(),
+            customers: Arc::clone(&shared.customers),
+            catalog: Arc::clone(&shared.catalog),
+            antispam: Arc::clone(&shared.antispam),
         }
+    }
+
+    /// The language to write to a customer in: their choice if known, else the store's.
+    pub fn locale_of(&self, customer: i64) -> Locale {
+        let tenant = self.tenant();
+        self.customers
+            .cached(tenant.id, customer)
+            .and_then(|c| c.language)
+            .unwrap_or(tenant.locale)
     }
 
     /// The store's current profile.

@@ -12,14 +12,16 @@ use teloxide::{
     ApiError, RequestError,
     dispatching::{DpHandlerDescription, UpdateHandler},
     prelude::*,
-    types::{ChatMemberUpdated, Update},
+    types::{CallbackQuery, ChatId, ChatMemberUpdated, Update},
 };
 use tracing::Instrument;
 
 use super::{
-    HandlerResult, StoreCtx,
+    HandlerResult, StoreBot, StoreCtx,
+    antispam::Verdict,
     customer::{self, Command},
     dialogue::{State, TenantDialogues},
+    texts::texts,
 };
 use crate::store::customers::{Contact, Customer};
 
@@ -35,18 +37,29 @@ pub fn handler_tree() -> UpdateHandler<anyhow::Error> {
                 .endpoint(customer::command),
         )
         .branch(dptree::case![State::ChoosingLanguage].endpoint(customer::language_chosen))
-        .branch(dptree::endpoint(customer::unknown));
+        .branch(dptree::case![State::EnteringCoupon].endpoint(customer::coupon_entered))
+        .branch(dptree::endpoint(customer::start::text));
+    let buttons = Update::filter_callback_query()
+        .map_async(touch_customer)
+        .enter_dialogue::<CallbackQuery, TenantDialogues, State>()
+        .endpoint(customer::callback);
     let membership = Update::filter_my_chat_member().endpoint(membership_changed);
 
-    observed().chain(dptree::entry().branch(private_messages).branch(membership))
+    observed().chain(
+        dptree::entry().branch(membership).branch(
+            dptree::filter_async(not_spam)
+                .branch(private_messages)
+                .branch(buttons),
+        ),
+    )
 }
 
-/// Records the customer behind a message and hands what is known of them to the handlers.
+/// Records the customer behind an update and hands what is known of them to the handlers.
 ///
 /// A database failure here must not make the bot mute: the customer is answered in the store's
-/// language and recorded on a later message.
-async fn touch_customer(msg: Message, ctx: Arc<StoreCtx>) -> Customer {
-    let contact = msg.from.as_ref().map(|user| Contact {
+/// language and recorded on a later update.
+async fn touch_customer(update: Update, ctx: Arc<StoreCtx>) -> Customer {
+    let contact = update.from().map(|user| Contact {
         user_id: user.id.0 as i64,
         first_name: user.first_name.clone(),
         last_name: user.last_name.clone(),
@@ -65,6 +78,25 @@ async fn touch_customer(msg: Message, ctx: Arc<StoreCtx>) -> Customer {
         Err(error) => {
             tracing::warn!(%error, "could not record the customer");
             Customer { language: None }
+        }
+    }
+}
+
+/// The anti-spam gate for what customers send and press.
+async fn not_spam(update: Update, ctx: Arc<StoreCtx>, bot: StoreBot) -> bool {
+    let Some(user) = update.from() else {
+        return true;
+    };
+    let user = user.id.0 as i64;
+    match ctx.antispam.check(ctx.tenant_id(), user) {
+        Verdict::Allow => true,
+        Verdict::Ignore => false,
+        Verdict::Warn => {
+            let t = texts(ctx.locale_of(user));
+            if let Err(error) = bot.send_message(ChatId(user), t.slow_down).await {
+                tracing::debug!(%error, "could not send the slow-down notice");
+            }
+            false
         }
     }
 }

@@ -32,11 +32,11 @@ use runtime::{Launch, Running};
 use telegram::{ALLOWED_UPDATES, BotFactory, TokenCheckError};
 
 use crate::{
-    bot::{StoreCtx, dialogue::DialogueStore},
+    bot::{Shared, StoreCtx, antispam::AntiSpam, dialogue::DialogueStore},
     config::{Config, UpdateMode},
     crypto::Sealer,
-    db::Db,
-    store::customers::CustomerBook,
+    db::{Db, TenantId},
+    store::{catalog::CatalogCache, customers::CustomerBook},
     tenants::{
         model::{Tenant, TenantStatus},
         repo,
@@ -96,7 +96,7 @@ struct Inner {
     sealer: Sealer,
     bots: BotFactory,
     handler: UpdateHandler<anyhow::Error>,
-    customers: Arc<CustomerBook>,
+    shared: Shared,
     dialogues: Arc<DialogueStore>,
     slots: RwLock<HashMap<String, Arc<Slot>>>,
     /// Set once the first pass over the registry has finished, for `/readyz`.
@@ -109,11 +109,17 @@ impl Host {
         Self {
             inner: Arc::new(Inner {
                 config,
-                db,
-                sealer,
+                db: db.clone(),
+                sealer: sealer.clone(),
                 bots,
                 handler: crate::bot::handler_tree(),
-                customers: Arc::new(CustomerBook::new()),
+                shared: Shared {
+                    db: db.clone(),
+                    sealer: sealer.clone(),
+                    customers: Arc::new(CustomerBook::new()),
+                    catalog: Arc::new(CatalogCache::new()),
+                    antispam: Arc::new(AntiSpam::new()),
+                },
                 dialogues,
                 slots: RwLock::new(HashMap::new()),
                 started: AtomicBool::new(false),
@@ -135,7 +141,17 @@ impl Host {
     }
 
     pub fn customers(&self) -> &Arc<CustomerBook> {
-        &self.inner.customers
+        &self.inner.shared.customers
+    }
+
+    /// The services every store's handlers share.
+    pub fn shared(&self) -> &Shared {
+        &self.inner.shared
+    }
+
+    /// Tells the host that a store's catalog changed, so cached catalog pages are rebuilt.
+    pub fn catalog_changed(&self, tenant: TenantId) {
+        self.inner.shared.catalog.invalidate(tenant);
     }
 
     /// Whether the first start of every store has been attempted.
@@ -317,11 +333,7 @@ impl Host {
         }
         let launch = Launch {
             dialogues: self.inner.dialogues.for_tenant(tenant.id),
-            ctx: Arc::new(StoreCtx::new(
-                Arc::new(tenant.clone()),
-                self.inner.db.clone(),
-                Arc::clone(&self.inner.customers),
-            )),
+            ctx: Arc::new(StoreCtx::new(Arc::new(tenant.clone()), &self.inner.shared)),
             bot: self.inner.bots.throttled(bot.clone()),
             bot_token: secrets.bot_token,
             webhook_secret: secrets.webhook_secret.clone(),

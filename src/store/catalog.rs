@@ -40,6 +40,8 @@ pub struct Product {
 pub struct Snapshot {
     pub categories: Vec<Category>,
     pub products: Vec<Product>,
+    /// Customers who ever wrote to the store, for the welcome's stats.
+    pub customers: i64,
     by_id: HashMap<i64, usize>,
 }
 
@@ -111,9 +113,13 @@ pub async fn load(conn: &mut PgConnection) -> sqlx::Result<Snapshot> {
         .enumerate()
         .map(|(i, p)| (p.id, i))
         .collect();
+    let customers: i64 = sqlx::query_scalar("select count(*) from customers")
+        .fetch_one(&mut *conn)
+        .await?;
     Ok(Snapshot {
         categories,
         products,
+        customers,
         by_id,
     })
 }
@@ -131,11 +137,13 @@ impl Default for CatalogCache {
 
 impl CatalogCache {
     pub fn new() -> Self {
-        // Idle stores give their memory back; a busy store's snapshot lives until it changes.
+        // Idle stores give their memory back; a busy store's snapshot lives until it changes,
+        // or a minute at most, so the welcome's customer count stays fresh.
         Self {
             snapshots: Cache::builder()
                 .max_capacity(5_000)
                 .time_to_idle(Duration::from_secs(900))
+                .time_to_live(Duration::from_secs(60))
                 .build(),
         }
     }

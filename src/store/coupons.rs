@@ -66,29 +66,41 @@ pub fn normalise(code: &str) -> String {
     code.trim().to_uppercase()
 }
 
+#[derive(sqlx::FromRow)]
+struct CouponRow {
+    code: String,
+    kind: String,
+    value: i64,
+    max_uses: Option<i32>,
+    used_count: i32,
+    min_order: i64,
+    valid_from: Option<OffsetDateTime>,
+    valid_until: Option<OffsetDateTime>,
+    active: bool,
+}
+
 pub async fn find(conn: &mut PgConnection, code: &str) -> sqlx::Result<Option<Coupon>> {
-    let row: Option<(String, String, i64, Option<i32>, i32, i64, Option<OffsetDateTime>, Option<OffsetDateTime>, bool)> =
-        sqlx::query_as(
-            "select code, kind, value, max_uses, used_count, min_order, valid_from, valid_until, active \
-             from coupons where code = $1",
-        )
-        .bind(normalise(code))
-        .fetch_optional(conn)
-        .await?;
+    let row: Option<CouponRow> = sqlx::query_as(
+        "select code, kind, value, max_uses, used_count, min_order, valid_from, valid_until, active \
+         from coupons where code = $1",
+    )
+    .bind(normalise(code))
+    .fetch_optional(conn)
+    .await?;
     Ok(row.map(|r| Coupon {
-        code: r.0,
-        kind: if r.1 == "percent" {
+        code: r.code,
+        kind: if r.kind == "percent" {
             Kind::Percent
         } else {
             Kind::Flat
         },
-        value: r.2,
-        max_uses: r.3,
-        used_count: r.4,
-        min_order: r.5,
-        valid_from: r.6,
-        valid_until: r.7,
-        active: r.8,
+        value: r.value,
+        max_uses: r.max_uses,
+        used_count: r.used_count,
+        min_order: r.min_order,
+        valid_from: r.valid_from,
+        valid_until: r.valid_until,
+        active: r.active,
     }))
 }
 

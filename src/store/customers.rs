@@ -100,6 +100,11 @@ impl CustomerBook {
         Ok(customer)
     }
 
+    /// What is known of a customer without asking the database.
+    pub fn cached(&self, tenant: TenantId, user_id: i64) -> Option<Customer> {
+        self.known.get(&(tenant, user_id))
+    }
+
     /// Stores the customer's chosen language.
     pub async fn set_language(
         &self,

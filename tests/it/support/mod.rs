@@ -4,6 +4,7 @@
 //! use, left running for the next process; `scripts/test` stops it at the end). Each test gets
 //! its own database in it, so tests never see each other's rows.
 
+pub mod fake_pakasir;
 pub mod fake_telegram;
 
 use std::{path::PathBuf, time::Duration};

@@ -1,0 +1,99 @@
+//! Delivering goods: the outbox messages of a store, and the goods of a paid order.
+
+use teloxide::utils::html::escape;
+
+use super::{
+    HandlerResult, StoreBot, StoreCtx,
+    texts::{Texts, fill, texts},
+    ui,
+};
+use crate::store::{
+    orders::{self, Order},
+    outbox::{self, Claimed, Message},
+    stock,
+};
+
+/// Telegram allows 4096 characters a message; goods are split well below that.
+const CHUNK: usize = 3500;
+
+/// Sends one outbox message if it is still pending and nobody else holds it, then records
+/// the outcome. Used by the fast path right after a commit and by the outbox worker.
+pub async fn process(bot: &StoreBot, ctx: &StoreCtx, outbox_id: i64) -> HandlerResult {
+    let tenant = ctx.tenant_id();
+    let mut tx = ctx.db.tenant(tenant).await?;
+    let claimed = outbox::claim(&mut tx, outbox_id).await?;
+    tx.commit().await?;
+    let Some(claimed) = claimed else {
+        return Ok(());
+    };
+    let result = send(bot, ctx, &claimed).await;
+    let mut tx = ctx.db.tenant(tenant).await?;
+    match &result {
+        Ok(()) => {
+            outbox::mark_sent(&mut tx, claimed.id).await?;
+            if let Message::DeliverOrder { order_id } = claimed.message {
+                orders::mark_delivered(&mut tx, order_id).await?;
+            }
+        }
+        Err(error) => outbox::mark_failed(&mut tx, &claimed, &format!("{error:#}")).await?,
+    }
+    tx.commit().await?;
+    result
+}
+
+async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerResult {
+    let locale = ctx.locale_of(claimed.chat_id);
+    match &claimed.message {
+        Message::DeliverOrder { order_id } => {
+            let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
+            let order = orders::get(&mut tx, *order_id).await?;
+            tx.commit().await?;
+            match order {
+                Some(order) => send_goods(bot, ctx, texts(locale), &order).await,
+                None => Ok(()),
+            }
+        }
+        Message::Text { text } => Ok(ui::send(
+            bot,
+            teloxide::types::ChatId(claimed.chat_id),
+            text.clone(),
+            None,
+        )
+        .await?),
+    }
+}
+
+/// Sends the goods of a paid order to its customer, split into as many messages as needed.
+pub async fn send_goods(bot: &StoreBot, ctx: &StoreCtx, t: &Texts, order: &Order) -> HandlerResult {
+    let tenant = ctx.tenant_id();
+    let mut tx = ctx.db.tenant(tenant).await?;
+    let items = orders::items(&mut tx, order.id).await?;
+    let goods = stock::contents_of_order(&mut tx, &ctx.sealer, tenant, order.id).await?;
+    tx.commit().await?;
+    let mut messages = vec![fill(t.delivery_title, &[("code", &order.code)])];
+    for item in &items {
+        let mut block = format!("\n\n<b>{}</b>", escape(&item.product_name));
+        for (_, content) in goods
+            .iter()
+            .filter(|(product, _)| *product == item.product_id)
+        {
+            block.push_str(&format!("\n<code>{}</code>", escape(content)));
+        }
+        let current = messages.last_mut().expect("at least the title");
+        if current.len() + block.len() > CHUNK {
+            messages.push(block.trim_start().to_owned());
+        } else {
+            current.push_str(&block);
+        }
+    }
+    let footer = format!("\n\n{}", t.delivery_footer);
+    messages
+        .last_mut()
+        .expect("at least the title")
+        .push_str(&footer);
+    let chat = teloxide::types::ChatId(order.customer_id);
+    for text in messages {
+        ui::send(bot, chat, text, None).await?;
+    }
+    Ok(())
+}
