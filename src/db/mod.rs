@@ -166,7 +166,11 @@ impl Db {
 
     /// Begins a transaction scoped to `tenant`: row-level security shows it only that store's rows.
     pub async fn tenant(&self, tenant: TenantId) -> sqlx::Result<TenantTx> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .inspect_err(|e| self.note_failure(e))?;
         sqlx::query("select set_config('app.tenant_id', $1, true)")
             .bind(tenant.to_string())
             .execute(&mut *tx)
@@ -187,6 +191,14 @@ impl Db {
         )
         .await
         .is_ok_and(|r| r.is_ok())
+    }
+
+    /// A connection that could not be had means the database is away: say so at once rather
+    /// than at the next probe, so webhooks start answering 503 (and Telegram keeps the updates).
+    fn note_failure(&self, error: &sqlx::Error) {
+        if matches!(error, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut) {
+            self.healthy.store(false, Ordering::Relaxed);
+        }
     }
 
     /// Whether the last health probe reached the database.

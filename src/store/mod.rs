@@ -4,6 +4,7 @@
 //! security confines it to one store. `bot/` and `http/` translate to and from these calls.
 //!
 //! - `catalog`: categories and products as customers browse them, cached per store.
+//! - `catalog_doc`: the whole catalog as one JSON document, imported and exported.
 //! - `stock`: the goods, sealed, and their reservation and sale.
 //! - `cart`, `coupons`, `orders`: from cart to a paid order.
 //! - `wallet`: balances and their ledger.
@@ -12,6 +13,7 @@
 
 pub mod cart;
 pub mod catalog;
+pub mod catalog_doc;
 pub mod coupons;
 pub mod customers;
 pub mod money;

@@ -213,7 +213,7 @@ async fn while_the_database_is_down_webhooks_get_503_and_the_host_recovers_by_it
             .deliver(
                 "toko-tahan-banting",
                 Some(&secret),
-                &text_update(id, 3201, "/start"),
+                &text_update(id, 3300 + id, "/start"),
             )
             .await;
         if status == StatusCode::SERVICE_UNAVAILABLE {

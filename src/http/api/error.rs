@@ -129,7 +129,7 @@ impl From<ProvisionError> for ApiError {
 }
 
 /// A database that cannot be reached is a dependency being down (503), not our bug (500).
-fn internal_or_unavailable(cause: anyhow::Error) -> ApiError {
+pub(super) fn internal_or_unavailable(cause: anyhow::Error) -> ApiError {
     let unavailable = cause.chain().any(|e| {
         matches!(
             e.downcast_ref::<sqlx::Error>(),

@@ -1,11 +1,13 @@
 //! The JSON API (SPEC §2) and its OpenAPI document, generated from the handlers' annotations.
 
 pub mod auth;
+pub mod catalog;
 pub mod error;
 pub mod tenants;
 
 use axum::{
     Json, Router,
+    extract::DefaultBodyLimit,
     routing::{get, post, put},
 };
 use utoipa::{
@@ -27,9 +29,14 @@ pub use super::AppState;
         tenants::suspend,
         tenants::resume,
         tenants::rotate_secrets,
+        catalog::export,
+        catalog::import,
     ),
     modifiers(&BearerAuth),
-    tags((name = "tenants", description = "Stores hosted by this tokobot"))
+    tags(
+        (name = "tenants", description = "Stores hosted by this tokobot"),
+        (name = "catalog", description = "A store's catalog as one JSON document"),
+    )
 )]
 pub struct ApiDoc;
 
@@ -68,5 +75,12 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/tenants/{slug}/secrets",
             put(tenants::rotate_secrets),
+        )
+        .route(
+            "/api/v1/tenants/{slug}/catalog",
+            // The innermost body limit wins, so this route's lifts the router-wide one.
+            get(catalog::export)
+                .put(catalog::import)
+                .layer(DefaultBodyLimit::max(catalog::BODY_LIMIT)),
         )
 }
