@@ -54,6 +54,26 @@ pub enum Callback {
     Resend {
         id: i64,
     },
+    /// Ask the gateway whether an invoice was paid.
+    CheckPayment {
+        payment: i64,
+    },
+    /// Cancel an unpaid invoice (and its order).
+    CancelPayment {
+        payment: i64,
+    },
+    /// Start the submission that fulfils a product's terms (SNK) for an order.
+    SnkFulfil {
+        order: i64,
+        product: i64,
+    },
+    /// An admin's decision on an SNK submission.
+    SnkApprove {
+        id: i64,
+    },
+    SnkReject {
+        id: i64,
+    },
     /// A label button that does nothing.
     Noop,
 }
@@ -78,6 +98,11 @@ impl fmt::Display for Callback {
             Callback::Orders => write!(f, "ol"),
             Callback::Order { id } => write!(f, "o:{id}"),
             Callback::Resend { id } => write!(f, "rs:{id}"),
+            Callback::CheckPayment { payment } => write!(f, "ck:{payment}"),
+            Callback::CancelPayment { payment } => write!(f, "xp:{payment}"),
+            Callback::SnkFulfil { order, product } => write!(f, "sf:{order}:{product}"),
+            Callback::SnkApprove { id } => write!(f, "sa:{id}"),
+            Callback::SnkReject { id } => write!(f, "sr:{id}"),
             Callback::Noop => write!(f, "noop"),
         }
     }
@@ -125,6 +150,14 @@ impl Callback {
             "ol" => Callback::Orders,
             "o" => Callback::Order { id: num()? },
             "rs" => Callback::Resend { id: num()? },
+            "ck" => Callback::CheckPayment { payment: num()? },
+            "xp" => Callback::CancelPayment { payment: num()? },
+            "sf" => Callback::SnkFulfil {
+                order: num()?,
+                product: num()?,
+            },
+            "sa" => Callback::SnkApprove { id: num()? },
+            "sr" => Callback::SnkReject { id: num()? },
             "noop" => Callback::Noop,
             _ => return None,
         };
@@ -164,6 +197,14 @@ mod tests {
             Callback::Orders,
             Callback::Order { id: big },
             Callback::Resend { id: big },
+            Callback::CheckPayment { payment: big },
+            Callback::CancelPayment { payment: big },
+            Callback::SnkFulfil {
+                order: big,
+                product: big,
+            },
+            Callback::SnkApprove { id: big },
+            Callback::SnkReject { id: big },
             Callback::Noop,
         ];
         for callback in all {

@@ -60,6 +60,7 @@ async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerResul
             None,
         )
         .await?),
+        _ => super::payments::notify::send(bot, ctx, claimed).await,
     }
 }
 

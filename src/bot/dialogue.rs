@@ -26,6 +26,10 @@ pub enum State {
     ChoosingLanguage,
     /// The bot asked for a coupon code.
     EnteringCoupon,
+    /// The bot asked how much to top up.
+    EnteringDepositAmount,
+    /// The bot asked for what fulfils a product's terms (text and/or a screenshot).
+    SubmittingSnk { order_id: i64, product_id: i64 },
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -15,11 +15,15 @@ pub mod callbacks;
 pub mod customer;
 pub mod delivery;
 pub mod dialogue;
+pub mod payments;
 pub mod texts;
 mod tree;
 pub mod ui;
 
-use std::sync::{Arc, RwLock};
+use std::sync::{
+    Arc, RwLock,
+    atomic::{AtomicBool, Ordering},
+};
 
 use teloxide::{
     Bot,
@@ -32,8 +36,10 @@ pub use tree::handler_tree;
 use crate::{
     crypto::Sealer,
     db::{Db, TenantId},
+    pakasir::{Credentials, PakasirClient},
+    secret::Secret,
     store::{catalog::CatalogCache, customers::CustomerBook},
-    tenants::model::{Locale, Tenant},
+    tenants::model::{Locale, Tenant, TenantSecrets},
 };
 
 /// The bot type every store uses. `Throttle` keeps each bot within Telegram's limits (about
@@ -56,6 +62,36 @@ pub struct StoreCtx {
     pub customers: Arc<CustomerBook>,
     pub catalog: Arc<CatalogCache>,
     pub antispam: Arc<antispam::AntiSpam>,
+    pub pakasir: PakasirClient,
+    /// The store's Pakasir project and key, opened; swapped when the owner rotates them.
+    gateway: RwLock<Arc<GatewayKeys>>,
+    /// Whether the last Pakasir call failed (or none was made yet), so a success only writes
+    /// to the failure streak when there may be one to end.
+    gateway_failing: AtomicBool,
+}
+
+/// A store's Pakasir project and API key. Both are secrets: never logged.
+#[derive(Debug)]
+pub struct GatewayKeys {
+    pub project: Secret,
+    pub api_key: Secret,
+}
+
+impl GatewayKeys {
+    pub fn of(secrets: &TenantSecrets) -> Self {
+        Self {
+            project: secrets.pakasir_project.clone(),
+            api_key: secrets.pakasir_api_key.clone(),
+        }
+    }
+
+    /// The credentials a Pakasir call takes.
+    pub fn credentials(&self) -> Credentials<'_> {
+        Credentials {
+            project: self.project.expose(),
+            api_key: &self.api_key,
+        }
+    }
 }
 
 /// The services shared by every store, handed to each store's context.
@@ -66,10 +102,12 @@ pub struct Shared {
     pub customers: Arc<CustomerBook>,
     pub catalog: Arc<CatalogCache>,
     pub antispam: Arc<antispam::AntiSpam>,
+    /// One Pakasir client (on the host's one HTTP client) for every store.
+    pub pakasir: PakasirClient,
 }
 
 impl StoreCtx {
-    pub fn new(tenant: Arc<Tenant>, shared: &Shared) -> Self {
+    pub fn new(tenant: Arc<Tenant>, gateway: GatewayKeys, shared: &Shared) -> Self {
         Self {
             tenant: RwLock::new(tenant),
             db: shared.db.clone(),
@@ -77,7 +115,27 @@ impl StoreCtx {
             customers: Arc::clone(&shared.customers),
             catalog: Arc::clone(&shared.catalog),
             antispam: Arc::clone(&shared.antispam),
+            pakasir: shared.pakasir.clone(),
+            gateway: RwLock::new(Arc::new(gateway)),
+            gateway_failing: AtomicBool::new(true),
         }
+    }
+
+    pub fn gateway_was_failing(&self) -> bool {
+        self.gateway_failing.load(Ordering::Relaxed)
+    }
+
+    pub fn set_gateway_failing(&self, failing: bool) {
+        self.gateway_failing.store(failing, Ordering::Relaxed);
+    }
+
+    /// The store's Pakasir project and key.
+    pub fn gateway(&self) -> Arc<GatewayKeys> {
+        Arc::clone(&self.gateway.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub fn replace_gateway(&self, gateway: GatewayKeys) {
+        *self.gateway.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(gateway);
     }
 
     /// The language to write to a customer in: their choice if known, else the store's.

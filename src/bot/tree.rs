@@ -21,6 +21,7 @@ use super::{
     antispam::Verdict,
     customer::{self, Command},
     dialogue::{State, TenantDialogues},
+    payments,
     texts::texts,
 };
 use crate::store::customers::{Contact, Customer};
@@ -38,6 +39,10 @@ pub fn handler_tree() -> UpdateHandler<anyhow::Error> {
         )
         .branch(dptree::case![State::ChoosingLanguage].endpoint(customer::language_chosen))
         .branch(dptree::case![State::EnteringCoupon].endpoint(customer::coupon_entered))
+        .branch(
+            dptree::case![State::EnteringDepositAmount]
+                .endpoint(payments::handlers::deposit_amount_entered),
+        )
         .branch(dptree::endpoint(customer::start::text));
     let buttons = Update::filter_callback_query()
         .map_async(touch_customer)

@@ -28,14 +28,16 @@ use futures::StreamExt;
 use teloxide::{dispatching::UpdateHandler, prelude::*};
 
 pub use runtime::Accepted;
-use runtime::{Launch, Running};
+use runtime::Launch;
+pub use runtime::Running;
 use telegram::{ALLOWED_UPDATES, BotFactory, TokenCheckError};
 
 use crate::{
-    bot::{Shared, StoreCtx, antispam::AntiSpam, dialogue::DialogueStore},
+    bot::{GatewayKeys, Shared, StoreCtx, antispam::AntiSpam, dialogue::DialogueStore},
     config::{Config, UpdateMode},
     crypto::Sealer,
     db::{Db, TenantId},
+    pakasir::PakasirClient,
     store::{catalog::CatalogCache, customers::CustomerBook},
     tenants::{
         model::{Tenant, TenantStatus},
@@ -106,6 +108,7 @@ struct Inner {
 impl Host {
     pub fn new(config: Arc<Config>, db: Db, sealer: Sealer, bots: BotFactory) -> Self {
         let dialogues = DialogueStore::new(db.clone());
+        let pakasir = PakasirClient::new(bots.client().clone(), &config.pakasir_api_url);
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -119,6 +122,7 @@ impl Host {
                     customers: Arc::new(CustomerBook::new()),
                     catalog: Arc::new(CatalogCache::new()),
                     antispam: Arc::new(AntiSpam::new()),
+                    pakasir,
                 },
                 dialogues,
                 slots: RwLock::new(HashMap::new()),
@@ -176,6 +180,12 @@ impl Host {
             SlotState::Starting => Route::Unavailable,
             SlotState::Stopped => Route::Unknown,
         }
+    }
+
+    /// The stores running in this process.
+    pub fn running_stores(&self) -> Vec<Arc<Running>> {
+        let slots = self.inner.slots.read().unwrap_or_else(|p| p.into_inner());
+        slots.values().filter_map(|slot| slot.running()).collect()
     }
 
     /// Syncs every store in the registry, a bounded number at a time.
@@ -275,6 +285,7 @@ impl Host {
                 && webhook_current
             {
                 running.ctx.replace_tenant(Arc::new(tenant));
+                running.ctx.replace_gateway(GatewayKeys::of(&secrets));
                 return Ok(());
             }
             slot.set(SlotState::Starting);
@@ -333,7 +344,11 @@ impl Host {
         }
         let launch = Launch {
             dialogues: self.inner.dialogues.for_tenant(tenant.id),
-            ctx: Arc::new(StoreCtx::new(Arc::new(tenant.clone()), &self.inner.shared)),
+            ctx: Arc::new(StoreCtx::new(
+                Arc::new(tenant.clone()),
+                GatewayKeys::of(&secrets),
+                &self.inner.shared,
+            )),
             bot: self.inner.bots.throttled(bot.clone()),
             bot_token: secrets.bot_token,
             webhook_secret: secrets.webhook_secret.clone(),

@@ -40,6 +40,11 @@ impl BotFactory {
         Ok(Self { client, api_url })
     }
 
+    /// The shared HTTP client, for the other APIs the host calls (Pakasir).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     /// A bot for one-off calls (checks, deleteWebhook) that need no rate limiting.
     pub fn bot(&self, token: &Secret) -> CacheMe<Bot> {
         Bot::with_client(token.expose(), self.client.clone())

@@ -1,11 +1,13 @@
 //! The HTTP server: one axum router for webhooks, the API and operations.
 //!
 //! - `webhook.rs`: Telegram webhook deliveries, routed by store slug.
+//! - `pakasir.rs`: Pakasir payment webhooks, verified before anything is settled.
 //! - `api/`: the provisioning API, its auth, its error shape and its OpenAPI document.
 //! - `ops.rs`: metrics, liveness and readiness.
 
 pub mod api;
 mod ops;
+mod pakasir;
 mod webhook;
 
 use axum::{
@@ -34,6 +36,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/webhooks/telegram/{slug}", post(webhook::telegram))
+        .route("/webhooks/pakasir/{slug}", post(pakasir::webhook))
         .route("/metrics", get(ops::metrics))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -3,7 +3,10 @@
 //! - tenant changes: LISTEN for stores changed by another process and sync them;
 //! - reconcile: a periodic pass over every store, catching lost notifications and retrying
 //!   stores whose start failed on a network error;
-//! - bookkeeping: coalesced last-seen writes and the metrics histogram upkeep.
+//! - bookkeeping: coalesced last-seen writes and the metrics histogram upkeep;
+//! - payments (`payments.rs`): reconciliation and expiry of pending Pakasir invoices.
+
+pub mod payments;
 
 use std::time::Duration;
 

@@ -8,6 +8,7 @@
 //! - `stock`: the goods, sealed, and their reservation and sale.
 //! - `cart`, `coupons`, `orders`: from cart to a paid order.
 //! - `wallet`: balances and their ledger.
+//! - `payments`: gateway invoices, settled or closed exactly once; `gateway`: its health.
 //! - `outbox`: messages that must follow a change of money or stock.
 //! - `customers`, `templates`, `money`.
 
@@ -16,9 +17,11 @@ pub mod catalog;
 pub mod catalog_doc;
 pub mod coupons;
 pub mod customers;
+pub mod gateway;
 pub mod money;
 pub mod orders;
 pub mod outbox;
+pub mod payments;
 pub mod stock;
 pub mod templates;
 pub mod wallet;

@@ -322,7 +322,7 @@ pub async fn cancel(
 }
 
 /// Ends an unpaid order: its items go back on the shelf and its coupon use is returned.
-async fn close(conn: &mut PgConnection, order: &Order, status: Status) -> sqlx::Result<()> {
+pub async fn close(conn: &mut PgConnection, order: &Order, status: Status) -> sqlx::Result<()> {
     let status = if status == Status::Expired {
         "expired"
     } else {
@@ -341,9 +341,12 @@ async fn close(conn: &mut PgConnection, order: &Order, status: Status) -> sqlx::
 }
 
 /// Expires unpaid orders whose hold ran out; returns them (for telling their customers).
+/// Orders with a pending gateway invoice are left to the payments job, which must cancel the
+/// invoice at the gateway before the order may end.
 pub async fn expire_due(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<Order>> {
     let ids: Vec<i64> = sqlx::query_scalar(
-        "select id from orders where status = 'awaiting_payment' and expires_at <= now() \
+        "select id from orders o where status = 'awaiting_payment' and expires_at <= now() \
+         and not exists (select 1 from payments p where p.order_id = o.id and p.status = 'pending') \
          order by expires_at limit $1 for update skip locked",
     )
     .bind(limit)
@@ -360,6 +363,34 @@ pub async fn expire_due(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec
         }
     }
     Ok(expired)
+}
+
+/// Pays an order that expired or was cancelled before its payment arrived, if all of its goods
+/// can be reserved again; `false` (and nothing changed) when some are gone.
+pub async fn revive_paid(
+    conn: &mut PgConnection,
+    order: &Order,
+    method: &str,
+) -> sqlx::Result<bool> {
+    let hold = OffsetDateTime::now_utc() + Duration::minutes(5);
+    for item in items(conn, order.id).await? {
+        let wanted = i64::from(item.quantity);
+        if stock::reserve(conn, item.product_id, order.id, wanted, hold).await? < wanted {
+            stock::release(conn, order.id).await?;
+            return Ok(false);
+        }
+    }
+    // The coupon use returned at expiry is not taken again: the customer paid the discounted
+    // total, and a coupon that ran out meanwhile must not turn a payment into a refund.
+    sqlx::query(
+        "update orders set status = 'awaiting_payment', closed_at = null \
+         where id = $1 and status in ('expired', 'cancelled')",
+    )
+    .bind(order.id)
+    .execute(&mut *conn)
+    .await?;
+    mark_paid(conn, order, method).await?;
+    Ok(true)
 }
 
 /// Records that an order's goods reached the customer.
@@ -413,7 +444,8 @@ pub async fn get(conn: &mut PgConnection, order_id: i64) -> sqlx::Result<Option<
         .map(from_row))
 }
 
-async fn lock(conn: &mut PgConnection, order_id: i64) -> sqlx::Result<Option<Order>> {
+/// The order, locked until the end of the transaction.
+pub async fn lock(conn: &mut PgConnection, order_id: i64) -> sqlx::Result<Option<Order>> {
     let sql = format!("select {ORDER_COLUMNS} from orders where id = $1 for update");
     Ok(sqlx::query_as::<_, OrderRow>(&sql)
         .bind(order_id)

@@ -23,6 +23,16 @@ pub enum Message {
     DeliverOrder { order_id: i64 },
     /// Send an HTML text.
     Text { text: String },
+    /// Tell the customer a payment arrived (and what became of it); remove the invoice photo.
+    PaymentReceived { payment_id: i64 },
+    /// Tell the customer an invoice expired or was cancelled; remove the invoice photo.
+    InvoiceClosed { payment_id: i64 },
+    /// Send the terms (SNK) of a delivered order's products, each with a "fulfil" button.
+    Snk { order_id: i64 },
+    /// Tell an admin that a payment arrived.
+    AdminPayment { payment_id: i64 },
+    /// Warn the owner that the payment gateway keeps failing.
+    GatewayAlert { failures: i32, error: String },
 }
 
 impl Message {
@@ -30,6 +40,11 @@ impl Message {
         match self {
             Message::DeliverOrder { .. } => "deliver_order",
             Message::Text { .. } => "text",
+            Message::PaymentReceived { .. } => "payment_received",
+            Message::InvoiceClosed { .. } => "invoice_closed",
+            Message::Snk { .. } => "snk",
+            Message::AdminPayment { .. } => "admin_payment",
+            Message::GatewayAlert { .. } => "gateway_alert",
         }
     }
 }

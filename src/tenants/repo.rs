@@ -81,6 +81,15 @@ pub async fn by_slug(db: impl PgExecutor<'_>, slug: &str) -> sqlx::Result<Option
         .map(Tenant::from))
 }
 
+pub async fn by_id(db: impl PgExecutor<'_>, id: TenantId) -> sqlx::Result<Option<Tenant>> {
+    let sql = format!("select {COLUMNS} from tenants where id = $1");
+    Ok(sqlx::query_as::<_, TenantRow>(&sql)
+        .bind(id.0)
+        .fetch_optional(db)
+        .await?
+        .map(Tenant::from))
+}
+
 /// Stores that are not deleted, in slug order after `after`, for paginated listings.
 pub async fn list(
     db: impl PgExecutor<'_>,

@@ -5,4 +5,5 @@ mod catalog;
 mod hosting;
 mod isolation;
 mod operations;
+mod payments;
 mod support;

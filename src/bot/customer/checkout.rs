@@ -1,5 +1,7 @@
 //! From cart to paid order: checkout, paying from balance, cancelling, and the order history.
 
+use std::sync::Arc;
+
 use teloxide::{
     types::{CallbackQuery, InlineKeyboardMarkup},
     utils::html::escape,
@@ -12,6 +14,7 @@ use crate::{
         HandlerResult, StoreBot, StoreCtx,
         callbacks::Callback,
         delivery,
+        payments::PayStore,
         texts::{Texts, fill},
         ui::{self, button},
     },
@@ -20,6 +23,7 @@ use crate::{
         money::rupiah,
         orders::{self, CheckoutError, Order, PayError, Status},
         outbox::{self, Message},
+        payments::{self, Status as PaymentStatus},
     },
 };
 
@@ -30,7 +34,7 @@ const FAST_PATH_GRACE_SECS: i64 = 30;
 pub async fn on_callback(
     bot: &StoreBot,
     q: &CallbackQuery,
-    ctx: &StoreCtx,
+    ctx: &Arc<StoreCtx>,
     t: &Texts,
     callback: Callback,
 ) -> HandlerResult {
@@ -44,7 +48,6 @@ pub async fn on_callback(
             checkout(bot, q, ctx, t, customer).await
         }
         Callback::PayBalance { order } => pay_with_balance(bot, q, ctx, t, customer, order).await,
-        Callback::PayQris { .. } => Ok(ui::notice(bot, q, t.qris_unavailable, true).await?),
         Callback::Cancel { order } => cancel(bot, q, ctx, t, customer, order).await,
         Callback::Orders => history(ctx, t, customer).await?.show(bot, q).await,
         Callback::Order { id } => match order_detail(ctx, t, customer, id).await? {
@@ -184,7 +187,8 @@ fn order_created(t: &Texts, tenant: &crate::tenants::model::Tenant, order: &Orde
     )
 }
 
-fn not_payable(t: &Texts, status: Status) -> &str {
+/// Why an order cannot be paid (or cancelled) any more.
+pub fn not_payable(t: &Texts, status: Status) -> &str {
     match status {
         Status::Paid | Status::Delivered => t.order_already_paid,
         Status::Cancelled => t.order_already_cancelled,
@@ -246,13 +250,25 @@ async fn pay_with_balance(
 async fn cancel(
     bot: &StoreBot,
     q: &CallbackQuery,
-    ctx: &StoreCtx,
+    ctx: &Arc<StoreCtx>,
     t: &Texts,
     customer: i64,
     order_id: i64,
 ) -> HandlerResult {
     let tenant = ctx.tenant_id();
     let mut tx = ctx.db.tenant(tenant).await?;
+    // An order with a QRIS invoice ends with the invoice, which is cancelled at Pakasir first.
+    let invoice = payments::of_order(&mut tx, order_id)
+        .await?
+        .filter(|p| p.customer_id == customer && p.status == PaymentStatus::Pending);
+    if let Some(invoice) = invoice {
+        drop(tx);
+        let store = PayStore {
+            ctx: Arc::clone(ctx),
+            bot: Some(bot.clone()),
+        };
+        return crate::bot::payments::handlers::cancel(bot, q, &store, t, &invoice).await;
+    }
     let outcome = orders::cancel(&mut tx, customer, order_id).await?;
     tx.commit().await?;
     match outcome {

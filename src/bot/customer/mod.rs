@@ -23,6 +23,7 @@ pub use start::{Command, command, language_chosen};
 use super::{
     CustomerDialogue, HandlerResult, StoreBot, StoreCtx,
     callbacks::Callback,
+    payments,
     texts::{Texts, texts},
     ui,
 };
@@ -101,10 +102,17 @@ pub async fn callback(
         | Callback::CartQty { .. }
         | Callback::CartClear
         | Callback::Coupon => cart::on_callback(&bot, &q, &ctx, t, &dialogue, callback).await,
+        Callback::PayQris { .. }
+        | Callback::CheckPayment { .. }
+        | Callback::CancelPayment { .. } => {
+            payments::handlers::on_callback(&bot, &q, &ctx, t, callback).await
+        }
+        Callback::SnkFulfil { .. } | Callback::SnkApprove { .. } | Callback::SnkReject { .. } => {
+            Ok(ui::notice(&bot, &q, t.stale_button, true).await?)
+        }
         Callback::Checkout
         | Callback::AcceptPrices
         | Callback::PayBalance { .. }
-        | Callback::PayQris { .. }
         | Callback::Cancel { .. }
         | Callback::Orders
         | Callback::Order { .. }

@@ -16,7 +16,7 @@ use crate::{
         texts::{self, MenuButton, Texts, fill, texts},
         ui,
     },
-    store::{customers::Customer, money::rupiah, templates, wallet},
+    store::{customers::Customer, templates},
     tenants::model::Locale,
 };
 
@@ -179,6 +179,7 @@ pub async fn text(
     msg: Message,
     ctx: Arc<StoreCtx>,
     customer: Customer,
+    dialogue: CustomerDialogue,
 ) -> HandlerResult {
     let t = texts_for(&ctx, &customer);
     let chat = msg.chat.id;
@@ -193,15 +194,7 @@ pub async fn text(
             browse::stock_board(t, &catalog).send(&bot, chat).await
         }
         Some(MenuButton::Deposit) => {
-            let mut tx = ctx.db.tenant(tenant.id).await?;
-            let balance = wallet::balance(&mut tx, chat.0).await?;
-            tx.commit().await?;
-            let text = format!(
-                "{}\n\n{}",
-                fill(t.balance_line, &[("balance", &rupiah(balance))]),
-                t.deposit_unavailable
-            );
-            Reply::text(text).send(&bot, chat).await
+            crate::bot::payments::handlers::deposit_menu(&bot, chat, &ctx, t, &dialogue).await
         }
         Some(MenuButton::Info) => template(&bot, &ctx, chat, "info", t.info_default).await,
         Some(MenuButton::HowTo) => {

@@ -1,4 +1,5 @@
-//! Test support: a host on port 0 over a fresh database, API helpers, and the fake Telegram.
+//! Test support: a host on port 0 over a fresh database, API helpers, the fake Telegram and
+//! the fake Pakasir.
 //!
 //! All test processes share one PostgreSQL cluster under the target dir (started on first
 //! use, left running for the next process; `scripts/test` stops it at the end). Each test gets
@@ -7,7 +8,7 @@
 pub mod fake_pakasir;
 pub mod fake_telegram;
 
-use std::{path::PathBuf, time::Duration};
+use std::{path::PathBuf, sync::Mutex, time::Duration};
 
 use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use reqwest::{Method, StatusCode};
@@ -67,6 +68,10 @@ pub struct TestHost {
     pub app: Option<AppHandle>,
     pub config: Config,
     pub telegram: FakeTelegram,
+    /// Every store's Pakasir project is registered here, its webhook pointed at the host.
+    pub pakasir: fake_pakasir::FakePakasir,
+    /// (project, slug) of the stores created, to re-point their webhooks after a restart.
+    pakasir_projects: Mutex<Vec<(String, String)>>,
     pub http: reqwest::Client,
     pub base: String,
 }
@@ -85,11 +90,15 @@ pub async fn spawn_host_on(mode: UpdateMode, database_url: String) -> TestHost {
     // The test harness shows a test's output only when it fails, which is when logs help.
     tokobot::telemetry::init_logging(LogFormat::Pretty);
     let telegram = FakeTelegram::start().await;
-    let config = test_config(mode, database_url, &telegram);
+    let pakasir = fake_pakasir::FakePakasir::start().await;
+    let mut config = test_config(mode, database_url, &telegram);
+    config.pakasir_api_url = pakasir.url();
     let mut host = TestHost {
         app: None,
         config,
         telegram,
+        pakasir,
+        pakasir_projects: Mutex::new(Vec::new()),
         http: reqwest::Client::new(),
         base: String::new(),
     };
@@ -125,7 +134,17 @@ impl TestHost {
             .expect("the host starts");
         self.base = format!("http://{}", app.addr);
         self.app = Some(app);
+        let projects = self.pakasir_projects.lock().unwrap().clone();
+        for (project, slug) in projects {
+            self.pakasir
+                .set_webhook_url(&project, &self.pakasir_webhook_url(&slug));
+        }
         self.wait_ready().await;
+    }
+
+    /// The URL Pakasir posts a store's payments to.
+    pub fn pakasir_webhook_url(&self, slug: &str) -> String {
+        format!("{}/webhooks/pakasir/{slug}", self.base)
     }
 
     /// Stops the host and starts a new one on the same database and fake Telegram.
@@ -198,6 +217,15 @@ impl TestHost {
             .add_bot(&token, &format!("{}_bot", slug.replace('-', "_")));
         let mut body = store_body(slug, &token);
         merge(&mut body, extra);
+        let project = body["pakasir"]["project"].as_str().unwrap_or_default();
+        let api_key = body["pakasir"]["api_key"].as_str().unwrap_or_default();
+        self.pakasir.add_project(project, api_key);
+        self.pakasir
+            .set_webhook_url(project, &self.pakasir_webhook_url(slug));
+        self.pakasir_projects
+            .lock()
+            .unwrap()
+            .push((project.to_owned(), slug.to_owned()));
         let (status, created) = self
             .operator(Method::POST, "/api/v1/tenants", Some(body))
             .await;

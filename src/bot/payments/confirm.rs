@@ -1,0 +1,161 @@
+//! Asking Pakasir, then acting: a payment is settled only after `transactiondetail` says it is
+//! completed, and ended only after `transactioncancel` and a fresh `transactiondetail` say it
+//! was not paid. When Pakasir cannot be asked, nothing changes and a later pass retries.
+
+use super::PayStore;
+use crate::{
+    pakasir::{PaymentStatus, Transaction},
+    store::payments::{self, Closed, Payment, Settled, Status},
+    tenants::model::Tenant,
+};
+
+/// What confirming a payment came to.
+#[derive(Debug)]
+pub enum Verdict {
+    /// This call settled the payment.
+    Settled(Payment),
+    /// It had been settled before.
+    Already(Payment),
+    /// Pakasir says it is not paid.
+    NotPaid(PaymentStatus),
+    /// Pakasir's record of this order id differs from ours (project or base amount).
+    Mismatch(&'static str),
+    /// Pakasir could not be asked; nothing changed.
+    Unreachable,
+}
+
+/// Asks Pakasir about `payment` and settles it if it is completed.
+pub async fn confirm(store: &PayStore, payment: &Payment) -> anyhow::Result<Verdict> {
+    if payment.status == Status::Completed {
+        return Ok(Verdict::Already(payment.clone()));
+    }
+    let Some(transaction) = detail(store, payment).await else {
+        return Ok(Verdict::Unreachable);
+    };
+    if let Some(problem) = mismatch(store, payment, &transaction) {
+        tracing::warn!(store = %store.ctx.tenant().slug, payment = payment.id, problem, "Pakasir's transaction differs from the local payment");
+        return Ok(Verdict::Mismatch(problem));
+    }
+    if transaction.status != PaymentStatus::Completed {
+        return Ok(Verdict::NotPaid(transaction.status));
+    }
+    settle(store, payment).await
+}
+
+/// `transactiondetail` for the payment; `None` when Pakasir could not answer.
+async fn detail(store: &PayStore, payment: &Payment) -> Option<Transaction> {
+    let keys = store.ctx.gateway();
+    let result = store
+        .ctx
+        .pakasir
+        .detail(
+            &keys.credentials(),
+            &payment.gateway_order_id,
+            payment.amount,
+        )
+        .await;
+    store.note_gateway(&result).await;
+    result.ok()
+}
+
+fn mismatch(store: &PayStore, payment: &Payment, tx: &Transaction) -> Option<&'static str> {
+    if tx.order_id != payment.gateway_order_id {
+        Some("order id")
+    } else if tx.amount != payment.amount {
+        Some("amount")
+    } else if tx.project != *store.ctx.gateway().project.expose() {
+        Some("project")
+    } else {
+        None
+    }
+}
+
+/// Settles a payment Pakasir confirmed, then sends what must follow.
+async fn settle(store: &PayStore, payment: &Payment) -> anyhow::Result<Verdict> {
+    let tenant = store.ctx.tenant();
+    let mut tx = store.ctx.db.tenant(tenant.id).await?;
+    let settled = payments::settle(&mut tx, tenant.id, payment.id, &admins(&tenant)).await?;
+    tx.commit().await?;
+    match settled {
+        Settled::Now { payment, outbox } => {
+            // Items moved from reserved to sold (or back from the shelf for a late payment).
+            store.ctx.catalog.invalidate(tenant.id);
+            metrics::counter!("tokobot_payments_completed_total", "store" => tenant.slug.clone(), "outcome" => payment.outcome.map_or("", |o| o.as_str())).increment(1);
+            tracing::info!(store = %tenant.slug, payment = payment.id, outcome = ?payment.outcome, "payment settled");
+            store.send_now(&outbox).await;
+            Ok(Verdict::Settled(payment))
+        }
+        Settled::Already(payment) => Ok(Verdict::Already(payment)),
+    }
+}
+
+/// The store's owner and admins, each once.
+pub fn admins(tenant: &Tenant) -> Vec<i64> {
+    let mut admins = vec![tenant.owner_telegram_id];
+    for &admin in &tenant.admin_telegram_ids {
+        if !admins.contains(&admin) {
+            admins.push(admin);
+        }
+    }
+    admins
+}
+
+/// What ending an unpaid payment came to.
+#[derive(Debug)]
+pub enum Ending {
+    /// It was closed now (expired or cancelled), its order too.
+    Closed(Payment),
+    /// It was paid after all and has been settled (or was settled before).
+    Paid(Verdict),
+    /// It was no longer pending here.
+    NotPending(Payment),
+    /// Pakasir could not cancel it or say it was not paid; nothing changed, retry later.
+    Unreachable,
+}
+
+/// Ends a pending payment: cancels it at Pakasir (an invoice is never ended only locally),
+/// then asks `transactiondetail` what it is now. Paid meanwhile: it is settled. Not paid: it is
+/// closed with `status` (`Expired` or `Cancelled`), its order with it.
+pub async fn end(store: &PayStore, payment: &Payment, status: Status) -> anyhow::Result<Ending> {
+    if payment.status != Status::Pending {
+        return Ok(Ending::NotPending(payment.clone()));
+    }
+    let keys = store.ctx.gateway();
+    let cancelled = store
+        .ctx
+        .pakasir
+        .cancel(
+            &keys.credentials(),
+            &payment.gateway_order_id,
+            payment.amount,
+        )
+        .await;
+    // A refusal (Pakasir says it is completed, say) is not an outage; the detail call decides.
+    store.note_gateway(&cancelled).await;
+    let Some(transaction) = detail(store, payment).await else {
+        return Ok(Ending::Unreachable);
+    };
+    match transaction.status {
+        PaymentStatus::Completed if mismatch(store, payment, &transaction).is_none() => {
+            Ok(Ending::Paid(settle(store, payment).await?))
+        }
+        PaymentStatus::Expired | PaymentStatus::Cancelled => close(store, payment, status).await,
+        // Still payable: the cancel did not go through.
+        _ => Ok(Ending::Unreachable),
+    }
+}
+
+async fn close(store: &PayStore, payment: &Payment, status: Status) -> anyhow::Result<Ending> {
+    let tenant = store.ctx.tenant();
+    let mut tx = store.ctx.db.tenant(tenant.id).await?;
+    let closed = payments::close(&mut tx, tenant.id, payment.id, status).await?;
+    tx.commit().await?;
+    match closed {
+        Closed::Now { payment, outbox } => {
+            store.ctx.catalog.invalidate(tenant.id);
+            store.send_now(&[outbox]).await;
+            Ok(Ending::Closed(payment))
+        }
+        Closed::NotPending(payment) => Ok(Ending::NotPending(payment)),
+    }
+}

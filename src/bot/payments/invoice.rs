@@ -1,0 +1,256 @@
+//! QRIS invoices: created at Pakasir with the base amount, checked, recorded exactly as
+//! returned, and sent as a PNG photo whose caption shows price, fee, total and expiry.
+
+use rand::{Rng, distr::Alphanumeric};
+use teloxide::{
+    payloads::SendPhotoSetters,
+    prelude::*,
+    types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ParseMode},
+};
+use time::{Duration, OffsetDateTime};
+
+use super::PayStore;
+use crate::{
+    bot::{
+        StoreBot, StoreCtx,
+        callbacks::Callback,
+        texts::{Texts, fill},
+        ui::{self, button},
+    },
+    pakasir::{Invoice, Method, PakasirError, client::MIN_AMOUNT, qris},
+    store::{
+        money::rupiah,
+        orders::{self, Status as OrderStatus},
+        payments::{self, Kind, NewPayment, Payment, Status},
+    },
+};
+
+/// What asking for an invoice came to.
+#[derive(Debug)]
+pub enum Requested {
+    /// The invoice photo was sent (a new invoice, or the pending one again); the payment's id.
+    Sent(i64),
+    /// Pakasir could not make an invoice; the customer may retry.
+    GatewayDown,
+    /// The amount is below what Pakasir accepts.
+    BelowMinimum,
+    /// The order is not the customer's, or no longer awaits payment.
+    NotPayable(Option<OrderStatus>),
+}
+
+/// Sends the QRIS invoice of the customer's order, creating it at Pakasir the first time.
+pub async fn for_order(
+    store: &PayStore,
+    bot: &StoreBot,
+    t: &Texts,
+    customer: i64,
+    order_id: i64,
+) -> anyhow::Result<Requested> {
+    let ctx = &store.ctx;
+    let tenant = ctx.tenant();
+    let mut tx = ctx.db.tenant(tenant.id).await?;
+    let order = orders::get(&mut tx, order_id)
+        .await?
+        .filter(|o| o.customer_id == customer);
+    let existing = payments::of_order(&mut tx, order_id).await?;
+    tx.commit().await?;
+    let Some(order) = order else {
+        return Ok(Requested::NotPayable(None));
+    };
+    match existing {
+        Some(payment) if payment.status == Status::Pending => {
+            send(bot, ctx, t, &payment, Some(&order.code)).await?;
+            return Ok(Requested::Sent(payment.id));
+        }
+        Some(payment) if payment.status == Status::Completed => {
+            return Ok(Requested::NotPayable(Some(OrderStatus::Paid)));
+        }
+        _ => {}
+    }
+    if order.status != OrderStatus::AwaitingPayment {
+        return Ok(Requested::NotPayable(Some(order.status)));
+    }
+    if order.expires_at <= OffsetDateTime::now_utc() {
+        return Ok(Requested::NotPayable(Some(OrderStatus::Expired)));
+    }
+    if order.total < MIN_AMOUNT {
+        return Ok(Requested::BelowMinimum);
+    }
+    let Some(invoice) = create(store, &order.code, order.total).await else {
+        return Ok(Requested::GatewayDown);
+    };
+    let new = NewPayment {
+        kind: Kind::Order,
+        order_id: Some(order.id),
+        customer_id: customer,
+        gateway_order_id: &invoice.order_id,
+        method: &invoice.payment_method,
+        amount: invoice.amount,
+        fee: invoice.fee,
+        total_payment: invoice.total_payment,
+        payment_number: &invoice.payment_number,
+        expired_at: invoice.expired_at,
+        expires_at: invoice.expired_at.min(order.expires_at),
+    };
+    let mut tx = ctx.db.tenant(tenant.id).await?;
+    // The order may have ended while Pakasir was creating the invoice.
+    let still_open = orders::lock(&mut tx, order.id)
+        .await?
+        .is_some_and(|o| o.status == OrderStatus::AwaitingPayment);
+    if !still_open {
+        drop(tx);
+        let keys = ctx.gateway();
+        let cancelled = ctx
+            .pakasir
+            .cancel(&keys.credentials(), &invoice.order_id, invoice.amount)
+            .await;
+        store.note_gateway(&cancelled).await;
+        return Ok(Requested::NotPayable(Some(OrderStatus::Expired)));
+    }
+    let payment = payments::insert(&mut tx, tenant.id, &new).await?;
+    tx.commit().await?;
+    send(bot, ctx, t, &payment, Some(&order.code)).await?;
+    Ok(Requested::Sent(payment.id))
+}
+
+/// Creates a deposit invoice of `amount` for the customer and sends it.
+pub async fn for_deposit(
+    store: &PayStore,
+    bot: &StoreBot,
+    t: &Texts,
+    customer: i64,
+    amount: i64,
+) -> anyhow::Result<Requested> {
+    if amount < MIN_AMOUNT {
+        return Ok(Requested::BelowMinimum);
+    }
+    let ctx = &store.ctx;
+    let tenant = ctx.tenant();
+    let code = deposit_code();
+    let Some(invoice) = create(store, &code, amount).await else {
+        return Ok(Requested::GatewayDown);
+    };
+    let hold = Duration::minutes(i64::from(tenant.settings.invoice_ttl_minutes));
+    let new = NewPayment {
+        kind: Kind::Deposit,
+        order_id: None,
+        customer_id: customer,
+        gateway_order_id: &invoice.order_id,
+        method: &invoice.payment_method,
+        amount: invoice.amount,
+        fee: invoice.fee,
+        total_payment: invoice.total_payment,
+        payment_number: &invoice.payment_number,
+        expired_at: invoice.expired_at,
+        expires_at: invoice.expired_at.min(OffsetDateTime::now_utc() + hold),
+    };
+    let mut tx = ctx.db.tenant(tenant.id).await?;
+    let payment = payments::insert(&mut tx, tenant.id, &new).await?;
+    tx.commit().await?;
+    send(bot, ctx, t, &payment, None).await?;
+    Ok(Requested::Sent(payment.id))
+}
+
+/// A deposit's order id at Pakasir: unique per store and hard to guess.
+fn deposit_code() -> String {
+    let suffix: String = rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(10)
+        .map(char::from)
+        .collect();
+    format!("DEP{}", suffix.to_uppercase())
+}
+
+/// Creates the invoice at Pakasir and checks its answer; `None` (recorded as a gateway
+/// failure) when Pakasir failed or answered something that must not be shown to a customer.
+async fn create(store: &PayStore, order_id: &str, amount: i64) -> Option<Invoice> {
+    let keys = store.ctx.gateway();
+    let created = store
+        .ctx
+        .pakasir
+        .create(&keys.credentials(), Method::Qris, order_id, amount)
+        .await;
+    let checked = created.and_then(|invoice| check(&invoice, order_id, amount).map(|()| invoice));
+    store.note_gateway(&checked).await;
+    checked.ok()
+}
+
+/// An invoice is kept exactly as returned, but only if it is the one asked for and its QR
+/// code is sound: the right order and base amount, a total of at least the base, a payload
+/// whose CRC holds and whose amount (tag 54, when present) is the total.
+fn check(invoice: &Invoice, order_id: &str, amount: i64) -> Result<(), PakasirError> {
+    let invalid = |what: &str| Err(PakasirError::Invalid(format!("the created invoice {what}")));
+    if invoice.order_id != order_id || invoice.amount != amount {
+        return invalid("is not the one asked for");
+    }
+    if invoice.fee < 0 || invoice.total_payment < invoice.amount {
+        return invalid("has an impossible fee or total");
+    }
+    if invoice.payment_method == Method::Qris.as_str() {
+        match qris::check(&invoice.payment_number) {
+            Ok(info) if info.amount.is_none_or(|a| a == invoice.total_payment) => {}
+            Ok(_) => return invalid("has a QR code for another amount"),
+            Err(error) => return invalid(&format!("has a bad QR code: {error}")),
+        }
+    }
+    Ok(())
+}
+
+/// Sends the invoice photo and remembers its message, so it can be removed once settled.
+pub async fn send(
+    bot: &StoreBot,
+    ctx: &StoreCtx,
+    t: &Texts,
+    payment: &Payment,
+    order_code: Option<&str>,
+) -> anyhow::Result<()> {
+    let tenant = ctx.tenant();
+    let png = qris::render_png(&payment.payment_number)?;
+    let title = match order_code {
+        Some(code) => fill(t.invoice_order_title, &[("code", code)]),
+        None => t.invoice_deposit_title.to_owned(),
+    };
+    let lines = fill(
+        t.invoice_lines,
+        &[
+            ("amount", &rupiah(payment.amount)),
+            ("fee", &rupiah(payment.fee)),
+            ("total", &rupiah(payment.total_payment)),
+            ("until", &ui::local_time(&tenant, payment.expires_at)),
+        ],
+    );
+    let mut rows = vec![vec![
+        button(
+            t.check_status_button,
+            Callback::CheckPayment {
+                payment: payment.id,
+            },
+        ),
+        button(
+            t.cancel_invoice_button,
+            Callback::CancelPayment {
+                payment: payment.id,
+            },
+        ),
+    ]];
+    let keys = ctx.gateway();
+    let page = ctx.pakasir.payment_page_url(
+        keys.project.expose(),
+        &payment.gateway_order_id,
+        payment.amount,
+    );
+    if let Ok(url) = reqwest::Url::parse(&page) {
+        rows.push(vec![InlineKeyboardButton::url(t.payment_page_button, url)]);
+    }
+    let chat = ChatId(payment.customer_id);
+    let sent = bot
+        .send_photo(chat, InputFile::memory(png).file_name("qris.png"))
+        .caption(format!("{title}\n\n{lines}"))
+        .parse_mode(ParseMode::Html)
+        .reply_markup(InlineKeyboardMarkup::new(rows))
+        .await?;
+    let mut tx = ctx.db.tenant(tenant.id).await?;
+    payments::set_invoice_message(&mut tx, payment.id, chat.0, sent.id.0).await?;
+    tx.commit().await?;
+    Ok(())
+}

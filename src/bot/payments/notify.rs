@@ -1,0 +1,191 @@
+//! The payment messages of the outbox, rendered when they are sent, in the reader's language:
+//! payment received, invoice closed, the terms (SNK) of delivered products, the admins' notice
+//! and the owner's gateway alert.
+
+use teloxide::{
+    prelude::*,
+    types::{ChatId, InlineKeyboardMarkup, MessageId},
+    utils::html::escape,
+};
+
+use crate::{
+    bot::{
+        HandlerResult, StoreBot, StoreCtx,
+        callbacks::Callback,
+        texts::{Texts, fill, texts},
+        ui::{self, button},
+    },
+    store::{
+        money::rupiah,
+        orders,
+        outbox::{Claimed, Message},
+        payments::{self, Kind, Outcome, Payment, Status},
+        wallet,
+    },
+};
+
+/// Sends one payment message of the outbox; other kinds are not for this module.
+pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerResult {
+    let chat = ChatId(claimed.chat_id);
+    let t = texts(ctx.locale_of(claimed.chat_id));
+    let text = match &claimed.message {
+        Message::PaymentReceived { payment_id } => {
+            let Some((payment, code)) = load(ctx, *payment_id).await? else {
+                return Ok(());
+            };
+            remove_invoice(bot, &payment).await;
+            received(ctx, t, &payment, &code).await?
+        }
+        Message::InvoiceClosed { payment_id } => {
+            let Some((payment, code)) = load(ctx, *payment_id).await? else {
+                return Ok(());
+            };
+            remove_invoice(bot, &payment).await;
+            closed(t, &payment, &code)
+        }
+        Message::AdminPayment { payment_id } => {
+            let Some((payment, code)) = load(ctx, *payment_id).await? else {
+                return Ok(());
+            };
+            admin_notice(t, &payment, &code)
+        }
+        Message::GatewayAlert { failures, error } => fill(
+            t.gateway_alert,
+            &[
+                ("failures", &failures.to_string()),
+                ("error", &escape(error)),
+            ],
+        ),
+        Message::Snk { order_id } => return send_terms(bot, ctx, t, chat, *order_id).await,
+        Message::DeliverOrder { .. } | Message::Text { .. } => return Ok(()),
+    };
+    Ok(ui::send(bot, chat, text, None).await?)
+}
+
+/// The payment and, for an order, its code.
+async fn load(ctx: &StoreCtx, payment_id: i64) -> anyhow::Result<Option<(Payment, String)>> {
+    let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
+    let Some(payment) = payments::get(&mut tx, payment_id).await? else {
+        return Ok(None);
+    };
+    let code = match payment.order_id {
+        Some(order_id) => orders::get(&mut tx, order_id)
+            .await?
+            .map(|o| o.code)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    tx.commit().await?;
+    Ok(Some((payment, code)))
+}
+
+/// Takes the invoice photo out of the chat. Best effort: Telegram refuses to delete messages
+/// older than two days, and the text that follows says what happened anyway.
+async fn remove_invoice(bot: &StoreBot, payment: &Payment) {
+    if let (Some(chat), Some(message)) = (payment.invoice_chat_id, payment.invoice_message_id)
+        && let Err(error) = bot.delete_message(ChatId(chat), MessageId(message)).await
+    {
+        tracing::debug!(%error, "could not delete an invoice photo");
+    }
+}
+
+async fn received(
+    ctx: &StoreCtx,
+    t: &Texts,
+    payment: &Payment,
+    code: &str,
+) -> anyhow::Result<String> {
+    let amount = rupiah(payment.amount);
+    Ok(match payment.outcome {
+        Some(Outcome::Delivered) | None => fill(
+            t.paid_order,
+            &[("code", code), ("total", &rupiah(payment.total_payment))],
+        ),
+        Some(Outcome::LateDelivered) => fill(t.paid_late_delivered, &[("code", code)]),
+        Some(outcome @ (Outcome::Credited | Outcome::Deposited)) => {
+            let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
+            let balance = rupiah(wallet::balance(&mut tx, payment.customer_id).await?);
+            tx.commit().await?;
+            if outcome == Outcome::Deposited {
+                fill(
+                    t.paid_deposit,
+                    &[("amount", &amount), ("balance", &balance)],
+                )
+            } else {
+                fill(
+                    t.paid_late_credited,
+                    &[("code", code), ("amount", &amount), ("balance", &balance)],
+                )
+            }
+        }
+    })
+}
+
+fn closed(t: &Texts, payment: &Payment, code: &str) -> String {
+    let amount = rupiah(payment.amount);
+    match (payment.kind, payment.status) {
+        (Kind::Order, Status::Cancelled) => t.order_cancelled.to_owned(),
+        (Kind::Order, _) => fill(t.order_expired_notice, &[("code", code)]),
+        (Kind::Deposit, Status::Cancelled) => fill(t.deposit_cancelled, &[("amount", &amount)]),
+        (Kind::Deposit, _) => fill(t.deposit_expired, &[("amount", &amount)]),
+    }
+}
+
+fn admin_notice(t: &Texts, payment: &Payment, code: &str) -> String {
+    let subject = match payment.kind {
+        Kind::Order => fill(t.admin_subject_order, &[("code", code)]),
+        Kind::Deposit => t.admin_subject_deposit.to_owned(),
+    };
+    let outcome = match payment.outcome {
+        Some(Outcome::Delivered) | None => t.outcome_delivered,
+        Some(Outcome::LateDelivered) => t.outcome_late_delivered,
+        Some(Outcome::Credited) => t.outcome_credited,
+        Some(Outcome::Deposited) => t.outcome_deposited,
+    };
+    fill(
+        t.admin_payment,
+        &[
+            ("subject", &subject),
+            ("customer", &payment.customer_id.to_string()),
+            ("amount", &rupiah(payment.amount)),
+            ("fee", &rupiah(payment.fee)),
+            ("total", &rupiah(payment.total_payment)),
+            ("outcome", outcome),
+        ],
+    )
+}
+
+/// Sends each product's terms (SNK) with a button to fulfil them.
+async fn send_terms(
+    bot: &StoreBot,
+    ctx: &StoreCtx,
+    t: &Texts,
+    chat: ChatId,
+    order_id: i64,
+) -> HandlerResult {
+    let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
+    let terms: Vec<(i64, String, String)> = sqlx::query_as(
+        "select p.id, i.product_name, p.snk from order_items i join products p on p.id = i.product_id \
+         where i.order_id = $1 and p.snk is not null and p.snk <> '' order by i.product_name, p.id",
+    )
+    .bind(order_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    for (product, name, snk) in terms {
+        let text = format!(
+            "{}\n\n{}",
+            fill(t.snk_title, &[("product", &escape(&name))]),
+            escape(&snk)
+        );
+        let keyboard = InlineKeyboardMarkup::new([[button(
+            t.snk_button,
+            Callback::SnkFulfil {
+                order: order_id,
+                product,
+            },
+        )]]);
+        ui::send(bot, chat, text, Some(keyboard.into())).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! `POST /webhooks/pakasir/{slug}`: Pakasir says a payment completed.
+//!
+//! Pakasir signs nothing, so the body is a claim to check, never proof: it must name a payment
+//! of this store (found through the store's own row-level security, so another store's order
+//! id is unknown here) with the same project and base amount, and `transactiondetail` must say
+//! `completed`. Only then is the payment settled, exactly once. Answers:
+//! - 200: processed now, or processed before (a replay);
+//! - 404: no such store, or no such payment in it;
+//! - 409: the claim does not match the payment, or Pakasir says it is not completed;
+//! - 503: the claim could not be checked (Pakasir or the database away); nothing changed,
+//!   and the reconciliation job settles the payment once Pakasir answers again.
+//!
+//! A suspended store's payments are processed too: the customer paid, so the money is
+//! recorded and the goods are owed; the messages wait in the outbox until its bot runs again.
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+use super::{AppState, api::error::ApiError};
+use crate::{
+    bot::payments::{
+        PayStore,
+        confirm::{self, Verdict},
+    },
+    pakasir::webhook,
+    store::payments,
+};
+
+pub async fn webhook(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> Response {
+    let outcome = handle(&state, &slug, &body).await;
+    let (label, response) = match outcome {
+        Ok(answer) => (answer.label(), answer.into_response()),
+        Err(error) => ("error", error.into_response()),
+    };
+    metrics::counter!("tokobot_pakasir_webhooks_total", "store" => slug, "answer" => label)
+        .increment(1);
+    response
+}
+
+/// What the webhook did, for the answer and the metrics.
+enum Answer {
+    Processed,
+    AlreadyProcessed,
+}
+
+impl Answer {
+    fn label(&self) -> &'static str {
+        match self {
+            Answer::Processed => "processed",
+            Answer::AlreadyProcessed => "already_processed",
+        }
+    }
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        (StatusCode::OK, Json(json!({ "status": self.label() }))).into_response()
+    }
+}
+
+async fn handle(state: &AppState, slug: &str, body: &[u8]) -> Result<Answer, ApiError> {
+    let unavailable = |error: anyhow::Error| {
+        tracing::warn!(store = %slug, error = format!("{error:#}"), "a Pakasir webhook could not be checked");
+        ApiError::Unavailable("the payment could not be verified now; it will be reconciled".into())
+    };
+    let store = PayStore::by_slug(&state.host, slug)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(ApiError::not_found)?;
+    let claim = webhook::parse(body).map_err(|_| ApiError::BadRequest {
+        code: "invalid_payload",
+        message: "the body is not a Pakasir webhook".into(),
+    })?;
+    let tenant = store.ctx.tenant_id();
+    let payment = async {
+        let mut tx = store.ctx.db.tenant(tenant).await?;
+        let payment = payments::by_gateway_id(&mut tx, &claim.order_id).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(payment)
+    }
+    .await
+    .map_err(|e| unavailable(e.into()))?
+    .ok_or_else(|| ApiError::NotFound("no payment with this order id in this store".into()))?;
+
+    if claim.project != *store.ctx.gateway().project.expose() {
+        return Err(mismatch(slug, "project"));
+    }
+    if claim.amount != payment.amount {
+        return Err(mismatch(slug, "amount"));
+    }
+    match confirm::confirm(&store, &payment)
+        .await
+        .map_err(unavailable)?
+    {
+        Verdict::Settled(_) => Ok(Answer::Processed),
+        Verdict::Already(_) => Ok(Answer::AlreadyProcessed),
+        Verdict::NotPaid(status) => {
+            tracing::warn!(store = %slug, payment = payment.id, ?status, "a webhook claimed a payment that Pakasir does not confirm");
+            Err(ApiError::Conflict(
+                "Pakasir does not report this payment as completed".into(),
+            ))
+        }
+        Verdict::Mismatch(what) => Err(mismatch(slug, what)),
+        Verdict::Unreachable => Err(unavailable(anyhow::anyhow!(
+            "Pakasir's transactiondetail did not answer"
+        ))),
+    }
+}
+
+fn mismatch(slug: &str, what: &str) -> ApiError {
+    tracing::warn!(store = %slug, field = what, "a Pakasir webhook does not match the payment");
+    ApiError::Conflict(format!("the {what} does not match the payment"))
+}

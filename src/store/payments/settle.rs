@@ -1,0 +1,210 @@
+//! The two ends of a payment: settled (the gateway confirmed it) or closed (expired or
+//! cancelled). Each locks the payment row, acts only on the state it expects, and writes the
+//! messages that must follow into the outbox, all in the caller's transaction.
+
+use sqlx::PgConnection;
+
+use super::{Kind, Outcome, Payment, Status, dequeue, lock};
+use crate::{
+    db::TenantId,
+    store::{
+        orders::{self, Status as OrderStatus},
+        outbox::{self, Message},
+        wallet::{self, Reason, WalletError},
+    },
+};
+
+/// Seconds the outbox worker leaves fresh messages to the fast path before taking them over.
+const FAST_PATH_GRACE_SECS: i64 = 30;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettleError {
+    #[error("no such payment")]
+    NotFound,
+    #[error(transparent)]
+    Wallet(#[from] WalletError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// What settling did.
+#[derive(Clone, Debug)]
+pub enum Settled {
+    /// This call completed the payment; the outbox messages to send after the commit.
+    Now { payment: Payment, outbox: Vec<i64> },
+    /// The payment had been completed before: nothing changed.
+    Already(Payment),
+}
+
+/// Completes a payment the gateway confirmed: the order is paid (or, when it had expired,
+/// revived or credited), or the deposit credited; the customer and the admins are told
+/// through the outbox. Exactly once: the payment row is locked and only a payment that is not
+/// completed yet changes, so a replay finds it completed and does nothing.
+pub async fn settle(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    payment_id: i64,
+    admins: &[i64],
+) -> Result<Settled, SettleError> {
+    let payment = lock(conn, payment_id).await?.ok_or(SettleError::NotFound)?;
+    if payment.status == Status::Completed {
+        return Ok(Settled::Already(payment));
+    }
+    let outcome = match (payment.kind, payment.order_id) {
+        (Kind::Order, Some(order_id)) => pay_order(conn, tenant, &payment, order_id).await?,
+        _ => {
+            wallet::credit(
+                conn,
+                tenant,
+                payment.customer_id,
+                payment.amount,
+                Reason::Deposit,
+                &payment.gateway_order_id,
+            )
+            .await?;
+            Outcome::Deposited
+        }
+    };
+    sqlx::query(
+        "update payments set status = 'completed', outcome = $2, completed_at = now(), \
+         last_checked_at = now() where id = $1 and status <> 'completed'",
+    )
+    .bind(payment.id)
+    .bind(outcome.as_str())
+    .execute(&mut *conn)
+    .await?;
+    dequeue(conn, payment.id).await?;
+
+    let customer = payment.customer_id;
+    let mut messages = vec![(customer, Message::PaymentReceived { payment_id })];
+    if let (Outcome::Delivered | Outcome::LateDelivered, Some(order_id)) =
+        (outcome, payment.order_id)
+    {
+        messages.push((customer, Message::DeliverOrder { order_id }));
+        if has_terms(conn, order_id).await? {
+            messages.push((customer, Message::Snk { order_id }));
+        }
+    }
+    for &admin in admins {
+        messages.push((admin, Message::AdminPayment { payment_id }));
+    }
+    let mut ids = Vec::with_capacity(messages.len());
+    for (chat, message) in &messages {
+        ids.push(outbox::enqueue(conn, tenant, *chat, message, FAST_PATH_GRACE_SECS).await?);
+    }
+    Ok(Settled::Now {
+        payment: Payment {
+            status: Status::Completed,
+            outcome: Some(outcome),
+            ..payment
+        },
+        outbox: ids,
+    })
+}
+
+/// Pays the order behind a confirmed payment. An order that is still awaiting payment is paid;
+/// one that expired or was cancelled meanwhile gets its goods reserved again if they are still
+/// there; otherwise (or when it was paid another way) the money goes to the balance. The
+/// customer paid, so the money is never dropped.
+async fn pay_order(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    payment: &Payment,
+    order_id: i64,
+) -> Result<Outcome, SettleError> {
+    let order = orders::lock(conn, order_id)
+        .await?
+        .ok_or(SettleError::NotFound)?;
+    let outcome = match order.status {
+        OrderStatus::AwaitingPayment => {
+            orders::mark_paid(conn, &order, "qris").await?;
+            Outcome::Delivered
+        }
+        OrderStatus::Expired | OrderStatus::Cancelled => {
+            if orders::revive_paid(conn, &order, "qris").await? {
+                Outcome::LateDelivered
+            } else {
+                Outcome::Credited
+            }
+        }
+        OrderStatus::Paid | OrderStatus::Delivered => Outcome::Credited,
+    };
+    if outcome == Outcome::Credited {
+        wallet::credit(
+            conn,
+            tenant,
+            payment.customer_id,
+            payment.amount,
+            Reason::LatePayment,
+            &payment.gateway_order_id,
+        )
+        .await?;
+    }
+    Ok(outcome)
+}
+
+/// Whether any product of the order has terms (SNK) to send after delivery.
+async fn has_terms(conn: &mut PgConnection, order_id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select exists (select 1 from order_items i join products p on p.id = i.product_id \
+         where i.order_id = $1 and p.snk is not null and p.snk <> '')",
+    )
+    .bind(order_id)
+    .fetch_one(conn)
+    .await
+}
+
+/// What closing did.
+#[derive(Clone, Debug)]
+pub enum Closed {
+    /// This call closed the payment (and its order); the outbox message to send after commit.
+    Now { payment: Payment, outbox: i64 },
+    /// The payment was not pending any more: nothing changed.
+    NotPending(Payment),
+}
+
+/// Ends a pending payment that was not paid, after the gateway cancelled it: `Expired` by the
+/// expiry job, `Cancelled` at the customer's request. Its order (still awaiting payment) ends
+/// the same way and its stock returns to the shelf; the customer is told through the outbox.
+pub async fn close(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    payment_id: i64,
+    status: Status,
+) -> Result<Closed, SettleError> {
+    debug_assert!(matches!(status, Status::Expired | Status::Cancelled));
+    let payment = lock(conn, payment_id).await?.ok_or(SettleError::NotFound)?;
+    if payment.status != Status::Pending {
+        return Ok(Closed::NotPending(payment));
+    }
+    sqlx::query("update payments set status = $2 where id = $1 and status = 'pending'")
+        .bind(payment.id)
+        .bind(status.as_str())
+        .execute(&mut *conn)
+        .await?;
+    dequeue(conn, payment.id).await?;
+    if let Some(order_id) = payment.order_id
+        && let Some(order) = orders::lock(conn, order_id).await?
+        && order.status == OrderStatus::AwaitingPayment
+    {
+        let order_status = if status == Status::Expired {
+            OrderStatus::Expired
+        } else {
+            OrderStatus::Cancelled
+        };
+        orders::close(conn, &order, order_status).await?;
+    }
+    let message = Message::InvoiceClosed { payment_id };
+    let id = outbox::enqueue(
+        conn,
+        tenant,
+        payment.customer_id,
+        &message,
+        FAST_PATH_GRACE_SECS,
+    )
+    .await?;
+    Ok(Closed::Now {
+        payment: Payment { status, ..payment },
+        outbox: id,
+    })
+}
