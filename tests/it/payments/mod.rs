@@ -2,6 +2,7 @@
 //! reconciliation, expiry, late payments, deposits, SNK and gateway failures. Everything runs
 //! through the real routes with the fake Telegram and the fake Pakasir.
 
+mod expiry;
 mod qris;
 mod webhook;
 
@@ -81,6 +82,22 @@ impl<'a> Shop<'a> {
             bot,
             secret: host.webhook_secret(bot),
             tenant,
+        }
+    }
+
+    /// The store `slug` created earlier (by `open`), after a restart of the host.
+    pub async fn reopen(host: &'a TestHost, slug: &str, bot: u32) -> Shop<'a> {
+        let id: uuid::Uuid = sqlx::query_scalar("select id from tenants where slug = $1")
+            .bind(slug)
+            .fetch_one(host.db().registry())
+            .await
+            .unwrap();
+        Shop {
+            host,
+            slug: slug.to_owned(),
+            bot,
+            secret: host.webhook_secret(bot),
+            tenant: TenantId(id),
         }
     }
 

@@ -128,7 +128,8 @@ pub fn test_config(mode: UpdateMode, database_url: String, telegram: &FakeTelegr
 }
 
 impl TestHost {
-    async fn start(&mut self) {
+    /// Starts the host (again) on the same database and fakes.
+    pub async fn start(&mut self) {
         let app = app::start(self.config.clone())
             .await
             .expect("the host starts");
@@ -145,6 +146,13 @@ impl TestHost {
     /// The URL Pakasir posts a store's payments to.
     pub fn pakasir_webhook_url(&self, slug: &str) -> String {
         format!("{}/webhooks/pakasir/{slug}", self.base)
+    }
+
+    /// Stops the host, as a deployment or a crash would; `start` brings it back.
+    pub async fn stop(&mut self) {
+        if let Some(app) = self.app.take() {
+            app.shutdown().await;
+        }
     }
 
     /// Stops the host and starts a new one on the same database and fake Telegram.
