@@ -2,6 +2,7 @@
 //! reconciliation, expiry, late payments, deposits, SNK and gateway failures. Everything runs
 //! through the real routes with the fake Telegram and the fake Pakasir.
 
+mod deposit;
 mod expiry;
 mod qris;
 mod webhook;
@@ -23,6 +24,7 @@ use tokobot::{
 use crate::support::{
     TestHost, bot_token,
     fake_telegram::{Recorded, callback_update},
+    text_update,
 };
 
 /// The store owner every test store is created with (see `store_body`).
@@ -107,6 +109,15 @@ impl<'a> Shop<'a> {
 
     pub fn project(&self) -> String {
         format!("proj-{}", self.slug)
+    }
+
+    pub async fn say(&self, user: i64, text: &str) {
+        let update = text_update(next_update_id(), user, text);
+        let status = self
+            .host
+            .deliver(&self.slug, Some(&self.secret), &update)
+            .await;
+        assert_eq!(status, StatusCode::OK);
     }
 
     pub async fn press(&self, user: i64, callback: Callback) {
