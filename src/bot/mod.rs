@@ -16,6 +16,7 @@ pub mod customer;
 pub mod delivery;
 pub mod dialogue;
 pub mod payments;
+pub mod snk;
 pub mod texts;
 mod tree;
 pub mod ui;

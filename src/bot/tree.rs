@@ -21,7 +21,7 @@ use super::{
     antispam::Verdict,
     customer::{self, Command},
     dialogue::{State, TenantDialogues},
-    payments,
+    payments, snk,
     texts::texts,
 };
 use crate::store::customers::{Contact, Customer};
@@ -42,6 +42,13 @@ pub fn handler_tree() -> UpdateHandler<anyhow::Error> {
         .branch(
             dptree::case![State::EnteringDepositAmount]
                 .endpoint(payments::handlers::deposit_amount_entered),
+        )
+        .branch(
+            dptree::case![State::SubmittingSnk {
+                order_id,
+                product_id
+            }]
+            .endpoint(snk::submitted),
         )
         .branch(dptree::endpoint(customer::start::text));
     let buttons = Update::filter_callback_query()

@@ -11,6 +11,8 @@
 //!   settled (a late payment); otherwise it is closed, its order expired, its stock released
 //!   and its customer told;
 //! - when Pakasir cannot be reached, nothing changes and the payment is retried later.
+//!
+//! The same loop erases SNK submissions older than each store's retention, once an hour.
 
 use std::time::Duration;
 
@@ -24,10 +26,16 @@ use crate::{
     },
     host::Host,
     pakasir::PaymentStatus,
-    store::payments::{self, CHECK_EVERY, Payment, Status},
+    store::{
+        payments::{self, CHECK_EVERY, Payment, Status},
+        snk,
+    },
+    tenants::repo,
 };
 
 const EVERY: Duration = Duration::from_secs(10);
+/// SNK retention is counted in days; an hourly purge is more than precise enough.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// Payments claimed per pass; the next pass takes the rest.
 const BATCH: i64 = 200;
 /// How long a claimed payment is left to the process that claimed it.
@@ -36,6 +44,7 @@ const LEASE: time::Duration = time::Duration::minutes(2);
 /// Runs a pass every few seconds until `stop` fires.
 pub async fn run(host: Host, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(EVERY);
+    let mut purge = tokio::time::interval(PURGE_EVERY);
     loop {
         tokio::select! {
             _ = tick.tick() => {
@@ -43,7 +52,31 @@ pub async fn run(host: Host, mut stop: watch::Receiver<bool>) {
                     tracing::warn!(error = format!("{error:#}"), "the payments pass failed");
                 }
             }
+            _ = purge.tick() => {
+                if let Err(error) = purge_snk_once(&host).await {
+                    tracing::warn!(error = format!("{error:#}"), "the SNK purge failed");
+                }
+            }
             _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Erases, store by store, the SNK submissions older than the store's retention; returns how
+/// many went. Deleting is idempotent, so host processes running it at once do no harm.
+pub async fn purge_snk_once(host: &Host) -> anyhow::Result<u64> {
+    let mut purged = 0;
+    let mut after: Option<String> = None;
+    loop {
+        let page = repo::list(host.db().registry(), after.as_deref(), 100).await?;
+        let Some(last) = page.last() else {
+            return Ok(purged);
+        };
+        after = Some(last.slug.clone());
+        for tenant in &page {
+            let mut tx = host.db().tenant(tenant.id).await?;
+            purged += snk::purge_older_than(&mut tx, tenant.settings.snk_retention_days).await?;
+            tx.commit().await?;
         }
     }
 }

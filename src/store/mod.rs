@@ -10,8 +10,10 @@
 //! - `wallet`: balances and their ledger.
 //! - `payments`: gateway invoices, settled or closed exactly once; `gateway`: its health.
 //! - `outbox`: messages that must follow a change of money or stock.
+//! - `snk`: customers' sealed submissions for products' terms; `audit`: who did what.
 //! - `customers`, `templates`, `money`.
 
+pub mod audit;
 pub mod cart;
 pub mod catalog;
 pub mod catalog_doc;
@@ -22,6 +24,7 @@ pub mod money;
 pub mod orders;
 pub mod outbox;
 pub mod payments;
+pub mod snk;
 pub mod stock;
 pub mod templates;
 pub mod wallet;

@@ -96,6 +96,7 @@ pub async fn apply(
                 low_stock_threshold: Some(wanted.settings.low_stock_threshold),
                 fee_payer: Some(wanted.settings.fee_payer),
                 deposit_minimum: Some(wanted.settings.deposit_minimum),
+                snk_retention_days: Some(wanted.settings.snk_retention_days),
             }),
             locale: Some(wanted.locale),
             timezone: Some(wanted.timezone),

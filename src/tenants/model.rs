@@ -141,6 +141,8 @@ pub struct Settings {
     pub fee_payer: FeePayer,
     /// The smallest balance top-up, in rupiah.
     pub deposit_minimum: i64,
+    /// Days an SNK submission (a customer's text or screenshot) is kept before it is erased.
+    pub snk_retention_days: u32,
 }
 
 impl Default for Settings {
@@ -150,6 +152,7 @@ impl Default for Settings {
             low_stock_threshold: 5,
             fee_payer: FeePayer::Customer,
             deposit_minimum: 10_000,
+            snk_retention_days: 30,
         }
     }
 }
@@ -162,6 +165,7 @@ pub struct SettingsPatch {
     pub low_stock_threshold: Option<u32>,
     pub fee_payer: Option<FeePayer>,
     pub deposit_minimum: Option<i64>,
+    pub snk_retention_days: Option<u32>,
 }
 
 impl Settings {
@@ -177,6 +181,9 @@ impl Settings {
         }
         if let Some(v) = patch.deposit_minimum {
             self.deposit_minimum = v;
+        }
+        if let Some(v) = patch.snk_retention_days {
+            self.snk_retention_days = v;
         }
     }
 
@@ -195,6 +202,12 @@ impl Settings {
             errors.push(
                 "settings.deposit_minimum",
                 "must be between 1000 and 100000000 rupiah",
+            );
+        }
+        if !(1..=3650).contains(&self.snk_retention_days) {
+            errors.push(
+                "settings.snk_retention_days",
+                "must be between 1 and 3650 days",
             );
         }
     }

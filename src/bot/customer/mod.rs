@@ -108,7 +108,7 @@ pub async fn callback(
             payments::handlers::on_callback(&bot, &q, &ctx, t, callback).await
         }
         Callback::SnkFulfil { .. } | Callback::SnkApprove { .. } | Callback::SnkReject { .. } => {
-            Ok(ui::notice(&bot, &q, t.stale_button, true).await?)
+            crate::bot::snk::on_callback(&bot, &q, &ctx, t, &dialogue, callback).await
         }
         Callback::Checkout
         | Callback::AcceptPrices

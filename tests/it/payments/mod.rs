@@ -5,6 +5,7 @@
 mod deposit;
 mod expiry;
 mod qris;
+mod snk;
 mod webhook;
 
 use std::sync::atomic::{AtomicI64, Ordering};

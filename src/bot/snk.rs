@@ -1,0 +1,232 @@
+//! SNK: the customer fulfils a product's terms after delivery (`✅ Penuhi SNK`), the
+//! submission is stored sealed and forwarded to the store's admins, who approve or reject it.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use teloxide::{
+    payloads::{SendMessageSetters, SendPhotoSetters},
+    prelude::*,
+    types::{CallbackQuery, ChatId, FileId, InlineKeyboardMarkup, InputFile, ParseMode},
+    utils::html::escape,
+};
+
+use super::{
+    CustomerDialogue, HandlerResult, StoreBot, StoreCtx,
+    callbacks::Callback,
+    customer::{Reply, texts_for},
+    dialogue::State,
+    payments::confirm::admins,
+    texts::{Texts, fill, texts},
+    ui::{self, button},
+};
+use crate::store::{
+    audit::{self, Entry},
+    customers::Customer,
+    orders,
+    snk::{self, Status},
+};
+
+/// Telegram allows 1024 characters in a photo caption; a long text is cut for the admins.
+const CAPTION_LIMIT: usize = 900;
+
+/// Handles `✅ Penuhi SNK` and the admins' approve and reject buttons.
+pub async fn on_callback(
+    bot: &StoreBot,
+    q: &CallbackQuery,
+    ctx: &StoreCtx,
+    t: &Texts,
+    dialogue: &CustomerDialogue,
+    callback: Callback,
+) -> HandlerResult {
+    let user = q.from.id.0 as i64;
+    match callback {
+        Callback::SnkFulfil { order, product } => {
+            let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
+            let name = snk::fulfillable(&mut tx, user, order, product).await?;
+            tx.commit().await?;
+            let Some(name) = name else {
+                return Ok(ui::notice(bot, q, t.snk_not_available, true).await?);
+            };
+            dialogue
+                .update(State::SubmittingSnk {
+                    order_id: order,
+                    product_id: product,
+                })
+                .await?;
+            ui::notice(bot, q, "", false).await?;
+            let text = fill(t.snk_prompt, &[("product", &escape(&name))]);
+            Reply::text(text).send(bot, ChatId(user)).await
+        }
+        Callback::SnkApprove { id } => decide(bot, q, ctx, t, id, Status::Approved).await,
+        Callback::SnkReject { id } => decide(bot, q, ctx, t, id, Status::Rejected).await,
+        _ => Ok(()),
+    }
+}
+
+/// What the customer sent after `✅ Penuhi SNK`: a text, a screenshot, or a screenshot with a
+/// caption.
+pub async fn submitted(
+    bot: StoreBot,
+    msg: Message,
+    ctx: Arc<StoreCtx>,
+    customer: Customer,
+    dialogue: CustomerDialogue,
+    (order_id, product_id): (i64, i64),
+) -> HandlerResult {
+    let t = texts_for(&ctx, &customer);
+    let user = msg.chat.id.0;
+    let text = msg
+        .text()
+        .or(msg.caption())
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let photo = msg
+        .photo()
+        .and_then(|sizes| sizes.last())
+        .map(|size| size.file.id.0.clone());
+    if text.is_none() && photo.is_none() {
+        return Reply::text(t.snk_empty.to_owned())
+            .send(&bot, msg.chat.id)
+            .await;
+    }
+    let tenant = ctx.tenant();
+    let mut tx = ctx.db.tenant(tenant.id).await?;
+    let Some(product) = snk::fulfillable(&mut tx, user, order_id, product_id).await? else {
+        drop(tx);
+        dialogue.exit().await?;
+        return Reply::text(t.snk_not_available.to_owned())
+            .send(&bot, msg.chat.id)
+            .await;
+    };
+    let code = orders::get(&mut tx, order_id)
+        .await?
+        .map(|o| o.code)
+        .unwrap_or_default();
+    let id = snk::submit(
+        &mut tx,
+        &ctx.sealer,
+        tenant.id,
+        user,
+        order_id,
+        product_id,
+        text,
+        photo.as_deref(),
+    )
+    .await?;
+    tx.commit().await?;
+    dialogue.exit().await?;
+    Reply::text(t.snk_received.to_owned())
+        .send(&bot, msg.chat.id)
+        .await?;
+    for admin in admins(&tenant) {
+        let t = texts(ctx.locale_of(admin));
+        let summary = fill(
+            t.snk_admin,
+            &[
+                ("customer", &user.to_string()),
+                ("code", &code),
+                ("product", &escape(&product)),
+                ("text", &escape(text.unwrap_or("-"))),
+            ],
+        );
+        let keyboard = InlineKeyboardMarkup::new([[
+            button(t.snk_approve_button, Callback::SnkApprove { id }),
+            button(t.snk_reject_button, Callback::SnkReject { id }),
+        ]]);
+        let sent = match &photo {
+            Some(file) => bot
+                .send_photo(ChatId(admin), InputFile::file_id(FileId(file.clone())))
+                .caption(cut(&summary))
+                .parse_mode(ParseMode::Html)
+                .reply_markup(keyboard)
+                .await
+                .map(drop),
+            None => bot
+                .send_message(ChatId(admin), summary)
+                .parse_mode(ParseMode::Html)
+                .reply_markup(keyboard)
+                .await
+                .map(drop),
+        };
+        // One admin who blocked the bot must not keep the others from hearing of it.
+        if let Err(error) = sent {
+            tracing::warn!(%error, admin, "could not forward an SNK submission to an admin");
+        }
+    }
+    Ok(())
+}
+
+fn cut(text: &str) -> String {
+    match text.char_indices().nth(CAPTION_LIMIT) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+/// An admin approves or rejects a submission; the decision is recorded once, with who made it,
+/// in the audit log, and the customer is told.
+async fn decide(
+    bot: &StoreBot,
+    q: &CallbackQuery,
+    ctx: &StoreCtx,
+    t: &Texts,
+    id: i64,
+    status: Status,
+) -> HandlerResult {
+    let tenant = ctx.tenant();
+    let admin = q.from.id.0 as i64;
+    if !tenant.is_admin(admin) {
+        return Ok(ui::notice(bot, q, t.admins_only, true).await?);
+    }
+    let mut tx = ctx.db.tenant(tenant.id).await?;
+    let Some(submission) = snk::get(&mut tx, &ctx.sealer, tenant.id, id).await? else {
+        return Ok(ui::notice(bot, q, t.snk_already_decided, true).await?);
+    };
+    if !snk::decide(&mut tx, id, status, admin).await? {
+        drop(tx);
+        return Ok(ui::notice(bot, q, t.snk_already_decided, true).await?);
+    }
+    let entry = Entry {
+        actor: Some(admin),
+        action: if status == Status::Approved {
+            "snk.approve"
+        } else {
+            "snk.reject"
+        },
+        subject: &id.to_string(),
+        before: json!({ "status": Status::Pending.as_str() }),
+        after: json!({ "status": status.as_str() }),
+    };
+    audit::record(&mut tx, tenant.id, entry).await?;
+    let code = orders::get(&mut tx, submission.order_id)
+        .await?
+        .map(|o| o.code)
+        .unwrap_or_default();
+    let product: Option<String> = sqlx::query_scalar("select name from products where id = $1")
+        .bind(submission.product_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    ui::notice(bot, q, t.snk_decided, false).await?;
+    if let Some(message) = q.regular_message() {
+        // The buttons go once the decision is made; an old message may refuse the edit.
+        bot.edit_message_reply_markup(message.chat.id, message.id)
+            .await
+            .ok();
+    }
+    let customer_texts = texts(ctx.locale_of(submission.customer_id));
+    let template = if status == Status::Approved {
+        customer_texts.snk_approved
+    } else {
+        customer_texts.snk_rejected
+    };
+    let text = fill(
+        template,
+        &[
+            ("product", &escape(&product.unwrap_or_default())),
+            ("code", &code),
+        ],
+    );
+    Ok(ui::send(bot, ChatId(submission.customer_id), text, None).await?)
+}
