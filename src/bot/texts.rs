@@ -172,6 +172,16 @@ pub struct Texts {
     pub snk_decided: &'static str,
     pub snk_already_decided: &'static str,
     pub admins_only: &'static str,
+    // Marking paid by hand.
+    pub manual_usage: &'static str,
+    /// `{code}`.
+    pub manual_not_found: &'static str,
+    /// `{code}`.
+    pub manual_sold_out: &'static str,
+    /// `{code}`.
+    pub manual_paid_admin: &'static str,
+    /// `{code}`.
+    pub manual_paid_customer: &'static str,
     // Deposit, info, admin, anti-spam.
     /// `{balance}`.
     pub balance_line: &'static str,
@@ -288,7 +298,7 @@ static ID: Texts = Texts {
     outcome_late_delivered: "📦 Masuk setelah kedaluwarsa; stok masih ada, barang terkirim.",
     outcome_credited: "💼 Masuk setelah pesanan ditutup dan stok habis: dana masuk ke saldo pelanggan.",
     outcome_deposited: "💼 Masuk ke saldo pelanggan.",
-    gateway_alert: "⚠️ <b>Gateway Pakasir gagal {failures}× berturut-turut.</b>\nError terakhir: {error}\nPelanggan belum bisa membayar dengan QRIS. Periksa project dan API key di dashboard Pakasir; pesanan yang sudah dibayar bisa ditandai lunas secara manual.",
+    gateway_alert: "⚠️ <b>Gateway Pakasir gagal {failures}× berturut-turut.</b>\nError terakhir: {error}\nPelanggan belum bisa membayar dengan QRIS. Periksa project dan API key di dashboard Pakasir. Pesanan yang sudah dibayar dengan cara lain bisa ditandai lunas dengan /lunas KODE.",
     deposit_prompt: "Ketik jumlah deposit dalam rupiah (minimal {minimum}), contoh: <code>25000</code>.\nKirim /start untuk batal.",
     deposit_invalid: "Jumlah tidak valid. Ketik angka saja, antara {minimum} dan {maximum}.",
     snk_title: "📋 <b>Syarat & ketentuan: {product}</b>",
@@ -305,6 +315,11 @@ static ID: Texts = Texts {
     snk_decided: "Keputusan disimpan.",
     snk_already_decided: "Bukti ini sudah diputuskan sebelumnya.",
     admins_only: "Hanya admin toko yang bisa melakukan ini.",
+    manual_usage: "Format: /lunas KODE_PESANAN",
+    manual_not_found: "Pesanan {code} tidak ditemukan.",
+    manual_sold_out: "Pesanan {code} sudah ditutup dan barangnya habis, jadi tidak bisa ditandai lunas. Kembalikan dana pelanggan lewat saldo.",
+    manual_paid_admin: "✅ Pesanan <code>{code}</code> ditandai lunas secara manual; barang dikirim ke pelanggan.",
+    manual_paid_customer: "✅ Pembayaran pesanan <code>{code}</code> dikonfirmasi admin. Barang dikirim sekarang.",
     balance_line: "💰 Saldo kamu: <b>{balance}</b>",
     info_default: "Toko ini menjual produk digital dengan pengiriman otomatis 24 jam.",
     how_to_default: "1. Pilih 🛍 Semua Produk\n2. Pilih produk dan jumlahnya, lalu tambah ke keranjang\n3. Buka keranjang dan tekan ✅ Checkout\n4. Bayar dengan QRIS atau saldo\n5. Barang langsung dikirim di chat ini",
@@ -418,7 +433,7 @@ static EN: Texts = Texts {
     outcome_late_delivered: "📦 Arrived after expiry; the items were still in stock and were delivered.",
     outcome_credited: "💼 Arrived after the order closed and the items were gone: credited to the customer's balance.",
     outcome_deposited: "💼 Credited to the customer's balance.",
-    gateway_alert: "⚠️ <b>The Pakasir gateway failed {failures} times in a row.</b>\nLast error: {error}\nCustomers cannot pay by QRIS. Check the project and API key in the Pakasir dashboard; paid orders can be marked paid by hand.",
+    gateway_alert: "⚠️ <b>The Pakasir gateway failed {failures} times in a row.</b>\nLast error: {error}\nCustomers cannot pay by QRIS. Check the project and API key in the Pakasir dashboard. Orders paid another way can be marked paid with /lunas CODE.",
     deposit_prompt: "Type the amount to top up in rupiah (at least {minimum}), e.g. <code>25000</code>.\nSend /start to cancel.",
     deposit_invalid: "That amount is not valid. Type digits only, between {minimum} and {maximum}.",
     snk_title: "📋 <b>Terms: {product}</b>",
@@ -435,6 +450,11 @@ static EN: Texts = Texts {
     snk_decided: "Decision saved.",
     snk_already_decided: "This submission was already decided.",
     admins_only: "Only the store's admins can do this.",
+    manual_usage: "Usage: /lunas ORDER_CODE",
+    manual_not_found: "Order {code} was not found.",
+    manual_sold_out: "Order {code} has closed and its items are gone, so it cannot be marked paid. Refund the customer to their balance instead.",
+    manual_paid_admin: "✅ Order <code>{code}</code> marked paid by hand; the goods went to the customer.",
+    manual_paid_customer: "✅ The admin confirmed the payment of order <code>{code}</code>. Your goods are on their way.",
     balance_line: "💰 Your balance: <b>{balance}</b>",
     info_default: "This store sells digital goods, delivered automatically around the clock.",
     how_to_default: "1. Open 🛍 All Products\n2. Pick a product and a quantity, then add it to your cart\n3. Open your cart and press ✅ Checkout\n4. Pay by QRIS or from your balance\n5. Your goods arrive in this chat at once",

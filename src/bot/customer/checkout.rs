@@ -200,7 +200,7 @@ pub fn not_payable(t: &Texts, status: Status) -> &str {
 async fn pay_with_balance(
     bot: &StoreBot,
     q: &CallbackQuery,
-    ctx: &StoreCtx,
+    ctx: &Arc<StoreCtx>,
     t: &Texts,
     customer: i64,
     order_id: i64,
@@ -244,7 +244,25 @@ async fn pay_with_balance(
         &[("code", &order.code), ("balance", &rupiah(balance))],
     );
     Reply::text(text).show(bot, q).await?;
-    delivery::process(bot, ctx, delivery).await
+    delivery::process(bot, ctx, delivery).await?;
+    withdraw_invoice(bot, ctx, order_id).await
+}
+
+/// Cancels the QRIS invoice of an order that was paid another way, so the customer cannot pay
+/// twice. Should they have paid it already, settling credits it to their balance; should
+/// Pakasir be away, the expiry job cancels it later.
+async fn withdraw_invoice(bot: &StoreBot, ctx: &Arc<StoreCtx>, order_id: i64) -> HandlerResult {
+    let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
+    let invoice = payments::of_order(&mut tx, order_id).await?;
+    tx.commit().await?;
+    if let Some(invoice) = invoice.filter(|p| p.status == PaymentStatus::Pending) {
+        let store = PayStore {
+            ctx: Arc::clone(ctx),
+            bot: Some(bot.clone()),
+        };
+        crate::bot::payments::confirm::end(&store, &invoice, PaymentStatus::Cancelled).await?;
+    }
+    Ok(())
 }
 
 async fn cancel(

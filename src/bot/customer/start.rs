@@ -35,6 +35,8 @@ pub enum Command {
     /// The Indonesian name of the same command.
     Bahasa,
     Help,
+    /// Admins: mark an order paid by hand (`/lunas KODE`).
+    Lunas(String),
 }
 
 /// The language to answer `customer` in.
@@ -73,6 +75,13 @@ pub async fn command(
         }
         Command::Language | Command::Bahasa => ask_language(&bot, &msg, t, &dialogue).await,
         Command::Help => Reply::text(t.help.to_owned()).send(&bot, msg.chat.id).await,
+        Command::Lunas(code) => {
+            let store = crate::bot::payments::PayStore {
+                ctx: Arc::clone(&ctx),
+                bot: Some(bot.clone()),
+            };
+            crate::bot::payments::manual::mark_paid(&bot, &msg, &store, t, &code).await
+        }
     }
 }
 

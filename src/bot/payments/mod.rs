@@ -6,6 +6,7 @@
 //!   unpaid one (cancel at Pakasir, then close).
 //! - `notify.rs`: the payment messages of the outbox, rendered in the reader's language.
 //! - `handlers.rs`: the customer's buttons (pay by QRIS, check status, cancel) and deposits.
+//! - `manual.rs`: an admin marks an order paid by hand (`/lunas KODE`).
 //!
 //! Every path works on a [`PayStore`]: a store's context and, when its bot runs in this
 //! process, the bot. A store whose bot does not run here (suspended, or starting) still has
@@ -14,6 +15,7 @@
 pub mod confirm;
 pub mod handlers;
 pub mod invoice;
+pub mod manual;
 pub mod notify;
 
 use std::{collections::HashMap, sync::Arc};

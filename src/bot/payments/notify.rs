@@ -17,7 +17,7 @@ use crate::{
     },
     store::{
         money::rupiah,
-        orders,
+        orders::{self, Status as OrderStatus},
         outbox::{Claimed, Message},
         payments::{self, Kind, Outcome, Payment, Status},
         wallet,
@@ -30,21 +30,25 @@ pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerR
     let t = texts(ctx.locale_of(claimed.chat_id));
     let text = match &claimed.message {
         Message::PaymentReceived { payment_id } => {
-            let Some((payment, code)) = load(ctx, *payment_id).await? else {
+            let Some((payment, code, _)) = load(ctx, *payment_id).await? else {
                 return Ok(());
             };
             remove_invoice(bot, &payment).await;
             received(ctx, t, &payment, &code).await?
         }
         Message::InvoiceClosed { payment_id } => {
-            let Some((payment, code)) = load(ctx, *payment_id).await? else {
+            let Some((payment, code, order)) = load(ctx, *payment_id).await? else {
                 return Ok(());
             };
             remove_invoice(bot, &payment).await;
+            // An order paid another way (balance, by hand) only loses its unused invoice.
+            if order.is_some_and(|status| status.is_paid()) {
+                return Ok(());
+            }
             closed(t, &payment, &code)
         }
         Message::AdminPayment { payment_id } => {
-            let Some((payment, code)) = load(ctx, *payment_id).await? else {
+            let Some((payment, code, _)) = load(ctx, *payment_id).await? else {
                 return Ok(());
             };
             admin_notice(t, &payment, &code)
@@ -62,21 +66,22 @@ pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerR
     Ok(ui::send(bot, chat, text, None).await?)
 }
 
-/// The payment and, for an order, its code.
-async fn load(ctx: &StoreCtx, payment_id: i64) -> anyhow::Result<Option<(Payment, String)>> {
+/// The payment and, for an order, its code and status.
+async fn load(
+    ctx: &StoreCtx,
+    payment_id: i64,
+) -> anyhow::Result<Option<(Payment, String, Option<OrderStatus>)>> {
     let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
     let Some(payment) = payments::get(&mut tx, payment_id).await? else {
         return Ok(None);
     };
-    let code = match payment.order_id {
-        Some(order_id) => orders::get(&mut tx, order_id)
-            .await?
-            .map(|o| o.code)
-            .unwrap_or_default(),
-        None => String::new(),
+    let order = match payment.order_id {
+        Some(order_id) => orders::get(&mut tx, order_id).await?,
+        None => None,
     };
     tx.commit().await?;
-    Ok(Some((payment, code)))
+    let code = order.as_ref().map(|o| o.code.clone()).unwrap_or_default();
+    Ok(Some((payment, code, order.map(|o| o.status))))
 }
 
 /// Takes the invoice photo out of the chat. Best effort: Telegram refuses to delete messages

@@ -11,11 +11,13 @@
 //! Pending payments are also listed in `payment_queue`, a host-wide table of ids and due
 //! times that the reconciliation and expiry job claims with `FOR UPDATE SKIP LOCKED`.
 
+mod manual;
 mod settle;
 
 use sqlx::{PgConnection, PgPool};
 use time::{Duration, OffsetDateTime};
 
+pub use manual::{Manual, mark_order_paid};
 pub use settle::{Closed, SettleError, Settled, close, settle};
 
 use crate::db::TenantId;

@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// Seconds the outbox worker leaves fresh messages to the fast path before taking them over.
-const FAST_PATH_GRACE_SECS: i64 = 30;
+pub(super) const FAST_PATH_GRACE_SECS: i64 = 30;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettleError {
@@ -144,7 +144,7 @@ async fn pay_order(
 }
 
 /// Whether any product of the order has terms (SNK) to send after delivery.
-async fn has_terms(conn: &mut PgConnection, order_id: i64) -> sqlx::Result<bool> {
+pub(super) async fn has_terms(conn: &mut PgConnection, order_id: i64) -> sqlx::Result<bool> {
     sqlx::query_scalar(
         "select exists (select 1 from order_items i join products p on p.id = i.product_id \
          where i.order_id = $1 and p.snk is not null and p.snk <> '')",

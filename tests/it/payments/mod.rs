@@ -4,6 +4,7 @@
 
 mod deposit;
 mod expiry;
+mod failures;
 mod qris;
 mod snk;
 mod webhook;
@@ -32,7 +33,8 @@ use crate::support::{
 pub const OWNER: i64 = 777000;
 pub const API_KEY: &str = "pk_test_0123456789abcdef";
 
-/// The catalog every payments test sells from: Netflix with terms, Spotify without.
+/// The catalog every payments test sells from: Netflix with terms, one Spotify account, and
+/// plenty of vouchers.
 fn catalog() -> Value {
     json!({
         "version": 1,
@@ -44,7 +46,10 @@ fn catalog() -> Value {
              "stock": ["nfx1@mail.com:pass1", "nfx2@mail.com:pass2"]},
             {"code": "SPT", "name": "Spotify 1 Bulan", "description": "",
              "price": 15000, "category": "Akun Premium", "active": true, "sort": 1,
-             "stock": ["spot1@mail.com:rahasia"]}
+             "stock": ["spot1@mail.com:rahasia"]},
+            {"code": "ML", "name": "86 Diamond ML", "description": "Kode voucher.",
+             "price": 20000, "category": "Akun Premium", "active": true, "sort": 2,
+             "stock": ["ML-1", "ML-2", "ML-3", "ML-4", "ML-5"]}
         ]
     })
 }
@@ -166,33 +171,41 @@ impl<'a> Shop<'a> {
             .len()
     }
 
-    /// Puts `qty` of `code` in the cart, checks out and presses `💠 QRIS`; returns once the
-    /// invoice photo was sent.
-    pub async fn buy_by_qris(&self, user: i64, code: &str, qty: u32) -> Invoiced {
+    /// Puts `qty` of `code` in the cart and checks out; returns the order (id, code, total).
+    pub async fn checkout(&self, user: i64, code: &str, qty: u32) -> Invoiced {
         let (id, price) = self.product(code).await;
-        let photos = self.photos(user).len();
         let before = self.answers();
         self.press(user, Callback::Add { id, qty, price }).await;
         self.press(user, Callback::Checkout).await;
         self.answered(before + 2).await;
-        let (order_id, code): (i64, String) = {
-            let mut tx = self.tx().await;
-            sqlx::query_as(
-                "select id, code from orders where customer_id = $1 order by id desc limit 1",
-            )
-            .bind(user)
-            .fetch_one(&mut *tx)
-            .await
-            .expect("the checkout created an order")
-        };
-        self.press(user, Callback::PayQris { order: order_id })
-            .await;
-        self.wait_photos(user, photos + 1).await;
+        let mut tx = self.tx().await;
+        let (order_id, code): (i64, String) = sqlx::query_as(
+            "select id, code from orders where customer_id = $1 order by id desc limit 1",
+        )
+        .bind(user)
+        .fetch_one(&mut *tx)
+        .await
+        .expect("the checkout created an order");
         Invoiced {
             order_id,
             code,
             amount: price * i64::from(qty),
         }
+    }
+
+    /// Checks out `qty` of `code` and presses `💠 QRIS`; returns once the invoice photo was sent.
+    pub async fn buy_by_qris(&self, user: i64, code: &str, qty: u32) -> Invoiced {
+        let photos = self.photos(user).len();
+        let order = self.checkout(user, code, qty).await;
+        self.press(
+            user,
+            Callback::PayQris {
+                order: order.order_id,
+            },
+        )
+        .await;
+        self.wait_photos(user, photos + 1).await;
+        order
     }
 
     /// The invoice photos sent to `user`.
