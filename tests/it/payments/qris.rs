@@ -154,3 +154,94 @@ async fn the_invoice_png_decodes_back_to_exactly_the_payment_number() {
     let info = tokobot::pakasir::qris::check(&number).expect("a valid payload");
     assert_eq!(info.amount, Some(15_415));
 }
+
+#[tokio::test]
+async fn check_status_says_pending_and_cancel_ends_the_invoice_at_pakasir_and_releases_the_stock() {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "toko-batal", 3103).await;
+    let invoice = shop.buy_by_qris(BUYER, "NFX", 1).await;
+    let payment: i64 = {
+        let mut tx = shop.tx().await;
+        sqlx::query_scalar("select id from payments where gateway_order_id = $1")
+            .bind(&invoice.code)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap()
+    };
+
+    shop.press(BUYER, Callback::CheckPayment { payment }).await;
+    host.telegram
+        .wait_for("the status answer", |requests| {
+            requests.iter().any(|r| {
+                r.method == "answercallbackquery"
+                    && r.body["text"]
+                        .as_str()
+                        .is_some_and(|t| t.contains("belum diterima"))
+            })
+        })
+        .await;
+    shop.press(BUYER, Callback::CancelPayment { payment }).await;
+    shop.wait_text(BUYER, "Pesanan dibatalkan").await;
+
+    assert_eq!(
+        host.pakasir.status_of(&invoice.code).as_deref(),
+        Some("cancelled")
+    );
+    assert_eq!(shop.payment_status(&invoice.code).await, "cancelled");
+    assert_eq!(shop.order_status(invoice.order_id).await, "cancelled");
+    assert_eq!(shop.stock("NFX", "available").await, 2);
+    // A payment made anyway (Pakasir's own race) is still honoured.
+    host.pakasir.pay(&invoice.code);
+    assert_eq!(host.pakasir.fire_webhook(&invoice.code).await, Ok(200));
+    shop.wait_text(BUYER, &super::goods_title(&invoice.code))
+        .await;
+}
+
+#[tokio::test]
+async fn paying_from_the_balance_withdraws_the_qris_invoice() {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "toko-saldo", 3104).await;
+    {
+        let mut tx = shop.tx().await;
+        tokobot::store::wallet::credit(
+            &mut tx,
+            shop.tenant,
+            BUYER,
+            50_000,
+            tokobot::store::wallet::Reason::Adjustment,
+            "test-topup",
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let invoice = shop.buy_by_qris(BUYER, "NFX", 1).await;
+
+    shop.press(
+        BUYER,
+        Callback::PayBalance {
+            order: invoice.order_id,
+        },
+    )
+    .await;
+
+    shop.wait_text(BUYER, &super::goods_title(&invoice.code))
+        .await;
+    let pakasir = host.pakasir.clone();
+    let code = invoice.code.clone();
+    host.telegram
+        .wait_for("the invoice cancelled at Pakasir", |_| {
+            pakasir.status_of(&code).as_deref() == Some("cancelled")
+        })
+        .await;
+    let shop_ref = &shop;
+    host.telegram
+        .wait_for("the invoice photo deleted", |requests| {
+            requests
+                .iter()
+                .any(|r| r.token == shop_ref.token() && r.method == "deletemessage")
+        })
+        .await;
+    assert_eq!(shop.count_texts(BUYER, "Pesanan dibatalkan").await, 0);
+    assert_eq!(shop.count_texts(BUYER, "kedaluwarsa").await, 0);
+}
