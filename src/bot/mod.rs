@@ -8,6 +8,8 @@
 //! - `customer.rs`: what customers do (`/start`, language choice).
 //! - `texts.rs`: the message catalogue, one per language.
 //! - `dialogue.rs`: dialogue state in PostgreSQL, keyed by (store, chat).
+//! - `payments/`: QRIS invoices, confirming and ending payments, their messages, deposits.
+//! - `snk.rs`: customers fulfil products' terms (SNK); admins review the submissions.
 
 pub mod admin;
 pub mod antispam;
