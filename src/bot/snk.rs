@@ -14,10 +14,10 @@ use teloxide::{
 use super::{
     CustomerDialogue, HandlerResult, StoreBot, StoreCtx,
     callbacks::Callback,
-    customer::{Reply, texts_for},
+    customer::{Reply, start, texts_for},
     dialogue::State,
     payments::confirm::admins,
-    texts::{Texts, fill, texts},
+    texts::{Texts, fill, menu_button, texts},
     ui::{self, button},
 };
 use crate::store::{
@@ -74,6 +74,11 @@ pub async fn submitted(
     dialogue: CustomerDialogue,
     (order_id, product_id): (i64, i64),
 ) -> HandlerResult {
+    if msg.text().and_then(menu_button).is_some() {
+        // The customer moved on to the menu instead of sending a submission.
+        dialogue.exit().await?;
+        return start::text(bot, msg, ctx, customer, dialogue).await;
+    }
     let t = texts_for(&ctx, &customer);
     let user = msg.chat.id.0;
     let text = msg

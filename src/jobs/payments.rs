@@ -44,7 +44,9 @@ const LEASE: time::Duration = time::Duration::minutes(2);
 /// Runs a pass every few seconds until `stop` fires.
 pub async fn run(host: Host, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(EVERY);
-    let mut purge = tokio::time::interval(PURGE_EVERY);
+    // The first purge waits an hour, so a host starting many stores is not slowed by it.
+    let mut purge =
+        tokio::time::interval_at(tokio::time::Instant::now() + PURGE_EVERY, PURGE_EVERY);
     loop {
         tokio::select! {
             _ = tick.tick() => {

@@ -16,9 +16,9 @@ use crate::{
     bot::{
         CustomerDialogue, HandlerResult, StoreBot, StoreCtx,
         callbacks::Callback,
-        customer::{Reply, checkout::not_payable, texts_for},
+        customer::{Reply, checkout::not_payable, start, texts_for},
         dialogue::State,
-        texts::{Texts, fill},
+        texts::{Texts, fill, menu_button},
         ui::{self, button},
     },
     store::{
@@ -166,6 +166,11 @@ pub async fn deposit_amount_entered(
     customer: Customer,
     dialogue: CustomerDialogue,
 ) -> HandlerResult {
+    if msg.text().and_then(menu_button).is_some() {
+        // The customer moved on to the menu instead of typing an amount.
+        dialogue.exit().await?;
+        return start::text(bot, msg, ctx, customer, dialogue).await;
+    }
     let t = texts_for(&ctx, &customer);
     let minimum = ctx.tenant().settings.deposit_minimum;
     let amount = msg.text().and_then(parse_amount);

@@ -13,6 +13,11 @@ async fn a_deposit_credits_the_base_amount_not_the_total_exactly_once() {
     let host = spawn_host().await;
     let shop = Shop::open(&host, "toko-deposit", 3401).await;
 
+    // A menu button instead of an amount leaves the conversation.
+    shop.say(CUSTOMER, "💰 Deposit").await;
+    shop.wait_text(CUSTOMER, "minimal Rp 10.000").await;
+    shop.say(CUSTOMER, "🏷 Cek Stok").await;
+    shop.wait_text(CUSTOMER, "Stok produk").await;
     shop.say(CUSTOMER, "💰 Deposit").await;
     let asked = shop.wait_text(CUSTOMER, "minimal Rp 10.000").await;
     assert!(
