@@ -56,6 +56,8 @@ pub struct StoreCtx {
     pub customers: Arc<CustomerBook>,
     pub catalog: Arc<CatalogCache>,
     pub antispam: Arc<antispam::AntiSpam>,
+    /// Whether updates pass the anti-spam gate on arrival (webhook mode) rather than in the tree.
+    pub gated_on_arrival: bool,
 }
 
 /// The services shared by every store, handed to each store's context.
@@ -66,6 +68,7 @@ pub struct Shared {
     pub customers: Arc<CustomerBook>,
     pub catalog: Arc<CatalogCache>,
     pub antispam: Arc<antispam::AntiSpam>,
+    pub gated_on_arrival: bool,
 }
 
 impl StoreCtx {
@@ -77,6 +80,7 @@ impl StoreCtx {
             customers: Arc::clone(&shared.customers),
             catalog: Arc::clone(&shared.catalog),
             antispam: Arc::clone(&shared.antispam),
+            gated_on_arrival: shared.gated_on_arrival,
         }
     }
 

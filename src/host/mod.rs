@@ -28,7 +28,8 @@ use futures::StreamExt;
 use teloxide::{dispatching::UpdateHandler, prelude::*};
 
 pub use runtime::Accepted;
-use runtime::{Launch, Running};
+use runtime::Launch;
+pub use runtime::Running;
 use telegram::{ALLOWED_UPDATES, BotFactory, TokenCheckError};
 
 use crate::{
@@ -106,6 +107,8 @@ struct Inner {
 impl Host {
     pub fn new(config: Arc<Config>, db: Db, sealer: Sealer, bots: BotFactory) -> Self {
         let dialogues = DialogueStore::new(db.clone());
+        let antispam = Arc::new(AntiSpam::new(config.antispam));
+        let gated_on_arrival = config.update_mode == UpdateMode::Webhook;
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -118,7 +121,8 @@ impl Host {
                     sealer: sealer.clone(),
                     customers: Arc::new(CustomerBook::new()),
                     catalog: Arc::new(CatalogCache::new()),
-                    antispam: Arc::new(AntiSpam::new()),
+                    antispam,
+                    gated_on_arrival,
                 },
                 dialogues,
                 slots: RwLock::new(HashMap::new()),
@@ -176,6 +180,12 @@ impl Host {
             SlotState::Starting => Route::Unavailable,
             SlotState::Stopped => Route::Unknown,
         }
+    }
+
+    /// The stores running in this process.
+    pub fn running_stores(&self) -> Vec<Arc<Running>> {
+        let slots = self.inner.slots.read().unwrap_or_else(|p| p.into_inner());
+        slots.values().filter_map(|slot| slot.running()).collect()
     }
 
     /// Syncs every store in the registry, a bounded number at a time.

@@ -33,6 +33,8 @@ pub enum Accepted {
     Queued,
     /// The same `update_id` was accepted before; Telegram retried a delivery.
     Duplicate,
+    /// The customer is over the anti-spam limit; the update is dropped on purpose.
+    Throttled,
     /// The store's inbox is full or closing; Telegram should retry later.
     Busy,
 }
@@ -138,6 +140,9 @@ impl Running {
         // `or_insert` is atomic: of two concurrent deliveries of one update, one sees it fresh.
         if !self.seen.entry(id).or_insert(()).is_fresh() {
             return Accepted::Duplicate;
+        }
+        if !crate::bot::antispam::gate(&self.ctx, &self.bot, &update) {
+            return Accepted::Throttled;
         }
         match inbox.try_send(update) {
             Ok(()) => Accepted::Queued,

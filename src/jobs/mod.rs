@@ -3,7 +3,10 @@
 //! - tenant changes: LISTEN for stores changed by another process and sync them;
 //! - reconcile: a periodic pass over every store, catching lost notifications and retrying
 //!   stores whose start failed on a network error;
-//! - bookkeeping: coalesced last-seen writes and the metrics histogram upkeep.
+//! - bookkeeping: coalesced last-seen writes, anti-spam memory and the metrics upkeep;
+//! - store work (`store.rs`): the outbox sender and the expiry of unpaid orders.
+
+pub mod store;
 
 use std::time::Duration;
 
@@ -83,6 +86,7 @@ pub async fn bookkeeping(host: Host, metrics: PrometheusHandle, mut stop: watch:
         tokio::select! {
             _ = tick.tick() => {
                 host.customers().flush_seen(host.db()).await;
+                host.shared().antispam.forget_quiet();
                 metrics.run_upkeep();
             }
             _ = stop.changed() => {

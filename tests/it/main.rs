@@ -5,4 +5,5 @@ mod catalog;
 mod hosting;
 mod isolation;
 mod operations;
+mod shop;
 mod support;
