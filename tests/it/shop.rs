@@ -551,3 +551,37 @@ async fn the_cart_and_an_open_conversation_survive_a_restart_mid_checkout() {
     let invoice = shop.text_containing(buyer, "Pesanan INV").await;
     assert!(invoice.contains("Rp 18.000"), "{invoice}");
 }
+
+#[tokio::test]
+async fn the_stock_board_and_the_store_texts_come_from_the_catalog() {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "toko-info", 3011, json!({})).await;
+    shop.import(sample_catalog(&["s1", "s2", "s3"], 10_000))
+        .await;
+    let customer = 50_001;
+
+    shop.say(customer, "🏷 Cek Stok").await;
+    let board = shop.text_containing(customer, "Stok produk").await;
+    assert!(
+        board.contains("Netflix 1 Bulan: 3") && board.contains("Spotify 1 Bulan: 1"),
+        "{board}"
+    );
+    shop.say(customer, "ℹ️ Informasi").await;
+    shop.text_containing(customer, "Toko buka 24 jam.").await;
+    shop.say(customer, "📘 Cara Order").await;
+    shop.text_containing(customer, "Pilih produk, checkout, bayar.")
+        .await;
+    shop.say(customer, "💰 Deposit").await;
+    shop.text_containing(customer, "Saldo kamu: <b>Rp 0</b>")
+        .await;
+    // The admin button is for admins only.
+    shop.say(customer, "⚙️ Admin Settings").await;
+    shop.text_containing(customer, "perintah tidak dikenal")
+        .await;
+    shop.say(777_000, "⚙️ Admin Settings").await;
+    let summary = shop.text_containing(777_000, "Ringkasan toko").await;
+    assert!(
+        summary.contains("Spotify 1 Bulan (1)"),
+        "low stock is listed: {summary}"
+    );
+}
