@@ -47,10 +47,9 @@ pub type HandlerResult = anyhow::Result<()>;
 
 pub type CustomerDialogue = Dialogue<dialogue::State, dialogue::TenantDialogues>;
 
-/// Everything a handler knows about the store it serves.
-pub struct StoreCtx {
-    /// Swapped in place when the store's profile changes, so a branding edit needs no restart.
-    tenant: RwLock<Arc<Tenant>>,
+/// The services shared by every store, handed to each store's context.
+#[derive(Clone)]
+pub struct Shared {
     pub db: Db,
     pub sealer: Sealer,
     pub customers: Arc<CustomerBook>,
@@ -60,27 +59,27 @@ pub struct StoreCtx {
     pub gated_on_arrival: bool,
 }
 
-/// The services shared by every store, handed to each store's context.
-#[derive(Clone)]
-pub struct Shared {
-    pub db: Db,
-    pub sealer: Sealer,
-    pub customers: Arc<CustomerBook>,
-    pub catalog: Arc<CatalogCache>,
-    pub antispam: Arc<antispam::AntiSpam>,
-    pub gated_on_arrival: bool,
+/// Everything a handler knows about the store it serves: its profile and, through `Deref`,
+/// the shared services.
+pub struct StoreCtx {
+    /// Swapped in place when the store's profile changes, so a branding edit needs no restart.
+    tenant: RwLock<Arc<Tenant>>,
+    shared: Shared,
+}
+
+impl std::ops::Deref for StoreCtx {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
 }
 
 impl StoreCtx {
     pub fn new(tenant: Arc<Tenant>, shared: &Shared) -> Self {
         Self {
             tenant: RwLock::new(tenant),
-            db: shared.db.clone(),
-            sealer: shared.sealer.clone(),
-            customers: Arc::clone(&shared.customers),
-            catalog: Arc::clone(&shared.catalog),
-            antispam: Arc::clone(&shared.antispam),
-            gated_on_arrival: shared.gated_on_arrival,
+            shared: shared.clone(),
         }
     }
 

@@ -83,27 +83,24 @@ pub async fn spawn_host_in(mode: UpdateMode) -> TestHost {
 
 /// Starts a webhook-mode host whose configuration `adjust` changes first.
 pub async fn spawn_host_with(adjust: impl FnOnce(&mut Config)) -> TestHost {
-    tokobot::telemetry::init_logging(LogFormat::Pretty);
-    let telegram = FakeTelegram::start().await;
-    let mut config = test_config(UpdateMode::Webhook, fresh_database().await, &telegram);
-    adjust(&mut config);
-    let mut host = TestHost {
-        app: None,
-        config,
-        telegram,
-        http: reqwest::Client::new(),
-        base: String::new(),
-    };
-    host.start().await;
-    host
+    launch(UpdateMode::Webhook, fresh_database().await, adjust).await
 }
 
 /// Starts a host on the database at `database_url`.
 pub async fn spawn_host_on(mode: UpdateMode, database_url: String) -> TestHost {
+    launch(mode, database_url, |_| {}).await
+}
+
+async fn launch(
+    mode: UpdateMode,
+    database_url: String,
+    adjust: impl FnOnce(&mut Config),
+) -> TestHost {
     // The test harness shows a test's output only when it fails, which is when logs help.
     tokobot::telemetry::init_logging(LogFormat::Pretty);
     let telegram = FakeTelegram::start().await;
-    let config = test_config(mode, database_url, &telegram);
+    let mut config = test_config(mode, database_url, &telegram);
+    adjust(&mut config);
     let mut host = TestHost {
         app: None,
         config,
