@@ -233,6 +233,11 @@ impl FakeTelegram {
     }
 
     /// Every request so far, in the order the fake answered them.
+    /// How many requests arrived, without copying them (for load tests).
+    pub fn request_count(&self) -> usize {
+        self.state().requests.len()
+    }
+
     pub fn requests(&self) -> Vec<Recorded> {
         self.state().requests.clone()
     }
