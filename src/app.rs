@@ -101,6 +101,8 @@ pub async fn start(config: Config) -> anyhow::Result<AppHandle> {
         }),
         tokio::spawn(jobs::tenant_changes(host.clone(), stopped.clone())),
         tokio::spawn(jobs::reconcile(host.clone(), stopped.clone())),
+        tokio::spawn(jobs::store::outbox(host.clone(), stopped.clone())),
+        tokio::spawn(jobs::store::expiry(host.clone(), stopped.clone())),
         tokio::spawn(jobs::payments::run(host.clone(), stopped.clone())),
         tokio::spawn(jobs::bookkeeping(host.clone(), metrics, stopped)),
     ];

@@ -62,6 +62,8 @@ pub struct Config {
     pub telegram_api_url: String,
     pub pakasir_api_url: String,
     pub log_format: LogFormat,
+    /// Per-customer action limits; not read from the environment (the defaults follow SPEC §3.4).
+    pub antispam: crate::bot::antispam::Limits,
 }
 
 impl Config {
@@ -142,6 +144,7 @@ impl Config {
                 &var("TOKOBOT_PAKASIR_API_URL").unwrap_or_else(|| "https://app.pakasir.com".into()),
             )?,
             log_format,
+            antispam: crate::bot::antispam::Limits::default(),
         })
     }
 

@@ -56,21 +56,18 @@ pub type HandlerResult = anyhow::Result<()>;
 
 pub type CustomerDialogue = Dialogue<dialogue::State, dialogue::TenantDialogues>;
 
-/// Everything a handler knows about the store it serves.
-pub struct StoreCtx {
-    /// Swapped in place when the store's profile changes, so a branding edit needs no restart.
-    tenant: RwLock<Arc<Tenant>>,
+/// The services shared by every store, handed to each store's context.
+#[derive(Clone)]
+pub struct Shared {
     pub db: Db,
     pub sealer: Sealer,
     pub customers: Arc<CustomerBook>,
     pub catalog: Arc<CatalogCache>,
     pub antispam: Arc<antispam::AntiSpam>,
+    /// Whether updates pass the anti-spam gate on arrival (webhook mode) rather than in the tree.
+    pub gated_on_arrival: bool,
+    /// One Pakasir client (on the host's one HTTP client) for every store.
     pub pakasir: PakasirClient,
-    /// The store's Pakasir project and key, opened; swapped when the owner rotates them.
-    gateway: RwLock<Arc<GatewayKeys>>,
-    /// Whether the last Pakasir call failed (or none was made yet), so a success only writes
-    /// to the failure streak when there may be one to end.
-    gateway_failing: AtomicBool,
 }
 
 /// A store's Pakasir project and API key. Both are secrets: never logged.
@@ -97,28 +94,32 @@ impl GatewayKeys {
     }
 }
 
-/// The services shared by every store, handed to each store's context.
-#[derive(Clone)]
-pub struct Shared {
-    pub db: Db,
-    pub sealer: Sealer,
-    pub customers: Arc<CustomerBook>,
-    pub catalog: Arc<CatalogCache>,
-    pub antispam: Arc<antispam::AntiSpam>,
-    /// One Pakasir client (on the host's one HTTP client) for every store.
-    pub pakasir: PakasirClient,
+/// Everything a handler knows about the store it serves: its profile and, through `Deref`,
+/// the shared services.
+pub struct StoreCtx {
+    /// Swapped in place when the store's profile changes, so a branding edit needs no restart.
+    tenant: RwLock<Arc<Tenant>>,
+    shared: Shared,
+    /// The store's Pakasir project and key, opened; swapped when the owner rotates them.
+    gateway: RwLock<Arc<GatewayKeys>>,
+    /// Whether the last Pakasir call failed (or none was made yet), so a success only writes
+    /// to the failure streak when there may be one to end.
+    gateway_failing: AtomicBool,
+}
+
+impl std::ops::Deref for StoreCtx {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
 }
 
 impl StoreCtx {
     pub fn new(tenant: Arc<Tenant>, gateway: GatewayKeys, shared: &Shared) -> Self {
         Self {
             tenant: RwLock::new(tenant),
-            db: shared.db.clone(),
-            sealer: shared.sealer.clone(),
-            customers: Arc::clone(&shared.customers),
-            catalog: Arc::clone(&shared.catalog),
-            antispam: Arc::clone(&shared.antispam),
-            pakasir: shared.pakasir.clone(),
+            shared: shared.clone(),
             gateway: RwLock::new(Arc::new(gateway)),
             gateway_failing: AtomicBool::new(true),
         }

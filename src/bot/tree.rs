@@ -12,17 +12,15 @@ use teloxide::{
     ApiError, RequestError,
     dispatching::{DpHandlerDescription, UpdateHandler},
     prelude::*,
-    types::{CallbackQuery, ChatId, ChatMemberUpdated, Update},
+    types::{CallbackQuery, ChatMemberUpdated, Update},
 };
 use tracing::Instrument;
 
 use super::{
-    HandlerResult, StoreBot, StoreCtx,
-    antispam::Verdict,
+    HandlerResult, StoreBot, StoreCtx, antispam,
     customer::{self, Command},
     dialogue::{State, TenantDialogues},
     payments, snk,
-    texts::texts,
 };
 use crate::store::customers::{Contact, Customer};
 
@@ -94,23 +92,10 @@ async fn touch_customer(update: Update, ctx: Arc<StoreCtx>) -> Customer {
     }
 }
 
-/// The anti-spam gate for what customers send and press.
+/// The anti-spam gate for what customers send and press, when the store's updates were not
+/// already counted on arrival (polling mode).
 async fn not_spam(update: Update, ctx: Arc<StoreCtx>, bot: StoreBot) -> bool {
-    let Some(user) = update.from() else {
-        return true;
-    };
-    let user = user.id.0 as i64;
-    match ctx.antispam.check(ctx.tenant_id(), user) {
-        Verdict::Allow => true,
-        Verdict::Ignore => false,
-        Verdict::Warn => {
-            let t = texts(ctx.locale_of(user));
-            if let Err(error) = bot.send_message(ChatId(user), t.slow_down).await {
-                tracing::debug!(%error, "could not send the slow-down notice");
-            }
-            false
-        }
-    }
+    ctx.gated_on_arrival || antispam::gate(&ctx, &bot, &update)
 }
 
 /// Telegram reports that a customer blocked (or unblocked) the bot.

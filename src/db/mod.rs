@@ -114,6 +114,9 @@ pub struct Db {
     pool: PgPool,
     /// Kept current by [`Db::watch_health`]; the webhook route reads it on every delivery.
     healthy: Arc<AtomicBool>,
+    /// Where the health probe connects: its own connection, so a busy pool never reads as a
+    /// database that is down.
+    probe: PgConnectOptions,
 }
 
 impl Db {
@@ -123,10 +126,11 @@ impl Db {
     /// server (webhooks answer 503 and Telegram retries) and recovers by itself.
     pub async fn connect(connect: RuntimeConnect, max_connections: u32) -> anyhow::Result<Self> {
         let set_role = connect.set_role;
+        let probe = connect.options.clone();
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .min_connections(0)
-            .acquire_timeout(Duration::from_secs(3))
+            .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if set_role {
@@ -142,6 +146,7 @@ impl Db {
         let db = Self {
             pool,
             healthy: Arc::new(AtomicBool::new(true)),
+            probe,
         };
         db.check_runtime_role().await?;
         Ok(db)
@@ -183,20 +188,11 @@ impl Db {
         &self.pool
     }
 
-    /// Whether the database answers, for `/readyz`.
-    pub async fn ping(&self) -> bool {
-        tokio::time::timeout(
-            Duration::from_secs(2),
-            sqlx::query("select 1").execute(&self.pool),
-        )
-        .await
-        .is_ok_and(|r| r.is_ok())
-    }
-
     /// A connection that could not be had means the database is away: say so at once rather
     /// than at the next probe, so webhooks start answering 503 (and Telegram keeps the updates).
     fn note_failure(&self, error: &sqlx::Error) {
-        if matches!(error, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut) {
+        // A pool that is merely busy times out too; only a failed connection means "down".
+        if matches!(error, sqlx::Error::Io(_)) {
             self.healthy.store(false, Ordering::Relaxed);
         }
     }
@@ -210,12 +206,13 @@ impl Db {
     /// answer from memory instead of each waiting for a connection timeout.
     pub async fn watch_health(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut conn: Option<PgConnection> = None;
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
                 _ = stop.changed() => return,
             }
-            let up = self.ping().await;
+            let up = self.probe_once(&mut conn).await;
             if up != self.healthy.swap(up, Ordering::Relaxed) {
                 if up {
                     tracing::info!("the database is reachable again");
@@ -224,6 +221,29 @@ impl Db {
                 }
             }
         }
+    }
+
+    /// One probe on the probe's own connection, opened (again) when needed.
+    async fn probe_once(&self, conn: &mut Option<PgConnection>) -> bool {
+        let limit = Duration::from_secs(2);
+        if conn.is_none() {
+            use sqlx::Connection;
+            match tokio::time::timeout(limit, PgConnection::connect_with(&self.probe)).await {
+                Ok(Ok(opened)) => *conn = Some(opened),
+                _ => return false,
+            }
+        }
+        let Some(open) = conn.as_mut() else {
+            return false;
+        };
+        let ok = matches!(
+            tokio::time::timeout(limit, sqlx::query("select 1").execute(&mut *open)).await,
+            Ok(Ok(_))
+        );
+        if !ok {
+            *conn = None;
+        }
+        ok
     }
 
     pub async fn close(&self) {

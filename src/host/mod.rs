@@ -109,6 +109,8 @@ impl Host {
     pub fn new(config: Arc<Config>, db: Db, sealer: Sealer, bots: BotFactory) -> Self {
         let dialogues = DialogueStore::new(db.clone());
         let pakasir = PakasirClient::new(bots.client().clone(), &config.pakasir_api_url);
+        let antispam = Arc::new(AntiSpam::new(config.antispam));
+        let gated_on_arrival = config.update_mode == UpdateMode::Webhook;
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -121,7 +123,8 @@ impl Host {
                     sealer: sealer.clone(),
                     customers: Arc::new(CustomerBook::new()),
                     catalog: Arc::new(CatalogCache::new()),
-                    antispam: Arc::new(AntiSpam::new()),
+                    antispam,
+                    gated_on_arrival,
                     pakasir,
                 },
                 dialogues,

@@ -1,11 +1,11 @@
 //! One running store: its bot, its dispatcher task and, in webhook mode, its inbox.
 
 use std::{
+    collections::{HashSet, VecDeque},
     sync::{Arc, Mutex},
     time::Duration,
 };
 
-use moka::sync::Cache;
 use teloxide::{
     dispatching::{Dispatcher, UpdateHandler},
     error_handlers::{IgnoringErrorHandler, LoggingErrorHandler},
@@ -33,6 +33,8 @@ pub enum Accepted {
     Queued,
     /// The same `update_id` was accepted before; Telegram retried a delivery.
     Duplicate,
+    /// The customer is over the anti-spam limit; the update is dropped on purpose.
+    Throttled,
     /// The store's inbox is full or closing; Telegram should retry later.
     Busy,
 }
@@ -47,7 +49,7 @@ pub struct Running {
     /// Present in webhook mode: where the webhook route pushes updates.
     inbox: Option<mpsc::Sender<Update>>,
     /// Recently accepted update ids, so a redelivered update is processed once.
-    seen: Cache<i32, ()>,
+    seen: Mutex<RecentIds>,
     stop: StopToken,
     task: Mutex<Option<JoinHandle<()>>>,
 }
@@ -120,10 +122,7 @@ impl Running {
             webhook_secret: launch.webhook_secret,
             generation: launch.generation,
             inbox,
-            seen: Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(Duration::from_secs(24 * 3600))
-                .build(),
+            seen: Mutex::new(RecentIds::default()),
             stop,
             task: Mutex::new(Some(task)),
         }
@@ -136,17 +135,24 @@ impl Running {
         };
         let id = update.id.0 as i32;
         // `or_insert` is atomic: of two concurrent deliveries of one update, one sees it fresh.
-        if !self.seen.entry(id).or_insert(()).is_fresh() {
+        if !self.seen().insert(id) {
             return Accepted::Duplicate;
+        }
+        if !crate::bot::antispam::gate(&self.ctx, &self.bot, &update) {
+            return Accepted::Throttled;
         }
         match inbox.try_send(update) {
             Ok(()) => Accepted::Queued,
             Err(_) => {
                 // Not processed: let Telegram's retry through.
-                self.seen.invalidate(&id);
+                self.seen().remove(id);
                 Accepted::Busy
             }
         }
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, RecentIds> {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Stops the dispatcher after it has finished the updates it already accepted.
@@ -160,5 +166,59 @@ impl Running {
                 abort.abort();
             }
         }
+    }
+}
+
+/// The update ids a store accepted lately, to process a redelivered update once.
+///
+/// Telegram redelivers only what was not answered 2xx, soon after, and the ids of one bot only
+/// grow, so the last couple of thousand ids suffice. It costs nothing until updates arrive,
+/// which matters for a host with a thousand mostly idle stores.
+#[derive(Default)]
+struct RecentIds {
+    order: VecDeque<i32>,
+    set: HashSet<i32>,
+}
+
+impl RecentIds {
+    const KEEP: usize = 2048;
+
+    /// Remembers `id`; `false` when it was already there.
+    fn insert(&mut self, id: i32) -> bool {
+        if !self.set.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > Self::KEEP
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.set.remove(&oldest);
+        }
+        true
+    }
+
+    fn remove(&mut self, id: i32) {
+        if self.set.remove(&id) {
+            self.order.retain(|x| *x != id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RecentIds;
+
+    #[test]
+    fn recent_ids_remember_a_bounded_window() {
+        let mut ids = RecentIds::default();
+        assert!(ids.insert(1));
+        assert!(!ids.insert(1));
+        ids.remove(1);
+        assert!(ids.insert(1));
+        for id in 2..=(RecentIds::KEEP as i32 + 1) {
+            assert!(ids.insert(id));
+        }
+        assert!(ids.insert(1), "the oldest id was forgotten");
+        assert_eq!(ids.order.len(), RecentIds::KEEP);
     }
 }

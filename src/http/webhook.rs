@@ -56,7 +56,9 @@ pub async fn telegram(
         }
     };
     match running.accept(update) {
-        Accepted::Queued | Accepted::Duplicate => StatusCode::OK.into_response(),
+        Accepted::Queued | Accepted::Duplicate | Accepted::Throttled => {
+            StatusCode::OK.into_response()
+        }
         Accepted::Busy => unavailable("the store is busy; retry"),
     }
 }

@@ -3,10 +3,13 @@
 //! - tenant changes: LISTEN for stores changed by another process and sync them;
 //! - reconcile: a periodic pass over every store, catching lost notifications and retrying
 //!   stores whose start failed on a network error;
-//! - bookkeeping: coalesced last-seen writes and the metrics histogram upkeep;
-//! - payments (`payments.rs`): reconciliation and expiry of pending Pakasir invoices.
+//! - bookkeeping: coalesced last-seen writes, anti-spam memory and the metrics upkeep;
+//! - store work (`store.rs`): the outbox sender and the expiry of unpaid orders;
+//! - payments (`payments.rs`): reconciliation and expiry of pending Pakasir invoices, SNK
+//!   retention.
 
 pub mod payments;
+pub mod store;
 
 use std::time::Duration;
 
@@ -86,6 +89,7 @@ pub async fn bookkeeping(host: Host, metrics: PrometheusHandle, mut stop: watch:
         tokio::select! {
             _ = tick.tick() => {
                 host.customers().flush_seen(host.db()).await;
+                host.shared().antispam.forget_quiet();
                 metrics.run_upkeep();
             }
             _ = stop.changed() => {

@@ -6,4 +6,5 @@ mod hosting;
 mod isolation;
 mod operations;
 mod payments;
+mod shop;
 mod support;

@@ -233,6 +233,11 @@ impl FakeTelegram {
     }
 
     /// Every request so far, in the order the fake answered them.
+    /// How many requests arrived, without copying them (for load tests).
+    pub fn request_count(&self) -> usize {
+        self.state().requests.len()
+    }
+
     pub fn requests(&self) -> Vec<Recorded> {
         self.state().requests.clone()
     }
@@ -904,4 +909,22 @@ fn error(status: StatusCode, description: &str) -> Answer {
 
 fn bad_request(reason: &str) -> Answer {
     error(StatusCode::BAD_REQUEST, &format!("Bad Request: {reason}"))
+}
+
+/// Waits until a text to `chat` from the bot with `token` contains one of `needles`, and
+/// returns that text.
+pub async fn wait_any(telegram: &FakeTelegram, token: &str, chat: i64, needles: &[&str]) -> String {
+    let found = || {
+        telegram
+            .sent_texts(token, chat)
+            .into_iter()
+            .find(|t| needles.iter().any(|n| t.contains(n)))
+    };
+    telegram
+        .wait_for(
+            &format!("a text to {chat} containing one of {needles:?}"),
+            |_| found().is_some(),
+        )
+        .await;
+    found().unwrap_or_default()
 }

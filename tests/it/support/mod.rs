@@ -7,6 +7,7 @@
 
 pub mod fake_pakasir;
 pub mod fake_telegram;
+pub mod shop;
 
 use std::{path::PathBuf, sync::Mutex, time::Duration};
 
@@ -23,7 +24,7 @@ use tokobot::{
     secret::Secret,
 };
 
-pub use fake_telegram::{FakeTelegram, text_update};
+pub use fake_telegram::{FakeTelegram, callback_update, text_update};
 
 pub const PUBLIC_URL: &str = "https://bots.example.test";
 pub const JWT_SECRET: &str = "test-jwt-secret-that-is-long-enough-for-hs256";
@@ -85,14 +86,28 @@ pub async fn spawn_host_in(mode: UpdateMode) -> TestHost {
     spawn_host_on(mode, fresh_database().await).await
 }
 
+/// Starts a webhook-mode host whose configuration `adjust` changes first.
+pub async fn spawn_host_with(adjust: impl FnOnce(&mut Config)) -> TestHost {
+    launch(UpdateMode::Webhook, fresh_database().await, adjust).await
+}
+
 /// Starts a host on the database at `database_url`.
 pub async fn spawn_host_on(mode: UpdateMode, database_url: String) -> TestHost {
+    launch(mode, database_url, |_| {}).await
+}
+
+async fn launch(
+    mode: UpdateMode,
+    database_url: String,
+    adjust: impl FnOnce(&mut Config),
+) -> TestHost {
     // The test harness shows a test's output only when it fails, which is when logs help.
     tokobot::telemetry::init_logging(LogFormat::Pretty);
     let telegram = FakeTelegram::start().await;
     let pakasir = fake_pakasir::FakePakasir::start().await;
     let mut config = test_config(mode, database_url, &telegram);
     config.pakasir_api_url = pakasir.url();
+    adjust(&mut config);
     let mut host = TestHost {
         app: None,
         config,
@@ -124,6 +139,12 @@ pub fn test_config(mode: UpdateMode, database_url: String, telegram: &FakeTelegr
         telegram_api_url: telegram.url(),
         pakasir_api_url: "http://127.0.0.1:9".into(),
         log_format: LogFormat::Pretty,
+        // Tests click faster than any customer; the anti-spam test sets the real limits.
+        antispam: tokobot::bot::antispam::Limits {
+            burst: 1_000,
+            per_second: 1_000,
+            ..Default::default()
+        },
     }
 }
 

@@ -1,0 +1,203 @@
+//! A store under test, driven like a customer would: messages and button presses through the
+//! webhook route, answers read back from the fake Telegram.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokobot::{
+    bot::callbacks::Callback,
+    db::{TenantId, TenantTx},
+    store::wallet::{self, Reason},
+};
+
+use super::{TestHost, bot_token, callback_update, text_update};
+
+/// Update ids are unique across the whole test process, as Telegram's are per bot.
+fn next_update_id() -> i64 {
+    static NEXT: AtomicI64 = AtomicI64::new(1_000_000);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+pub struct Shop<'a> {
+    pub host: &'a TestHost,
+    pub slug: String,
+    pub bot: u32,
+    pub secret: String,
+    pub tenant: TenantId,
+}
+
+impl<'a> Shop<'a> {
+    /// Creates a store (with `extra` fields in the create body) ready to take updates.
+    pub async fn open(host: &'a TestHost, slug: &str, bot: u32, extra: Value) -> Shop<'a> {
+        let created = host.create_store(slug, bot, extra).await;
+        let tenant = TenantId(created["id"].as_str().unwrap().parse().unwrap());
+        Shop {
+            host,
+            slug: slug.to_owned(),
+            bot,
+            secret: host.webhook_secret(bot),
+            tenant,
+        }
+    }
+
+    /// Replaces the store's catalog through the API.
+    pub async fn import(&self, document: Value) {
+        let path = format!("/api/v1/tenants/{}/catalog", self.slug);
+        let (status, body) = self.host.operator(Method::PUT, &path, Some(document)).await;
+        assert_eq!(status, StatusCode::OK, "catalog import: {body}");
+    }
+
+    pub async fn say(&self, user: i64, text: &str) {
+        let status = self
+            .host
+            .deliver(
+                &self.slug,
+                Some(&self.secret),
+                &text_update(next_update_id(), user, text),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    pub async fn press(&self, user: i64, callback: Callback) {
+        let update = callback_update(next_update_id(), user, 77, &callback.to_string());
+        let status = self
+            .host
+            .deliver(&self.slug, Some(&self.secret), &update)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    /// Presses a button whose data is not one the bot makes today (an old or foreign button).
+    pub async fn press_raw(&self, user: i64, data: &str) {
+        let update = callback_update(next_update_id(), user, 77, data);
+        self.host
+            .deliver(&self.slug, Some(&self.secret), &update)
+            .await;
+    }
+
+    /// Waits until `count` texts reached `user` and returns them all.
+    pub async fn texts(&self, user: i64, count: usize) -> Vec<String> {
+        self.host.wait_texts(self.bot, user, count).await
+    }
+
+    /// Waits until some text to `user` contains `needle` and returns it.
+    pub async fn text_containing(&self, user: i64, needle: &str) -> String {
+        let token = bot_token(self.bot);
+        let telegram = self.host.telegram.clone();
+        self.host
+            .telegram
+            .wait_for(&format!("a text to {user} containing {needle:?}"), |_| {
+                telegram
+                    .sent_texts(&token, user)
+                    .iter()
+                    .any(|t| t.contains(needle))
+            })
+            .await;
+        self.host
+            .telegram
+            .sent_texts(&token, user)
+            .into_iter()
+            .find(|t| t.contains(needle))
+            .unwrap()
+    }
+
+    /// Waits until a button answer (a toast or alert) containing `needle` was given.
+    pub async fn answer_containing(&self, needle: &str) -> String {
+        let token = bot_token(self.bot);
+        let telegram = self.host.telegram.clone();
+        let answers = move || -> Vec<String> {
+            telegram
+                .calls(&token, "answerCallbackQuery")
+                .iter()
+                .filter_map(|r| {
+                    r.body
+                        .get("text")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
+                .collect()
+        };
+        let probe = answers.clone();
+        self.host
+            .telegram
+            .wait_for(&format!("a button answer containing {needle:?}"), |_| {
+                probe().iter().any(|t| t.contains(needle))
+            })
+            .await;
+        answers().into_iter().find(|t| t.contains(needle)).unwrap()
+    }
+
+    pub async fn tx(&self) -> TenantTx {
+        self.host.db().tenant(self.tenant).await.unwrap()
+    }
+
+    pub async fn product_id(&self, code: &str) -> i64 {
+        let mut tx = self.tx().await;
+        sqlx::query_scalar("select id from products where code = $1")
+            .bind(code)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap()
+    }
+
+    pub async fn category_id(&self, name: &str) -> i64 {
+        let mut tx = self.tx().await;
+        sqlx::query_scalar("select id from categories where name = $1")
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap()
+    }
+
+    /// The customer's latest order: (id, status, total).
+    pub async fn last_order(&self, user: i64) -> Option<(i64, String, i64)> {
+        let mut tx = self.tx().await;
+        sqlx::query_as(
+            "select id, status, total from orders where customer_id = $1 order by id desc limit 1",
+        )
+        .bind(user)
+        .fetch_optional(&mut *tx)
+        .await
+        .unwrap()
+    }
+
+    /// Tops up a customer's balance as an admin adjustment would.
+    pub async fn credit(&self, user: i64, amount: i64) {
+        let mut tx = self.tx().await;
+        let reference = format!("test-{}", next_update_id());
+        wallet::credit(
+            &mut tx,
+            self.tenant,
+            user,
+            amount,
+            Reason::Adjustment,
+            &reference,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    pub async fn balance(&self, user: i64) -> i64 {
+        let mut tx = self.tx().await;
+        wallet::balance(&mut tx, user).await.unwrap()
+    }
+}
+
+/// A small catalog: one category, two products with stock.
+pub fn sample_catalog(netflix_stock: &[&str], price: i64) -> Value {
+    json!({
+        "version": 1,
+        "categories": [{"name": "Akun Premium", "emoji": "👑", "sort": 1, "active": true}],
+        "products": [
+            {"code": "NFX", "name": "Netflix 1 Bulan", "description": "Akun sharing 1 profil", "price": price,
+             "category": "Akun Premium", "active": true, "sort": 0, "snk": "Jangan ganti password.",
+             "stock": netflix_stock},
+            {"code": "SPT", "name": "Spotify 1 Bulan", "description": "", "price": 15000,
+             "category": "Akun Premium", "active": true, "sort": 1, "stock": ["spotify-a@mail.com:pw1"]}
+        ],
+        "templates": {"how_to_order": "Pilih produk, checkout, bayar.", "info": "Toko buka 24 jam."}
+    })
+}
