@@ -9,25 +9,21 @@ mod qris;
 mod snk;
 mod webhook;
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::ops::Deref;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokobot::{
     bot::callbacks::Callback,
-    db::{TenantId, TenantTx},
+    db::TenantId,
     host::Host,
     jobs::payments::{Pass, run_once},
     pakasir::{Credentials, PakasirClient},
     secret::Secret,
 };
 
-use crate::support::{
-    TestHost, bot_token,
-    fake_telegram::{Recorded, callback_update},
-    text_update,
-};
+use crate::support::{TestHost, bot_token, fake_telegram::Recorded, shop};
 
 /// The store owner every test store is created with (see `store_body`).
 pub const OWNER: i64 = 777000;
@@ -54,18 +50,18 @@ fn catalog() -> Value {
     })
 }
 
-fn next_update_id() -> i64 {
-    static NEXT: AtomicI64 = AtomicI64::new(5_000_000);
-    NEXT.fetch_add(1, Ordering::Relaxed)
+/// A store with the test catalog, driven like a customer would: the store helpers of
+/// `support::shop` plus what payments need.
+pub struct Shop<'a> {
+    base: shop::Shop<'a>,
 }
 
-/// A store with the test catalog, driven like a customer would.
-pub struct Shop<'a> {
-    pub host: &'a TestHost,
-    pub slug: String,
-    pub bot: u32,
-    pub secret: String,
-    pub tenant: TenantId,
+impl<'a> Deref for Shop<'a> {
+    type Target = shop::Shop<'a>;
+
+    fn deref(&self) -> &shop::Shop<'a> {
+        &self.base
+    }
 }
 
 /// An order a customer placed and asked to pay by QRIS.
@@ -79,18 +75,9 @@ pub struct Invoiced {
 
 impl<'a> Shop<'a> {
     pub async fn open(host: &'a TestHost, slug: &str, bot: u32) -> Shop<'a> {
-        let created = host.create_store(slug, bot, json!({})).await;
-        let tenant = TenantId(created["id"].as_str().unwrap().parse().unwrap());
-        let path = format!("/api/v1/tenants/{slug}/catalog");
-        let (status, body) = host.operator(Method::PUT, &path, Some(catalog())).await;
-        assert_eq!(status, StatusCode::OK, "catalog import: {body}");
-        Shop {
-            host,
-            slug: slug.to_owned(),
-            bot,
-            secret: host.webhook_secret(bot),
-            tenant,
-        }
+        let base = shop::Shop::open(host, slug, bot, json!({})).await;
+        base.import(catalog()).await;
+        Shop { base }
     }
 
     /// The store `slug` created earlier (by `open`), after a restart of the host.
@@ -100,13 +87,14 @@ impl<'a> Shop<'a> {
             .fetch_one(host.db().registry())
             .await
             .unwrap();
-        Shop {
+        let base = shop::Shop {
             host,
             slug: slug.to_owned(),
             bot,
             secret: host.webhook_secret(bot),
             tenant: TenantId(id),
-        }
+        };
+        Shop { base }
     }
 
     pub fn token(&self) -> String {
@@ -115,28 +103,6 @@ impl<'a> Shop<'a> {
 
     pub fn project(&self) -> String {
         format!("proj-{}", self.slug)
-    }
-
-    pub async fn say(&self, user: i64, text: &str) {
-        let update = text_update(next_update_id(), user, text);
-        let status = self
-            .host
-            .deliver(&self.slug, Some(&self.secret), &update)
-            .await;
-        assert_eq!(status, StatusCode::OK);
-    }
-
-    pub async fn press(&self, user: i64, callback: Callback) {
-        let update = callback_update(next_update_id(), user, 1, &callback.to_string());
-        let status = self
-            .host
-            .deliver(&self.slug, Some(&self.secret), &update)
-            .await;
-        assert_eq!(status, StatusCode::OK);
-    }
-
-    pub async fn tx(&self) -> TenantTx {
-        self.host.db().tenant(self.tenant).await.unwrap()
     }
 
     pub async fn product(&self, code: &str) -> (i64, i64) {

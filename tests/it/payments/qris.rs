@@ -201,20 +201,7 @@ async fn check_status_says_pending_and_cancel_ends_the_invoice_at_pakasir_and_re
 async fn paying_from_the_balance_withdraws_the_qris_invoice() {
     let host = spawn_host().await;
     let shop = Shop::open(&host, "toko-saldo", 3104).await;
-    {
-        let mut tx = shop.tx().await;
-        tokobot::store::wallet::credit(
-            &mut tx,
-            shop.tenant,
-            BUYER,
-            50_000,
-            tokobot::store::wallet::Reason::Adjustment,
-            "test-topup",
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
-    }
+    shop.credit(BUYER, 50_000).await;
     let invoice = shop.buy_by_qris(BUYER, "NFX", 1).await;
 
     shop.press(
