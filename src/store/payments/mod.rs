@@ -12,21 +12,17 @@
 //! times that the reconciliation and expiry job claims with `FOR UPDATE SKIP LOCKED`.
 
 mod manual;
+mod queue;
 mod settle;
 
-use sqlx::{PgConnection, PgPool};
-use time::{Duration, OffsetDateTime};
+use sqlx::PgConnection;
+use time::OffsetDateTime;
 
 pub use manual::{Manual, mark_order_paid};
+pub use queue::{CHECK_EVERY, FIRST_CHECK_AFTER, checked_pending, claim_due, dequeue, reschedule};
 pub use settle::{Closed, SettleError, Settled, close, settle};
 
 use crate::db::TenantId;
-
-/// How soon after its creation a pending payment is first checked with the gateway, in case
-/// its webhook never arrives.
-pub const FIRST_CHECK_AFTER: Duration = Duration::seconds(60);
-/// How often a pending payment is checked again after that.
-pub const CHECK_EVERY: Duration = Duration::seconds(60);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -305,64 +301,4 @@ pub async fn set_invoice_message(
         .execute(conn)
         .await?;
     Ok(())
-}
-
-/// Notes a status check with the gateway that found the payment still pending, and when to
-/// look again: soon, but never later than the payment's own expiry.
-pub async fn checked_pending(
-    conn: &mut PgConnection,
-    payment: &Payment,
-    now: OffsetDateTime,
-) -> sqlx::Result<()> {
-    sqlx::query("update payments set last_checked_at = now() where id = $1")
-        .bind(payment.id)
-        .execute(&mut *conn)
-        .await?;
-    let next = (now + CHECK_EVERY).min(payment.expires_at.max(now));
-    reschedule(conn, payment.id, next).await
-}
-
-/// Takes a payment off the queue: it is not pending any more.
-pub async fn dequeue(conn: &mut PgConnection, payment_id: i64) -> sqlx::Result<()> {
-    sqlx::query("delete from payment_queue where payment_id = $1")
-        .bind(payment_id)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Moves a payment's next check or expiry to `due_at`.
-pub async fn reschedule(
-    conn: &mut PgConnection,
-    id: i64,
-    due_at: OffsetDateTime,
-) -> sqlx::Result<()> {
-    sqlx::query("update payment_queue set due_at = $2 where payment_id = $1")
-        .bind(id)
-        .bind(due_at)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Claims up to `limit` queued payments due by `horizon` (ids only, across stores): each is
-/// leased for `lease`, so another host process skips it while this one works on it, and a
-/// process that died mid-way leaves it to be claimed again once the lease runs out.
-pub async fn claim_due(
-    registry: &PgPool,
-    horizon: OffsetDateTime,
-    limit: i64,
-    lease: Duration,
-) -> sqlx::Result<Vec<(i64, TenantId)>> {
-    sqlx::query_as(
-        "update payment_queue q set due_at = now() + make_interval(secs => $3) \
-         from (select payment_id from payment_queue where due_at <= $1 \
-               order by due_at limit $2 for update skip locked) due \
-         where q.payment_id = due.payment_id returning q.payment_id, q.tenant_id",
-    )
-    .bind(horizon)
-    .bind(limit)
-    .bind(lease.as_seconds_f64())
-    .fetch_all(registry)
-    .await
 }
