@@ -59,11 +59,13 @@ impl Write for Captured {
 async fn secrets_appear_in_no_log_line() {
     let captured = Captured::default();
     let sink = captured.clone();
-    // Installed before the host's own (which then finds one in place); everything at debug.
-    tracing_subscriber::fmt()
+    let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::DEBUG)
         .with_writer(move || sink.clone())
-        .init();
+        .finish();
+    // This test's runtime runs every task of the host on this thread, so a thread-local
+    // default sees all of its logs without touching the process-wide subscriber.
+    let _capture = tracing::subscriber::set_default(subscriber);
     let host = spawn_host().await;
 
     host.create_store("toko-log", 2101, json!({})).await;
