@@ -4,10 +4,14 @@
 //! into each store's dispatcher. A store's dispatcher differs only in its bot, its
 //! [`StoreCtx`] and its dialogue storage, which reach handlers through `dptree` dependencies.
 //!
-//! - `tree.rs`: the tree, and the middleware that times, counts and traces every update.
-//! - `customer.rs`: what customers do (`/start`, language choice).
-//! - `texts.rs`: the message catalogue, one per language.
+//! - `tree.rs`: the tree, the middleware that times, counts and traces every update, and the
+//!   anti-spam gate (`antispam.rs`).
+//! - `customer/`: what customers do: start and menu, browse, cart, checkout and orders.
+//! - `callbacks.rs`: inline-button data; `ui.rs`: send and edit helpers.
+//! - `delivery.rs`: sending outbox messages and the goods of paid orders.
+//! - `texts/`: the message catalogue, one file per language.
 //! - `dialogue.rs`: dialogue state in PostgreSQL, keyed by (store, chat).
+//! - `admin.rs`: the admins' store summary.
 //! - `payments/`: QRIS invoices, confirming and ending payments, their messages, deposits.
 //! - `snk.rs`: customers fulfil products' terms (SNK); admins review the submissions.
 
