@@ -437,16 +437,15 @@ async fn a_burst_gets_one_polite_cool_down_that_ends_on_time() {
     let shop = Shop::open(&host, "toko-spam", 3007, json!({})).await;
     let spammer = 47_001;
 
-    for _ in 0..8 {
+    for _ in 0..10 {
         shop.say(spammer, "/help").await;
     }
     let texts = shop.texts(spammer, 6).await;
     let settled = host.settled_texts(3007, spammer).await;
-    assert_eq!(
-        settled.iter().filter(|t| t.contains("Perintah:")).count(),
-        5,
-        "{texts:?}"
-    );
+    // The burst of five is served; a slow machine may let one more through as the bucket
+    // refills (one action a second), but never the whole flood.
+    let served = settled.iter().filter(|t| t.contains("Perintah:")).count();
+    assert!((5..=6).contains(&served), "{served} served: {texts:?}");
     assert_eq!(
         settled.iter().filter(|t| t.contains("Pelan-pelan")).count(),
         1,
