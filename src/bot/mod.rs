@@ -109,6 +109,8 @@ pub struct StoreCtx {
     /// Whether the last Pakasir call failed (or none was made yet), so a success only writes
     /// to the failure streak when there may be one to end.
     gateway_failing: AtomicBool,
+    /// Update handler errors since this store's bot started, for the store's stats.
+    handler_errors: std::sync::atomic::AtomicU64,
 }
 
 impl std::ops::Deref for StoreCtx {
@@ -126,7 +128,17 @@ impl StoreCtx {
             shared: shared.clone(),
             gateway: RwLock::new(Arc::new(gateway)),
             gateway_failing: AtomicBool::new(true),
+            handler_errors: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// Counts a failed update for the store's stats.
+    pub fn note_handler_error(&self) {
+        self.handler_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn handler_errors(&self) -> u64 {
+        self.handler_errors.load(Ordering::Relaxed)
     }
 
     pub fn gateway_was_failing(&self) -> bool {

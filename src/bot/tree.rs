@@ -158,7 +158,10 @@ fn observed() -> UpdateHandler<anyhow::Error> {
                             );
                         }
                     }
-                    _ => {
+                    (ctx, _) => {
+                        if let Some(ctx) = ctx {
+                            ctx.note_handler_error();
+                        }
                         metrics::counter!("tokobot_handler_errors_total", "store" => slug)
                             .increment(1);
                         span.in_scope(|| {

@@ -173,7 +173,10 @@ impl Db {
     pub async fn tenant(&self, tenant: TenantId) -> sqlx::Result<TenantTx> {
         // `BEGIN` and the setting travel in one round trip. Inlining the id is safe: a `Uuid`
         // prints only hex digits and dashes.
-        let begin = format!("begin; select set_config('app.tenant_id', '{}', true)", tenant.0);
+        let begin = format!(
+            "begin; select set_config('app.tenant_id', '{}', true)",
+            tenant.0
+        );
         let tx = self
             .pool
             .begin_with(begin)

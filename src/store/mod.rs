@@ -25,6 +25,7 @@ pub mod orders;
 pub mod outbox;
 pub mod payments;
 pub mod snk;
+pub mod stats;
 pub mod stock;
 pub mod templates;
 pub mod wallet;

@@ -584,3 +584,71 @@ async fn the_stock_board_and_the_store_texts_come_from_the_catalog() {
         "low stock is listed: {summary}"
     );
 }
+
+#[tokio::test]
+async fn the_stats_show_customers_orders_and_revenue_to_the_owner_only() {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "toko-angka", 3012, json!({})).await;
+    Shop::open(&host, "toko-tetangga", 3013, json!({})).await;
+    shop.import(sample_catalog(&["k1", "k2"], 20_000)).await;
+    let nfx = shop.product_id("NFX").await;
+    let buyer = 51_001;
+    shop.credit(buyer, 50_000).await;
+    shop.say(51_002, "/start").await;
+    shop.press(
+        buyer,
+        Callback::Add {
+            id: nfx,
+            qty: 1,
+            price: 20_000,
+        },
+    )
+    .await;
+    shop.press(buyer, Callback::Checkout).await;
+    shop.text_containing(buyer, "Pesanan INV").await;
+    let (order, _, _) = shop.last_order(buyer).await.unwrap();
+    shop.press(buyer, Callback::PayBalance { order }).await;
+    shop.text_containing(buyer, "ini barang kamu").await;
+
+    let owner = host.owner_token("toko-angka");
+    let (status, stats) = host
+        .api(
+            reqwest::Method::GET,
+            "/api/v1/tenants/toko-angka/stats",
+            Some(&owner),
+            None,
+        )
+        .await;
+
+    assert_eq!(status, reqwest::StatusCode::OK, "{stats}");
+    assert_eq!(stats["customers"]["total"], 2);
+    assert_eq!(stats["customers"]["active_7_days"], 2);
+    let paid = stats["orders"]["by_status"]["paid"].as_i64().unwrap_or(0)
+        + stats["orders"]["by_status"]["delivered"]
+            .as_i64()
+            .unwrap_or(0);
+    assert_eq!(paid, 1, "{stats}");
+    assert_eq!(stats["by_day"][0]["orders"], 1);
+    assert_eq!(stats["by_day"][0]["revenue"], 20_000);
+    assert_eq!(stats["handler_errors"], 0);
+
+    let neighbour = host.owner_token("toko-tetangga");
+    let (status, _) = host
+        .api(
+            reqwest::Method::GET,
+            "/api/v1/tenants/toko-angka/stats",
+            Some(&neighbour),
+            None,
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::FORBIDDEN);
+    let (status, body) = host
+        .api(
+            reqwest::Method::GET,
+            "/api/v1/tenants/toko-angka/stats?days=0",
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::BAD_REQUEST, "{body}");
+}

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod error;
+pub mod stats;
 pub mod tenants;
 
 use axum::{
@@ -29,6 +30,7 @@ pub use super::AppState;
         tenants::suspend,
         tenants::resume,
         tenants::rotate_secrets,
+        stats::get,
         catalog::export,
         catalog::import,
     ),
@@ -72,6 +74,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/tenants/{slug}/suspend", post(tenants::suspend))
         .route("/api/v1/tenants/{slug}/resume", post(tenants::resume))
+        .route("/api/v1/tenants/{slug}/stats", get(stats::get))
         .route(
             "/api/v1/tenants/{slug}/secrets",
             put(tenants::rotate_secrets),

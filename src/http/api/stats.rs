@@ -1,0 +1,58 @@
+//! `GET /api/v1/tenants/{slug}/stats`: a store's customers, orders, revenue and failures.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::{
+    AppState,
+    auth::Principal,
+    error::{ApiError, ApiQuery, ErrorBody},
+};
+use crate::store::stats::{self, Stats};
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StatsQuery {
+    /// How many days the daily list covers, 1 to 366 (default 30).
+    pub days: Option<i32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/stats", tag = "tenants",
+    params(("slug" = String, Path, description = "The store's slug"), StatsQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The store's numbers", body = Stats),
+        (status = 400, description = "A bad query", body = ErrorBody),
+        (status = 403, description = "The token does not reach this store", body = ErrorBody),
+        (status = 404, description = "No such store", body = ErrorBody),
+    ))]
+pub async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(slug): Path<String>,
+    ApiQuery(query): ApiQuery<StatsQuery>,
+) -> Result<Json<Stats>, ApiError> {
+    principal.require_store(&slug)?;
+    let days = query.days.unwrap_or(30);
+    if !(1..=366).contains(&days) {
+        return Err(ApiError::BadRequest {
+            code: "invalid_query",
+            message: "days must be between 1 and 366".into(),
+        });
+    }
+    let tenant = state.provisioner.existing(&slug).await?;
+    let errors = state
+        .host
+        .running_stores()
+        .into_iter()
+        .find(|r| r.ctx.tenant_id() == tenant.id)
+        .map_or(0, |r| r.ctx.handler_errors());
+    let mut tx = state.host.db().tenant(tenant.id).await?;
+    let stats = stats::read(&mut tx, &tenant.timezone, days, errors).await?;
+    tx.commit().await?;
+    Ok(Json(stats))
+}
