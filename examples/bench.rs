@@ -60,8 +60,8 @@ async fn main() -> anyhow::Result<()> {
     let clients = env_or("BENCH_CLIENTS", 64);
 
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-postgres");
-    // SAFETY: set before any other thread reads the environment.
-    unsafe { std::env::set_var("TOKOBOT_PG_FAST", "1") };
+    // The cluster keeps PostgreSQL's durable defaults (fsync, synchronous commit), as in
+    // production; the test suite's TOKOBOT_PG_FAST would flatter every commit.
     let cluster = EmbeddedPostgres::start(&dir, Lifetime::StopOnDrop).await?;
     let database = format!("bench_{}", std::process::id());
     cluster.ensure_database(&database).await?;

@@ -75,7 +75,7 @@ impl CustomerBook {
                 .insert(contact.user_id);
             return Ok(customer);
         }
-        let mut tx = db.tenant(tenant).await?;
+        let mut tx = db.tenant_bookkeeping(tenant).await?;
         let language: Option<String> = sqlx::query_scalar(
             "insert into customers (tenant_id, telegram_user_id, first_name, last_name, username, language_code) \
              values ($1, $2, $3, $4, $5, $6) \
@@ -183,7 +183,7 @@ impl CustomerBook {
 }
 
 async fn write_seen(db: &Db, tenant: TenantId, users: &[i64]) -> sqlx::Result<()> {
-    let mut tx = db.tenant(tenant).await?;
+    let mut tx = db.tenant_bookkeeping(tenant).await?;
     sqlx::query(
         "update customers set last_seen_at = now(), blocked_bot = false \
          where tenant_id = $1 and telegram_user_id = any($2)",
