@@ -65,16 +65,7 @@ async fn main() -> anyhow::Result<()> {
     let cluster = EmbeddedPostgres::start(&dir, Lifetime::StopOnDrop).await?;
     let database = format!("bench_{}", std::process::id());
     cluster.ensure_database(&database).await?;
-    let options = cluster.connect_options(&database);
-    let url = format!(
-        "postgres://{}@localhost:{}/{database}?host={}",
-        options.get_username(),
-        options.get_port(),
-        options
-            .get_socket()
-            .map(|s| s.display().to_string())
-            .unwrap_or_default()
-    );
+    let url = cluster.url(&database);
     let telegram = FakeTelegram::start().await;
     let config = Config {
         database_url: Some(Secret::new(url)),

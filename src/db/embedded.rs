@@ -91,6 +91,23 @@ impl EmbeddedPostgres {
             .ssl_mode(PgSslMode::Disable)
     }
 
+    /// A `DATABASE_URL` for `database` (socket directory in the `host` parameter), for code
+    /// that takes a URL rather than options: `Config`, child processes, the benchmark.
+    pub fn url(&self, database: &str) -> String {
+        let options = self.connect_options(database);
+        let socket = options
+            .get_socket()
+            .map(|s| s.display().to_string())
+            .unwrap_or_default();
+        format!(
+            "postgres://{}@localhost:{}/{}?host={}&sslmode=disable",
+            url_encode(options.get_username()),
+            options.get_port(),
+            url_encode(database),
+            url_encode(&socket)
+        )
+    }
+
     /// Creates `name` when it does not exist yet (race-safe: a concurrent creator is not an error).
     pub async fn ensure_database(&self, name: &str) -> anyhow::Result<()> {
         anyhow::ensure!(
@@ -521,4 +538,17 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 fn is_concurrent_creation(error: &sqlx::Error) -> bool {
     let code = error.as_database_error().and_then(|db| db.code());
     matches!(code.as_deref(), Some("42P04" | "23505"))
+}
+
+/// Percent-encodes everything but URL-unreserved characters and `/` (socket paths).
+fn url_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }

@@ -195,13 +195,7 @@ async fn while_the_database_is_down_webhooks_get_503_and_the_host_recovers_by_it
         .await
         .unwrap();
     cluster.ensure_database("tokobot").await.unwrap();
-    let options = cluster.connect_options("tokobot");
-    let url = format!(
-        "postgres://{}@localhost:{}/tokobot?host={}",
-        options.get_username(),
-        options.get_port(),
-        options.get_socket().unwrap().display()
-    );
+    let url = cluster.url("tokobot");
     let host = spawn_host_on(UpdateMode::Webhook, url).await;
     host.create_store("toko-tahan-banting", 2301, json!({}))
         .await;

@@ -52,16 +52,7 @@ pub async fn fresh_database() -> String {
         .ensure_database(&name)
         .await
         .expect("the test database is created");
-    let options = cluster.connect_options(&name);
-    let socket = options
-        .get_socket()
-        .expect("the test cluster listens on a Unix socket");
-    format!(
-        "postgres://{}@localhost:{}/{name}?host={}&sslmode=disable",
-        options.get_username(),
-        options.get_port(),
-        socket.display()
-    )
+    cluster.url(&name)
 }
 
 /// A host under test, with its fake Telegram and an HTTP client.
