@@ -21,7 +21,7 @@ use super::{
     ui::{self, button},
 };
 use crate::store::{
-    audit::{self, Entry},
+    audit::{self, Actor, Entry},
     customers::Customer,
     orders,
     snk::{self, Status},
@@ -193,7 +193,7 @@ async fn decide(
         return Ok(ui::notice(bot, q, t.snk_already_decided, true).await?);
     }
     let entry = Entry {
-        actor: Some(admin),
+        actor: &Actor::Admin(admin),
         action: if status == Status::Approved {
             "snk.approve"
         } else {

@@ -55,13 +55,17 @@ async fn create_runtime_role(conn: &mut PgConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The runtime role reads and writes every table (row-level security confines it to one store)
+/// except two: it never touches the migration history, and it may only append to the audit
+/// log, so that nothing the host does, or an attacker who took it over, can rewrite the trail.
 async fn grant_runtime_role(conn: &mut PgConnection) -> anyhow::Result<()> {
     conn.execute(
         format!(
             "grant usage on schema public to {APP_ROLE};
              grant select, insert, update, delete on all tables in schema public to {APP_ROLE};
              grant usage, select on all sequences in schema public to {APP_ROLE};
-             revoke all on _sqlx_migrations from {APP_ROLE};"
+             revoke all on _sqlx_migrations from {APP_ROLE};
+             revoke update, delete, truncate on audit_log from {APP_ROLE};"
         )
         .as_str(),
     )

@@ -11,6 +11,7 @@
 //! - `payments`: gateway invoices, settled or closed exactly once; `gateway`: its health.
 //! - `outbox`: messages that must follow a change of money or stock.
 //! - `snk`: customers' sealed submissions for products' terms; `audit`: who did what.
+//! - `error`: what an admin operation returns when it changes nothing, for both adapters.
 //! - `customers`, `templates`, `money`.
 
 pub mod audit;
@@ -19,6 +20,7 @@ pub mod catalog;
 pub mod catalog_doc;
 pub mod coupons;
 pub mod customers;
+pub mod error;
 pub mod gateway;
 pub mod money;
 pub mod orders;

@@ -11,6 +11,7 @@ use crate::{
         texts::{Texts, fill, texts},
     },
     store::{
+        audit::Actor,
         outbox::{self, Message as Outgoing},
         payments::{self, Manual},
     },
@@ -37,7 +38,7 @@ pub async fn mark_paid(
     }
     let mut tx = ctx.db.tenant(tenant.id).await?;
     let (order, mut sends) =
-        match payments::mark_order_paid(&mut tx, tenant.id, &code, admin).await? {
+        match payments::mark_order_paid(&mut tx, tenant.id, &code, &Actor::Admin(admin)).await? {
             Manual::Paid { order, outbox } => (order, outbox),
             Manual::NotFound => return reply(fill(t.manual_not_found, &[("code", &code)])).await,
             Manual::AlreadyPaid => return reply(t.order_already_paid.to_owned()).await,

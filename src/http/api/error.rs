@@ -13,7 +13,10 @@ use axum::{
 use serde::{Serialize, de::DeserializeOwned};
 use utoipa::ToSchema;
 
-use crate::tenants::{model::FieldError, service::ProvisionError};
+use crate::{
+    store::error::OpError,
+    tenants::{model::FieldError, service::ProvisionError},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -27,6 +30,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A conflict with a more precise code than `conflict` (e.g. `already_refunded`).
+    #[error("{message}")]
+    ConflictCode { code: &'static str, message: String },
     #[error("{message}")]
     Unprocessable {
         code: &'static str,
@@ -66,6 +72,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::ConflictCode { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -140,6 +147,24 @@ pub(super) fn internal_or_unavailable(cause: anyhow::Error) -> ApiError {
         ApiError::Unavailable("the database is not reachable; try again".into())
     } else {
         ApiError::Internal(cause)
+    }
+}
+
+impl From<OpError> for ApiError {
+    fn from(error: OpError) -> Self {
+        match error {
+            OpError::NotFound { what } => ApiError::NotFound(format!("no such {what}")),
+            OpError::Invalid { field, message } => ApiError::Unprocessable {
+                code: "validation_failed",
+                message: format!("{field}: {message}"),
+                fields: vec![FieldError {
+                    field: field.to_owned(),
+                    message,
+                }],
+            },
+            OpError::Conflict { code, message } => ApiError::ConflictCode { code, message },
+            OpError::Database(error) => error.into(),
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use super::settle::{FAST_PATH_GRACE_SECS, has_terms};
 use crate::{
     db::TenantId,
     store::{
-        audit::{self, Entry},
+        audit::{self, Actor, Entry},
         orders::{self, Order, Status},
         outbox::{self, Message},
     },
@@ -29,14 +29,14 @@ pub enum Manual {
     SoldOut,
 }
 
-/// Marks the order `code` paid by `admin`: an order awaiting payment is paid; one that expired
+/// Marks the order `code` paid by `actor`: an order awaiting payment is paid; one that expired
 /// or was cancelled is paid if its goods can be reserved again. Its goods and terms go out
 /// through the outbox and the change is written to the audit log, in the caller's transaction.
 pub async fn mark_order_paid(
     conn: &mut PgConnection,
     tenant: TenantId,
     code: &str,
-    admin: i64,
+    actor: &Actor,
 ) -> sqlx::Result<Manual> {
     let id: Option<i64> = sqlx::query_scalar("select id from orders where code = $1")
         .bind(code)
@@ -59,7 +59,7 @@ pub async fn mark_order_paid(
         }
     }
     let entry = Entry {
-        actor: Some(admin),
+        actor,
         action: "order.mark_paid",
         subject: &order.code,
         before: json!({ "status": status_name(before) }),
