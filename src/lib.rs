@@ -12,6 +12,7 @@
 //! - [`host`]: the runtime: which stores run, their bots, dispatchers and listeners.
 //! - [`bot`]: the handler tree shared by every store, texts, dialogue storage.
 //! - [`store`]: the domain of a store, free of Telegram and HTTP.
+//! - [`service`]: flows several adapters start (payments), calling Pakasir but never Telegram.
 //! - [`http`]: webhooks, the JSON API, metrics and health.
 //! - [`jobs`]: background loops; [`telemetry`]: logs and metrics.
 //!
@@ -30,6 +31,7 @@ pub mod http;
 pub mod jobs;
 pub mod pakasir;
 pub mod secret;
+pub mod service;
 pub mod store;
 pub mod telemetry;
 pub mod tenants;

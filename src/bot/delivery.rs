@@ -1,5 +1,6 @@
 //! Delivering goods: the outbox messages of a store, and the goods of a paid order.
 
+use futures::future::BoxFuture;
 use teloxide::utils::html::escape;
 
 use super::{
@@ -7,10 +8,13 @@ use super::{
     texts::{Texts, fill, texts},
     ui,
 };
-use crate::store::{
-    orders::{self, Order},
-    outbox::{self, Claimed, Message},
-    stock,
+use crate::{
+    service::payments::Courier,
+    store::{
+        orders::{self, Order},
+        outbox::{self, Claimed, Message},
+        stock,
+    },
 };
 
 /// Telegram allows 4096 characters a message; goods are split well below that.
@@ -39,6 +43,26 @@ pub async fn process(bot: &StoreBot, ctx: &StoreCtx, outbox_id: i64) -> HandlerR
     }
     tx.commit().await?;
     result
+}
+
+/// A running store's bot as the payment service's fast path: it sends the outbox rows a
+/// change just committed; what fails stays in the outbox for the worker.
+pub struct BotCourier(pub StoreBot);
+
+impl Courier for BotCourier {
+    fn send_now<'a>(&'a self, ctx: &'a StoreCtx, outbox: &'a [i64]) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            for &id in outbox {
+                if let Err(error) = process(&self.0, ctx, id).await {
+                    tracing::warn!(
+                        outbox_id = id,
+                        error = format!("{error:#}"),
+                        "a payment message was not sent; the outbox retries it"
+                    );
+                }
+            }
+        })
+    }
 }
 
 async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerResult {

@@ -6,13 +6,14 @@
 //!
 //! - `tree.rs`: the tree, the middleware that times, counts and traces every update, and the
 //!   anti-spam gate (`antispam.rs`).
-//! - `customer/`: what customers do: start and menu, browse, cart, checkout and orders.
+//! - `customer/`: what customers do: start and menu, browse, cart, checkout and orders, deposits.
 //! - `callbacks.rs`: inline-button data; `ui.rs`: send and edit helpers.
 //! - `delivery.rs`: sending outbox messages and the goods of paid orders.
 //! - `texts/`: the message catalogue, one file per language.
 //! - `dialogue.rs`: dialogue state in PostgreSQL, keyed by (store, chat).
 //! - `admin.rs`: the admins' store summary.
-//! - `payments/`: QRIS invoices, confirming and ending payments, their messages, deposits.
+//! - `payments/`: QRIS invoices, the customer's payment buttons, payment messages; confirming
+//!   and ending payments is `service::payments`, which this calls.
 //! - `snk.rs`: customers fulfil products' terms (SNK); admins review the submissions.
 
 pub mod admin;

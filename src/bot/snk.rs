@@ -16,15 +16,17 @@ use super::{
     callbacks::Callback,
     customer::{Reply, start, texts_for},
     dialogue::State,
-    payments::confirm::admins,
     texts::{Texts, fill, menu_button, texts},
     ui::{self, button},
 };
-use crate::store::{
-    audit::{self, Actor, Entry},
-    customers::Customer,
-    orders,
-    snk::{self, Status},
+use crate::{
+    service::payments::admins,
+    store::{
+        audit::{self, Actor, Entry},
+        customers::Customer,
+        orders,
+        snk::{self, Status},
+    },
 };
 
 /// Telegram allows 1024 characters in a photo caption; a long text is cut for the admins.

@@ -20,7 +20,7 @@ use super::{
     HandlerResult, StoreBot, StoreCtx, antispam,
     customer::{self, Command},
     dialogue::{State, TenantDialogues},
-    payments, snk,
+    snk,
 };
 use crate::store::customers::{Contact, Customer};
 
@@ -39,7 +39,7 @@ pub fn handler_tree() -> UpdateHandler<anyhow::Error> {
         .branch(dptree::case![State::EnteringCoupon].endpoint(customer::coupon_entered))
         .branch(
             dptree::case![State::EnteringDepositAmount]
-                .endpoint(payments::handlers::deposit_amount_entered),
+                .endpoint(customer::deposit::deposit_amount_entered),
         )
         .branch(
             dptree::case![State::SubmittingSnk {

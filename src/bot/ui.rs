@@ -1,4 +1,5 @@
-//! Small helpers every handler uses to talk: send, edit in place, answer a button, format.
+//! Small helpers every handler uses to talk: send, edit in place, answer a button, format, and
+//! [`Reply`], a message to show that customer and payment screens share.
 
 use teloxide::{
     ApiError, RequestError,
@@ -10,7 +11,7 @@ use teloxide::{
 };
 use time::OffsetDateTime;
 
-use super::{StoreBot, callbacks::Callback};
+use super::{HandlerResult, StoreBot, callbacks::Callback};
 use crate::tenants::model::Tenant;
 
 /// Sends an HTML message.
@@ -89,4 +90,50 @@ pub fn chat_of(q: &CallbackQuery) -> ChatId {
     q.regular_message()
         .map(|m| m.chat.id)
         .unwrap_or(ChatId(q.from.id.0 as i64))
+}
+
+/// A message to show: text and, optionally, inline buttons.
+pub struct Reply {
+    pub text: String,
+    pub keyboard: Option<InlineKeyboardMarkup>,
+}
+
+impl Reply {
+    pub fn text(text: String) -> Self {
+        Self {
+            text,
+            keyboard: None,
+        }
+    }
+
+    pub fn with(text: String, keyboard: InlineKeyboardMarkup) -> Self {
+        Self {
+            text,
+            keyboard: Some(keyboard),
+        }
+    }
+
+    pub async fn send(self, bot: &StoreBot, chat: ChatId) -> HandlerResult {
+        Ok(send(bot, chat, self.text, self.keyboard.map(Into::into)).await?)
+    }
+
+    /// Replaces the button's message (answering the button).
+    pub async fn show(self, bot: &StoreBot, q: &CallbackQuery) -> HandlerResult {
+        Ok(show(bot, q, self.text, self.keyboard.unwrap_or_default()).await?)
+    }
+
+    /// Replaces the button's message when the button was already answered.
+    pub async fn edit(self, bot: &StoreBot, q: &CallbackQuery) -> HandlerResult {
+        let Some(message) = q.regular_message() else {
+            return self.send(bot, chat_of(q)).await;
+        };
+        let request = bot
+            .edit_message_text(message.chat.id, message.id, self.text)
+            .parse_mode(teloxide::types::ParseMode::Html)
+            .reply_markup(self.keyboard.unwrap_or_default());
+        match request.await {
+            Ok(_) | Err(RequestError::Api(_)) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
 }

@@ -10,8 +10,10 @@
 //! - `telegram.rs`: the bot factory (one shared HTTP client) and token checks.
 //! - `runtime.rs`: one running store (dispatcher task, inbox, duplicate filter).
 //! - `listener.rs`: the channel-fed update listener used in webhook mode.
+//! - `payments.rs`: a store as the payment service needs it, running here or not.
 
 mod listener;
+mod payments;
 mod runtime;
 pub mod telegram;
 

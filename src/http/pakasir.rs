@@ -24,11 +24,8 @@ use serde_json::json;
 
 use super::{AppState, api::error::ApiError};
 use crate::{
-    bot::payments::{
-        PayStore,
-        confirm::{self, Verdict},
-    },
     pakasir::webhook,
+    service::payments::{self as service, Verdict},
     store::payments,
 };
 
@@ -73,7 +70,9 @@ async fn handle(state: &AppState, slug: &str, body: &[u8]) -> Result<Answer, Api
         tracing::warn!(store = %slug, error = format!("{error:#}"), "a Pakasir webhook could not be checked");
         ApiError::Unavailable("the payment could not be verified now; it will be reconciled".into())
     };
-    let store = PayStore::by_slug(&state.host, slug)
+    let store = state
+        .host
+        .pay_store(slug)
         .await
         .map_err(unavailable)?
         .ok_or_else(ApiError::not_found)?;
@@ -98,7 +97,7 @@ async fn handle(state: &AppState, slug: &str, body: &[u8]) -> Result<Answer, Api
     if claim.amount != payment.amount {
         return Err(mismatch(slug, "amount"));
     }
-    match confirm::confirm(&store, &payment)
+    match service::confirm(&store, &payment)
         .await
         .map_err(unavailable)?
     {

@@ -20,12 +20,9 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::{
-    bot::payments::{
-        PayStore,
-        confirm::{self, Ending, Verdict},
-    },
     host::Host,
     pakasir::PaymentStatus,
+    service::payments::{self as service, Ending, PayStore, Verdict},
     store::{
         payments::{self, CHECK_EVERY, Payment, Status},
         snk,
@@ -104,9 +101,9 @@ pub async fn run_once(host: &Host, horizon: OffsetDateTime) -> anyhow::Result<Pa
     if due.is_empty() {
         return Ok(pass);
     }
-    let running = PayStore::running(host);
+    let running = host.running_pay_stores();
     for (payment_id, tenant) in due {
-        let store = match PayStore::by_id(host, &running, tenant).await {
+        let store = match host.pay_store_by_id(&running, tenant).await {
             Ok(Some(store)) => store,
             // A purged store's rows are gone with it; the queue entry went with the payment.
             Ok(None) => continue,
@@ -154,7 +151,7 @@ async fn process(store: &PayStore, payment_id: i64, now: OffsetDateTime) -> anyh
     if payment.expires_at <= now {
         return expire(store, &payment).await;
     }
-    match confirm::confirm(store, &payment).await? {
+    match service::confirm(store, &payment).await? {
         Verdict::Settled(_) => Ok(Step::Settled),
         Verdict::Already(_) => Ok(Step::Gone),
         // Pakasir ended it before we did (its own expiry): end it here as well.
@@ -172,7 +169,7 @@ async fn process(store: &PayStore, payment_id: i64, now: OffsetDateTime) -> anyh
 }
 
 async fn expire(store: &PayStore, payment: &Payment) -> anyhow::Result<Step> {
-    match confirm::end(store, payment, Status::Expired).await? {
+    match service::end(store, payment, Status::Expired).await? {
         Ending::Closed(_) => Ok(Step::Closed),
         Ending::Paid(Verdict::Settled(_)) => Ok(Step::Settled),
         Ending::Paid(_) | Ending::NotPending(_) => Ok(Step::Gone),

@@ -14,10 +14,14 @@ use crate::{
         HandlerResult, StoreBot, StoreCtx,
         callbacks::Callback,
         delivery,
-        payments::PayStore,
+        payments::{
+            handlers::{self, not_payable},
+            pay_store,
+        },
         texts::{Texts, fill},
         ui::{self, button},
     },
+    service::payments as service,
     store::{
         cart,
         money::rupiah,
@@ -187,16 +191,6 @@ fn order_created(t: &Texts, tenant: &crate::tenants::model::Tenant, order: &Orde
     )
 }
 
-/// Why an order cannot be paid (or cancelled) any more.
-pub fn not_payable(t: &Texts, status: Status) -> &str {
-    match status {
-        Status::Paid | Status::Delivered => t.order_already_paid,
-        Status::Cancelled => t.order_already_cancelled,
-        Status::Expired => t.order_already_expired,
-        Status::AwaitingPayment => t.order_not_found,
-    }
-}
-
 async fn pay_with_balance(
     bot: &StoreBot,
     q: &CallbackQuery,
@@ -256,11 +250,8 @@ async fn withdraw_invoice(bot: &StoreBot, ctx: &Arc<StoreCtx>, order_id: i64) ->
     let invoice = payments::of_order(&mut tx, order_id).await?;
     tx.commit().await?;
     if let Some(invoice) = invoice.filter(|p| p.status == PaymentStatus::Pending) {
-        let store = PayStore {
-            ctx: Arc::clone(ctx),
-            bot: Some(bot.clone()),
-        };
-        crate::bot::payments::confirm::end(&store, &invoice, PaymentStatus::Cancelled).await?;
+        let store = pay_store(bot, ctx);
+        service::end(&store, &invoice, PaymentStatus::Cancelled).await?;
     }
     Ok(())
 }
@@ -281,11 +272,8 @@ async fn cancel(
         .filter(|p| p.customer_id == customer && p.status == PaymentStatus::Pending);
     if let Some(invoice) = invoice {
         drop(tx);
-        let store = PayStore {
-            ctx: Arc::clone(ctx),
-            bot: Some(bot.clone()),
-        };
-        return crate::bot::payments::handlers::cancel(bot, q, &store, t, &invoice).await;
+        let store = pay_store(bot, ctx);
+        return handlers::cancel(bot, q, &store, t, &invoice).await;
     }
     let outcome = orders::cancel(&mut tx, customer, order_id).await?;
     tx.commit().await?;

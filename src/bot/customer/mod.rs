@@ -4,21 +4,21 @@
 //! - `browse.rs`: categories, products, the stock board.
 //! - `cart.rs`: the cart and coupons.
 //! - `checkout.rs`: checkout, payment from balance, cancelling, order history.
+//! - `deposit.rs`: `💰 Deposit`, topping up the balance with a QRIS invoice.
 
 pub mod browse;
 pub mod cart;
 pub mod checkout;
+pub mod deposit;
 pub mod start;
 
 use std::sync::Arc;
 
-use teloxide::{
-    RequestError,
-    prelude::*,
-    types::{CallbackQuery, ChatId, InlineKeyboardMarkup},
-};
+use teloxide::{prelude::*, types::CallbackQuery};
 
 pub use start::{Command, command, language_chosen};
+
+pub use super::ui::Reply;
 
 use super::{
     CustomerDialogue, HandlerResult, StoreBot, StoreCtx,
@@ -28,52 +28,6 @@ use super::{
     ui,
 };
 use crate::store::customers::Customer;
-
-/// A message to show: text and, optionally, inline buttons.
-pub struct Reply {
-    pub text: String,
-    pub keyboard: Option<InlineKeyboardMarkup>,
-}
-
-impl Reply {
-    pub fn text(text: String) -> Self {
-        Self {
-            text,
-            keyboard: None,
-        }
-    }
-
-    pub fn with(text: String, keyboard: InlineKeyboardMarkup) -> Self {
-        Self {
-            text,
-            keyboard: Some(keyboard),
-        }
-    }
-
-    pub async fn send(self, bot: &StoreBot, chat: ChatId) -> HandlerResult {
-        Ok(ui::send(bot, chat, self.text, self.keyboard.map(Into::into)).await?)
-    }
-
-    /// Replaces the button's message (answering the button).
-    pub async fn show(self, bot: &StoreBot, q: &CallbackQuery) -> HandlerResult {
-        Ok(ui::show(bot, q, self.text, self.keyboard.unwrap_or_default()).await?)
-    }
-
-    /// Replaces the button's message when the button was already answered.
-    pub async fn edit(self, bot: &StoreBot, q: &CallbackQuery) -> HandlerResult {
-        let Some(message) = q.regular_message() else {
-            return self.send(bot, ui::chat_of(q)).await;
-        };
-        let request = bot
-            .edit_message_text(message.chat.id, message.id, self.text)
-            .parse_mode(teloxide::types::ParseMode::Html)
-            .reply_markup(self.keyboard.unwrap_or_default());
-        match request.await {
-            Ok(_) | Err(RequestError::Api(_)) => Ok(()),
-            Err(error) => Err(error.into()),
-        }
-    }
-}
 
 /// The catalogue for `customer`.
 pub fn texts_for(ctx: &StoreCtx, customer: &Customer) -> &'static Texts {

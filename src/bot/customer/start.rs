@@ -76,10 +76,7 @@ pub async fn command(
         Command::Language | Command::Bahasa => ask_language(&bot, &msg, t, &dialogue).await,
         Command::Help => Reply::text(t.help.to_owned()).send(&bot, msg.chat.id).await,
         Command::Lunas(code) => {
-            let store = crate::bot::payments::PayStore {
-                ctx: Arc::clone(&ctx),
-                bot: Some(bot.clone()),
-            };
+            let store = crate::bot::payments::pay_store(&bot, &ctx);
             crate::bot::payments::manual::mark_paid(&bot, &msg, &store, t, &code).await
         }
     }
@@ -203,7 +200,7 @@ pub async fn text(
             browse::stock_board(t, &catalog).send(&bot, chat).await
         }
         Some(MenuButton::Deposit) => {
-            crate::bot::payments::handlers::deposit_menu(&bot, chat, &ctx, t, &dialogue).await
+            super::deposit::deposit_menu(&bot, chat, &ctx, t, &dialogue).await
         }
         Some(MenuButton::Info) => template(&bot, &ctx, chat, "info", t.info_default).await,
         Some(MenuButton::HowTo) => {

@@ -9,7 +9,6 @@ use teloxide::{
 };
 use time::{Duration, OffsetDateTime};
 
-use super::PayStore;
 use crate::{
     bot::{
         StoreBot, StoreCtx,
@@ -18,6 +17,7 @@ use crate::{
         ui::{self, button},
     },
     pakasir::{Invoice, Method, PakasirError, client::MIN_AMOUNT, qris},
+    service::payments::PayStore,
     store::{
         money::rupiah,
         orders::{self, Status as OrderStatus},

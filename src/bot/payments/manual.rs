@@ -3,13 +3,13 @@
 
 use teloxide::prelude::*;
 
-use super::PayStore;
 use crate::{
     bot::{
         HandlerResult, StoreBot,
-        customer::Reply,
         texts::{Texts, fill, texts},
+        ui::Reply,
     },
+    service::payments::PayStore,
     store::{
         audit::Actor,
         outbox::{self, Message as Outgoing},

@@ -1,0 +1,106 @@
+//! Payments as the webhook route, the jobs and the bot all drive them: the Pakasir calls around
+//! the store's payment records (`store::payments`).
+//!
+//! - `confirm.rs`: confirming a payment with `transactiondetail` and settling it; ending an
+//!   unpaid one (cancel at Pakasir, then close), which settles it instead when it was paid late.
+//!
+//! Every path works on a [`PayStore`]: a store's context and, when its bot runs in this
+//! process, a [`Courier`] that sends the outbox rows a change wrote right after its commit. A
+//! store whose bot does not run here (suspended, or starting) still has its payments confirmed
+//! and credited; the messages wait in the outbox until its bot runs again.
+
+mod confirm;
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+
+pub use confirm::{Ending, Verdict, admins, confirm, end};
+
+use crate::{bot::StoreCtx, pakasir::PakasirError, store::gateway};
+
+/// Sends outbox rows right after the commit that wrote them. The bot implements it for a store
+/// whose bot runs in this process; what it does not send, the outbox worker sends later, so a
+/// courier is a shortcut and never the only way a message leaves.
+pub trait Courier: Send + Sync {
+    fn send_now<'a>(&'a self, ctx: &'a StoreCtx, outbox: &'a [i64]) -> BoxFuture<'a, ()>;
+}
+
+/// A store as payment work needs it.
+#[derive(Clone)]
+pub struct PayStore {
+    pub ctx: Arc<StoreCtx>,
+    /// The fast path for messages; `None` leaves them to the outbox worker.
+    courier: Option<Arc<dyn Courier>>,
+}
+
+impl PayStore {
+    pub fn new(ctx: Arc<StoreCtx>, courier: Option<Arc<dyn Courier>>) -> Self {
+        Self { ctx, courier }
+    }
+
+    /// Sends outbox rows just committed, when the store's bot runs here; what fails stays in
+    /// the outbox for the worker.
+    pub async fn send_now(&self, outbox: &[i64]) {
+        if let Some(courier) = &self.courier {
+            courier.send_now(&self.ctx, outbox).await;
+        }
+    }
+
+    /// Records the outcome of a Pakasir call in the store's failure streak: an outage (Pakasir
+    /// unreachable or failing, or refusing the store's key) extends it, a success ends it, and
+    /// a refusal of one request (an order already completed, say) leaves it alone. The alert a
+    /// third failure writes is sent at once. Bookkeeping errors are logged, never raised: they
+    /// must not hide the call's own outcome.
+    pub async fn note_gateway<T>(&self, result: &Result<T, PakasirError>) {
+        let tenant = self.ctx.tenant();
+        let failure = match result {
+            Ok(_) if !self.ctx.gateway_was_failing() => return,
+            Ok(_) => None,
+            Err(error) if is_outage(error) => Some(error.to_string()),
+            Err(error) => {
+                tracing::info!(store = %tenant.slug, %error, "Pakasir refused a request");
+                return;
+            }
+        };
+        if let Some(reason) = &failure {
+            metrics::counter!("tokobot_gateway_failures_total", "store" => tenant.slug.clone())
+                .increment(1);
+            tracing::warn!(store = %tenant.slug, error = %reason, "a Pakasir call failed");
+        }
+        let outcome = async {
+            let mut tx = self.ctx.db.tenant(tenant.id).await?;
+            let alert = match &failure {
+                None => {
+                    gateway::record_success(&mut tx).await?;
+                    None
+                }
+                Some(reason) => {
+                    gateway::record_failure(&mut tx, tenant.id, tenant.owner_telegram_id, reason)
+                        .await?
+                }
+            };
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(alert)
+        };
+        match outcome.await {
+            Ok(alert) => {
+                self.ctx.set_gateway_failing(failure.is_some());
+                if let Some(alert) = alert {
+                    self.send_now(&[alert]).await;
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not record the gateway's health"),
+        }
+    }
+}
+
+/// Whether a failed call means the gateway cannot be used: it is down, answers what cannot be
+/// understood, or refuses the store's project and key (which only the owner can fix). Callers
+/// check amounts and order ids before calling, so `Invalid` is never a request of ours.
+fn is_outage(error: &PakasirError) -> bool {
+    match error {
+        PakasirError::Unavailable { .. } | PakasirError::Invalid(_) => true,
+        PakasirError::Rejected { status, .. } => matches!(status, 401 | 403),
+    }
+}
