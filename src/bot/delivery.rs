@@ -84,6 +84,9 @@ async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerResul
             None,
         )
         .await?),
+        Message::OrderRefunded { .. } | Message::BalanceAdjusted { .. } => {
+            super::balance_notices::send(bot, ctx, claimed).await
+        }
         _ => super::payments::notify::send(bot, ctx, claimed).await,
     }
 }

@@ -8,7 +8,8 @@
 //!   anti-spam gate (`antispam.rs`).
 //! - `customer/`: what customers do: start and menu, browse, cart, checkout and orders, deposits.
 //! - `callbacks.rs`: inline-button data; `ui.rs`: send and edit helpers.
-//! - `delivery.rs`: sending outbox messages and the goods of paid orders.
+//! - `delivery.rs`: sending outbox messages and the goods of paid orders; `balance_notices.rs`:
+//!   telling a customer about a refund or a balance adjustment.
 //! - `texts/`: the message catalogue, one file per language.
 //! - `dialogue.rs`: dialogue state in PostgreSQL, keyed by (store, chat).
 //! - `admin.rs`: the admins' store summary.
@@ -18,6 +19,7 @@
 
 pub mod admin;
 pub mod antispam;
+pub mod balance_notices;
 pub mod callbacks;
 pub mod customer;
 pub mod delivery;

@@ -8,5 +8,26 @@
 //!
 //! - `payments`: confirming a payment with Pakasir and settling it, ending an unpaid one
 //!   (cancel at Pakasir, then close), late payments, and the gateway's failure streak.
+//! - `orders`: the store cancelling an order, which cancels its open invoice at Pakasir first.
 
+pub mod orders;
 pub mod payments;
+
+use crate::store::error::OpError;
+
+/// Why a service operation changed nothing: the domain refused it (`Op`, which each adapter
+/// words as it words domain errors), or something failed underneath (a database or gateway
+/// fault, logged and reported as such).
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Op(#[from] OpError),
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for ServiceError {
+    fn from(error: sqlx::Error) -> Self {
+        ServiceError::Op(OpError::Database(error))
+    }
+}

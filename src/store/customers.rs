@@ -4,6 +4,10 @@
 //! the customers it has recently seen in memory. The first contact (per cache lifetime)
 //! upserts the row at once, which also refreshes names; later contacts only mark the customer
 //! as seen, and [`CustomerBook::flush_seen`] writes those marks in one statement per store.
+//!
+//! `admin.rs`: what a store's admins do with customers (search, profile, block, balance).
+
+pub mod admin;
 
 use std::{
     collections::{HashMap, HashSet},

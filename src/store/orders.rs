@@ -4,6 +4,11 @@
 //! `awaiting_payment → cancelled | expired`. Every transition is a conditional update on the
 //! current state (`where status = 'awaiting_payment'`) inside the transaction that moves the
 //! money and the stock, so a replayed or concurrent request changes nothing twice.
+//!
+//! `admin.rs`: what a store's admins see and do with orders (list, detail, refund, resend),
+//! for the bot and the API alike.
+
+pub mod admin;
 
 use rand::{Rng, distr::Alphanumeric};
 use sqlx::PgConnection;
@@ -34,6 +39,22 @@ impl Status {
             "cancelled" => Status::Cancelled,
             "expired" => Status::Expired,
             _ => Status::AwaitingPayment,
+        }
+    }
+
+    /// The status only if `value` names one exactly (for filters typed by people).
+    pub fn from_name(value: &str) -> Option<Status> {
+        let status = Status::parse(value);
+        (status.as_str() == value).then_some(status)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::AwaitingPayment => "awaiting_payment",
+            Status::Paid => "paid",
+            Status::Delivered => "delivered",
+            Status::Cancelled => "cancelled",
+            Status::Expired => "expired",
         }
     }
 
@@ -95,6 +116,8 @@ pub enum CheckoutError {
     SoldOut(Vec<Shortage>),
     #[error("the coupon does not apply")]
     Coupon(CouponProblem),
+    #[error("the store blocked this customer")]
+    Blocked,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -107,6 +130,9 @@ pub async fn checkout(
     customer: i64,
     hold: Duration,
 ) -> Result<Order, CheckoutError> {
+    if super::customers::admin::is_blocked(conn, customer).await? {
+        return Err(CheckoutError::Blocked);
+    }
     let now = OffsetDateTime::now_utc();
     let cart = cart::view(conn, customer, now).await?;
     check_cart(&cart)?;

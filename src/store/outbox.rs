@@ -33,6 +33,10 @@ pub enum Message {
     AdminPayment { payment_id: i64 },
     /// Warn the owner that the payment gateway keeps failing.
     GatewayAlert { failures: i32, error: String },
+    /// Tell the buyer that (part of) a paid order went back to their balance.
+    OrderRefunded { order_id: i64 },
+    /// Tell the customer that the store changed their balance.
+    BalanceAdjusted { ledger_id: i64 },
 }
 
 impl Message {
@@ -45,6 +49,8 @@ impl Message {
             Message::Snk { .. } => "snk",
             Message::AdminPayment { .. } => "admin_payment",
             Message::GatewayAlert { .. } => "gateway_alert",
+            Message::OrderRefunded { .. } => "order_refunded",
+            Message::BalanceAdjusted { .. } => "balance_adjusted",
         }
     }
 }

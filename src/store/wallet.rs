@@ -61,19 +61,14 @@ pub async fn credit(
     reason: Reason,
     reference: &str,
 ) -> Result<i64, WalletError> {
-    debug_assert!(amount > 0);
-    let after: i64 = sqlx::query_scalar(
-        "insert into balances (tenant_id, customer_id, balance) values ($1, $2, $3) \
-         on conflict (tenant_id, customer_id) do update set balance = balances.balance + excluded.balance \
-         returning balance",
-    )
-    .bind(tenant)
-    .bind(customer)
-    .bind(amount)
-    .fetch_one(&mut *conn)
-    .await?;
-    book(conn, tenant, customer, amount, reason, reference, after).await?;
-    Ok(after)
+    let change = Change {
+        customer,
+        amount,
+        reason,
+        reference,
+        note: None,
+    };
+    Ok(apply(conn, tenant, &change).await?.balance)
 }
 
 /// Takes `amount` (> 0) from the balance; returns the new balance.
@@ -85,51 +80,99 @@ pub async fn debit(
     reason: Reason,
     reference: &str,
 ) -> Result<i64, WalletError> {
-    debug_assert!(amount > 0);
-    let after: Option<i64> = sqlx::query_scalar(
-        "update balances set balance = balance - $2 where customer_id = $1 and balance >= $2 returning balance",
-    )
-    .bind(customer)
-    .bind(amount)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(after) = after else {
-        let balance = balance(conn, customer).await?;
-        return Err(WalletError::Insufficient {
-            balance,
-            needed: amount,
-        });
+    let change = Change {
+        customer,
+        amount: -amount,
+        reason,
+        reference,
+        note: None,
     };
-    book(conn, tenant, customer, -amount, reason, reference, after).await?;
-    Ok(after)
+    Ok(apply(conn, tenant, &change).await?.balance)
+}
+
+/// One change of a customer's balance, as the ledger records it.
+#[derive(Clone, Debug)]
+pub struct Change<'a> {
+    pub customer: i64,
+    /// Positive credits, negative debits; never zero.
+    pub amount: i64,
+    pub reason: Reason,
+    /// What the change is for; `(reason, reference)` is booked at most once.
+    pub reference: &'a str,
+    /// Why, in the words of the admin who made it (refunds and adjustments).
+    pub note: Option<&'a str>,
+}
+
+/// What a booked change left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Booked {
+    pub balance: i64,
+    pub ledger_id: i64,
+}
+
+/// Credits or debits the balance and writes its ledger row. A debit never takes the balance
+/// below zero: it is a conditional update, and the table's check is the last guard.
+pub async fn apply(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    change: &Change<'_>,
+) -> Result<Booked, WalletError> {
+    debug_assert!(change.amount != 0);
+    let after = if change.amount > 0 {
+        sqlx::query_scalar(
+            "insert into balances (tenant_id, customer_id, balance) values ($1, $2, $3) \
+             on conflict (tenant_id, customer_id) do update set balance = balances.balance + excluded.balance \
+             returning balance",
+        )
+        .bind(tenant)
+        .bind(change.customer)
+        .bind(change.amount)
+        .fetch_one(&mut *conn)
+        .await?
+    } else {
+        let needed = -change.amount;
+        let after: Option<i64> = sqlx::query_scalar(
+            "update balances set balance = balance - $2 where customer_id = $1 and balance >= $2 returning balance",
+        )
+        .bind(change.customer)
+        .bind(needed)
+        .fetch_optional(&mut *conn)
+        .await?;
+        match after {
+            Some(after) => after,
+            None => {
+                let balance = balance(conn, change.customer).await?;
+                return Err(WalletError::Insufficient { balance, needed });
+            }
+        }
+    };
+    let ledger_id = book(conn, tenant, change, after).await?;
+    Ok(Booked {
+        balance: after,
+        ledger_id,
+    })
 }
 
 async fn book(
     conn: &mut PgConnection,
     tenant: TenantId,
-    customer: i64,
-    amount: i64,
-    reason: Reason,
-    reference: &str,
+    change: &Change<'_>,
     after: i64,
-) -> Result<(), WalletError> {
-    let booked = sqlx::query(
-        "insert into balance_ledger (tenant_id, customer_id, amount, reason, reference, balance_after) \
-         values ($1, $2, $3, $4, $5, $6) on conflict (tenant_id, reason, reference) do nothing",
+) -> Result<i64, WalletError> {
+    let booked: Option<i64> = sqlx::query_scalar(
+        "insert into balance_ledger (tenant_id, customer_id, amount, reason, reference, balance_after, note) \
+         values ($1, $2, $3, $4, $5, $6, $7) on conflict (tenant_id, reason, reference) do nothing \
+         returning id",
     )
     .bind(tenant)
-    .bind(customer)
-    .bind(amount)
-    .bind(reason.as_str())
-    .bind(reference)
+    .bind(change.customer)
+    .bind(change.amount)
+    .bind(change.reason.as_str())
+    .bind(change.reference)
     .bind(after)
-    .execute(conn)
-    .await?
-    .rows_affected();
+    .bind(change.note)
+    .fetch_optional(conn)
+    .await?;
     // The caller's transaction rolls back the balance change with this error.
-    if booked == 0 {
-        Err(WalletError::AlreadyBooked)
-    } else {
-        Ok(())
-    }
+    booked.ok_or(WalletError::AlreadyBooked)
 }

@@ -1,5 +1,7 @@
 //! The integration suite: real HTTP routes, a real PostgreSQL, fakes only for Telegram and Pakasir.
 
+mod admin_customers;
+mod admin_orders;
 mod api;
 mod catalog;
 mod hosting;

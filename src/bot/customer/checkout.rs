@@ -152,6 +152,7 @@ async fn checkout(
                     super::cart::coupon_problem(t, &problem),
                     InlineKeyboardMarkup::new([[button(t.cart_button, Callback::Cart)]]),
                 ),
+                CheckoutError::Blocked => Reply::text(t.customer_blocked.to_owned()),
                 CheckoutError::Database(error) => return Err(error.into()),
             }
         }

@@ -16,7 +16,11 @@ use crate::{
         },
         texts::{Texts, fill, menu_button},
     },
-    store::{customers::Customer, money::rupiah, wallet},
+    store::{
+        customers::{Customer, admin as customer_admin},
+        money::rupiah,
+        wallet,
+    },
 };
 
 /// The largest top-up a customer can ask for in one invoice.
@@ -33,7 +37,13 @@ pub async fn deposit_menu(
     let tenant = ctx.tenant();
     let mut tx = ctx.db.tenant(tenant.id).await?;
     let balance = wallet::balance(&mut tx, chat.0).await?;
+    let blocked = customer_admin::is_blocked(&mut tx, chat.0).await?;
     tx.commit().await?;
+    if blocked {
+        return Reply::text(t.customer_blocked.to_owned())
+            .send(bot, chat)
+            .await;
+    }
     let text = format!(
         "{}\n\n{}",
         fill(t.balance_line, &[("balance", &rupiah(balance))]),
@@ -77,6 +87,12 @@ pub async fn deposit_amount_entered(
         Requested::Sent(_) => {
             dialogue.exit().await?;
             Ok(())
+        }
+        Requested::Blocked => {
+            dialogue.exit().await?;
+            Reply::text(t.customer_blocked.to_owned())
+                .send(&bot, msg.chat.id)
+                .await
         }
         // The customer stays in the conversation and can type the amount again.
         _ => {

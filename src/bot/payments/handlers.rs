@@ -114,6 +114,7 @@ async fn pay_qris(
             );
             Ok(ui::notice(bot, q, &text, true).await?)
         }
+        Requested::Blocked => Ok(ui::notice(bot, q, t.customer_blocked, true).await?),
         Requested::NotPayable(status) => {
             let text = not_payable(t, status.unwrap_or(OrderStatus::AwaitingPayment));
             Ok(ui::notice(bot, q, text, true).await?)

@@ -19,6 +19,7 @@ use crate::{
     pakasir::{Invoice, Method, PakasirError, client::MIN_AMOUNT, qris},
     service::payments::PayStore,
     store::{
+        customers::admin as customer_admin,
         money::rupiah,
         orders::{self, Status as OrderStatus},
         payments::{self, Kind, NewPayment, Payment, Status},
@@ -36,6 +37,8 @@ pub enum Requested {
     BelowMinimum,
     /// The order is not the customer's, or no longer awaits payment.
     NotPayable(Option<OrderStatus>),
+    /// The store blocked the customer: no deposit.
+    Blocked,
 }
 
 /// Sends the QRIS invoice of the customer's order, creating it at Pakasir the first time.
@@ -126,6 +129,12 @@ pub async fn for_deposit(
     }
     let ctx = &store.ctx;
     let tenant = ctx.tenant();
+    let mut tx = ctx.db.tenant(tenant.id).await?;
+    let blocked = customer_admin::is_blocked(&mut tx, customer).await?;
+    tx.commit().await?;
+    if blocked {
+        return Ok(Requested::Blocked);
+    }
     let code = deposit_code();
     let Some(invoice) = create(store, &code, amount).await else {
         return Ok(Requested::GatewayDown);

@@ -61,7 +61,10 @@ pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerR
             ],
         ),
         Message::Snk { order_id } => return send_terms(bot, ctx, t, chat, *order_id).await,
-        Message::DeliverOrder { .. } | Message::Text { .. } => return Ok(()),
+        Message::DeliverOrder { .. }
+        | Message::Text { .. }
+        | Message::OrderRefunded { .. }
+        | Message::BalanceAdjusted { .. } => return Ok(()),
     };
     Ok(ui::send(bot, chat, text, None).await?)
 }

@@ -187,6 +187,13 @@ pub struct Texts {
     pub manual_paid_admin: &'static str,
     /// `{code}`.
     pub manual_paid_customer: &'static str,
+    // What the store did to a customer's order or balance.
+    /// Said to a customer the store blocked, instead of checking out or topping up.
+    pub customer_blocked: &'static str,
+    /// `{code}`, `{amount}`, `{balance}`.
+    pub order_refunded_notice: &'static str,
+    /// `{amount}` (signed), `{balance}`, `{reason}`.
+    pub balance_adjusted_notice: &'static str,
     // Deposit, info, admin, anti-spam.
     /// `{balance}`.
     pub balance_line: &'static str,

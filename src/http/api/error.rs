@@ -14,6 +14,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use utoipa::ToSchema;
 
 use crate::{
+    service::ServiceError,
     store::error::OpError,
     tenants::{model::FieldError, service::ProvisionError},
 };
@@ -164,6 +165,15 @@ impl From<OpError> for ApiError {
             },
             OpError::Conflict { code, message } => ApiError::ConflictCode { code, message },
             OpError::Database(error) => error.into(),
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::Op(error) => error.into(),
+            ServiceError::Failed(cause) => internal_or_unavailable(cause),
         }
     }
 }

@@ -2,7 +2,11 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod cursor;
+pub mod customers;
 pub mod error;
+pub mod orders;
+mod scope;
 pub mod stats;
 pub mod tenants;
 
@@ -33,11 +37,24 @@ pub use super::AppState;
         stats::get,
         catalog::export,
         catalog::import,
+        orders::list,
+        orders::get,
+        orders::mark_paid,
+        orders::cancel,
+        orders::refund,
+        orders::resend,
+        customers::list,
+        customers::get,
+        customers::block,
+        customers::unblock,
+        customers::balance,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "tenants", description = "Stores hosted by this tokobot"),
         (name = "catalog", description = "A store's catalog as one JSON document"),
+        (name = "orders", description = "A store's orders: list, detail, mark paid, cancel, refund, resend"),
+        (name = "customers", description = "A store's customers: search, profile, block, balance adjustments"),
     )
 )]
 pub struct ApiDoc;
@@ -85,5 +102,40 @@ pub fn router() -> Router<AppState> {
             get(catalog::export)
                 .put(catalog::import)
                 .layer(DefaultBodyLimit::max(catalog::BODY_LIMIT)),
+        )
+        .route("/api/v1/tenants/{slug}/orders", get(orders::list))
+        .route("/api/v1/tenants/{slug}/orders/{code}", get(orders::get))
+        .route(
+            "/api/v1/tenants/{slug}/orders/{code}/mark-paid",
+            post(orders::mark_paid),
+        )
+        .route(
+            "/api/v1/tenants/{slug}/orders/{code}/cancel",
+            post(orders::cancel),
+        )
+        .route(
+            "/api/v1/tenants/{slug}/orders/{code}/refund",
+            post(orders::refund),
+        )
+        .route(
+            "/api/v1/tenants/{slug}/orders/{code}/resend",
+            post(orders::resend),
+        )
+        .route("/api/v1/tenants/{slug}/customers", get(customers::list))
+        .route(
+            "/api/v1/tenants/{slug}/customers/{telegram_id}",
+            get(customers::get),
+        )
+        .route(
+            "/api/v1/tenants/{slug}/customers/{telegram_id}/block",
+            post(customers::block),
+        )
+        .route(
+            "/api/v1/tenants/{slug}/customers/{telegram_id}/unblock",
+            post(customers::unblock),
+        )
+        .route(
+            "/api/v1/tenants/{slug}/customers/{telegram_id}/balance",
+            post(customers::balance),
         )
 }

@@ -5,7 +5,11 @@
 use super::PayStore;
 use crate::{
     pakasir::{PaymentStatus, Transaction},
-    store::payments::{self, Closed, Payment, Settled, Status},
+    store::{
+        audit::Actor,
+        orders::{self, admin as order_admin},
+        payments::{self, Closed, Payment, Settled, Status},
+    },
     tenants::model::Tenant,
 };
 
@@ -117,6 +121,26 @@ pub enum Ending {
 /// then asks `transactiondetail` what it is now. Paid meanwhile: it is settled. Not paid: it is
 /// closed with `status` (`Expired` or `Cancelled`), its order with it.
 pub async fn end(store: &PayStore, payment: &Payment, status: Status) -> anyhow::Result<Ending> {
+    end_as(store, payment, status, None).await
+}
+
+/// Ends a pending order invoice at the store's request: as [`end`] with `Cancelled`, and the
+/// order's cancellation is written to the audit log as `actor`'s, in the transaction that
+/// closes it.
+pub async fn cancel_by(
+    store: &PayStore,
+    payment: &Payment,
+    actor: &Actor,
+) -> anyhow::Result<Ending> {
+    end_as(store, payment, Status::Cancelled, Some(actor)).await
+}
+
+async fn end_as(
+    store: &PayStore,
+    payment: &Payment,
+    status: Status,
+    actor: Option<&Actor>,
+) -> anyhow::Result<Ending> {
     if payment.status != Status::Pending {
         return Ok(Ending::NotPending(payment.clone()));
     }
@@ -139,16 +163,35 @@ pub async fn end(store: &PayStore, payment: &Payment, status: Status) -> anyhow:
         PaymentStatus::Completed if mismatch(store, payment, &transaction).is_none() => {
             Ok(Ending::Paid(settle(store, payment).await?))
         }
-        PaymentStatus::Expired | PaymentStatus::Cancelled => close(store, payment, status).await,
+        PaymentStatus::Expired | PaymentStatus::Cancelled => {
+            close(store, payment, status, actor).await
+        }
         // Still payable: the cancel did not go through.
         _ => Ok(Ending::Unreachable),
     }
 }
 
-async fn close(store: &PayStore, payment: &Payment, status: Status) -> anyhow::Result<Ending> {
+async fn close(
+    store: &PayStore,
+    payment: &Payment,
+    status: Status,
+    actor: Option<&Actor>,
+) -> anyhow::Result<Ending> {
     let tenant = store.ctx.tenant();
     let mut tx = store.ctx.db.tenant(tenant.id).await?;
     let closed = payments::close(&mut tx, tenant.id, payment.id, status).await?;
+    if let (Closed::Now { .. }, Some(actor), Some(order_id)) = (&closed, actor, payment.order_id)
+        && let Some(order) = orders::get(&mut tx, order_id).await?
+    {
+        order_admin::record_cancel(
+            &mut tx,
+            tenant.id,
+            actor,
+            &order.code,
+            Some(&payment.gateway_order_id),
+        )
+        .await?;
+    }
     tx.commit().await?;
     match closed {
         Closed::Now { payment, outbox } => {

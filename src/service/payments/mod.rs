@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-pub use confirm::{Ending, Verdict, admins, confirm, end};
+pub use confirm::{Ending, Verdict, admins, cancel_by, confirm, end};
 
 use crate::{bot::StoreCtx, pakasir::PakasirError, store::gateway};
 

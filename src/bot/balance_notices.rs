@@ -1,0 +1,61 @@
+//! The outbox messages that tell a customer the store changed their money: a refund of an
+//! order to their balance, and an adjustment of their balance by an admin. Rendered when sent,
+//! in the customer's language, from the rows the change wrote.
+
+use teloxide::{types::ChatId, utils::html::escape};
+
+use super::{
+    HandlerResult, StoreBot, StoreCtx,
+    texts::{fill, texts},
+    ui,
+};
+use crate::store::{
+    customers::admin::ledger_entry,
+    money::rupiah,
+    orders::admin::refund_of,
+    outbox::{Claimed, Message},
+    wallet,
+};
+
+/// Sends one refund or adjustment notice; other kinds are not for this module.
+pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerResult {
+    let t = texts(ctx.locale_of(claimed.chat_id));
+    let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
+    let text = match claimed.message {
+        Message::OrderRefunded { order_id } => {
+            let Some((code, amount)) = refund_of(&mut tx, order_id).await? else {
+                return Ok(());
+            };
+            let balance = wallet::balance(&mut tx, claimed.chat_id).await?;
+            fill(
+                t.order_refunded_notice,
+                &[
+                    ("code", &code),
+                    ("amount", &rupiah(amount)),
+                    ("balance", &rupiah(balance)),
+                ],
+            )
+        }
+        Message::BalanceAdjusted { ledger_id } => {
+            let Some((amount, balance, reason)) = ledger_entry(&mut tx, ledger_id).await? else {
+                return Ok(());
+            };
+            let signed = if amount > 0 {
+                format!("+{}", rupiah(amount))
+            } else {
+                format!("-{}", rupiah(-amount))
+            };
+            fill(
+                t.balance_adjusted_notice,
+                &[
+                    ("amount", &signed),
+                    ("balance", &rupiah(balance)),
+                    ("reason", &escape(reason.as_deref().unwrap_or("-"))),
+                ],
+            )
+        }
+        _ => return Ok(()),
+    };
+    tx.commit().await?;
+    Ok(ui::send(bot, ChatId(claimed.chat_id), text, None).await?)
+}
