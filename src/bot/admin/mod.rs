@@ -10,6 +10,10 @@
 //!   message) while the area's dialogue waits for it; `step` is the area's own state;
 //! - `on_confirm(cx, step)`: the admin pressed ✅ on the area's confirmation screen.
 //!
+//! An area's `READY` constant says whether the menu offers it; its texts are in
+//! `bot/texts/admin/<area>.rs`. `snk.rs` (a typed note), `backup.rs` (a document, a summary
+//! and ✅) and `audit.rs` (pages and filters as buttons) show every piece in use.
+//!
 //! A dialogue (prompt → validate → confirm) is written with [`Cx`]: `cx.ask(area, &step, prompt)`
 //! stores the area's step (any serde type of the area's own) in the dialogue storage and shows
 //! the prompt with a cancel button; `cx.again(line)` answers a wrong input with one line and
