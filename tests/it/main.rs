@@ -3,6 +3,7 @@
 mod admin_menu;
 mod api;
 mod catalog;
+mod delivery;
 mod hosting;
 mod isolation;
 mod operations;
