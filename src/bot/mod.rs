@@ -12,7 +12,8 @@
 //!   telling a customer about a refund or a balance adjustment.
 //! - `texts/`: the message catalogue, one file per language.
 //! - `dialogue.rs`: dialogue state in PostgreSQL, keyed by (store, chat).
-//! - `admin.rs`: the admins' store summary.
+//! - `admin/`: the admin menu, one file per area, and the dialogue mechanism they share.
+//! - `split.rs`: data-sized text cut into messages Telegram accepts.
 //! - `payments/`: QRIS invoices, the customer's payment buttons, payment messages; confirming
 //!   and ending payments is `service::payments`, which this calls.
 //! - `snk.rs`: customers fulfil products' terms (SNK); admins review the submissions.
@@ -26,6 +27,7 @@ pub mod delivery;
 pub mod dialogue;
 pub mod payments;
 pub mod snk;
+pub mod split;
 pub mod texts;
 mod tree;
 pub mod ui;
@@ -49,7 +51,10 @@ use crate::{
     pakasir::{Credentials, PakasirClient},
     secret::Secret,
     store::{catalog::CatalogCache, customers::CustomerBook},
-    tenants::model::{Locale, Tenant, TenantSecrets},
+    tenants::{
+        model::{Locale, Tenant, TenantSecrets},
+        service::Provisioner,
+    },
 };
 
 /// The bot type every store uses. `Throttle` keeps each bot within Telegram's limits (about
@@ -75,6 +80,9 @@ pub struct Shared {
     pub gated_on_arrival: bool,
     /// One Pakasir client (on the host's one HTTP client) for every store.
     pub pakasir: PakasirClient,
+    /// Changes a store's profile (settings, admins) the way the API does, so the admin menu and
+    /// `PATCH` share one validated path into the registry.
+    pub provisioner: Provisioner,
 }
 
 /// A store's Pakasir project and API key. Both are secrets: never logged.

@@ -1,9 +1,11 @@
 //! The integration suite: real HTTP routes, a real PostgreSQL, fakes only for Telegram and Pakasir.
 
 mod admin_customers;
+mod admin_menu;
 mod admin_orders;
 mod api;
 mod catalog;
+mod delivery;
 mod hosting;
 mod isolation;
 mod operations;
