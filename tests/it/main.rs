@@ -3,6 +3,7 @@
 mod admin_customers;
 mod admin_menu;
 mod admin_orders;
+mod admin_orders_customers_menu;
 mod api;
 mod catalog;
 mod delivery;

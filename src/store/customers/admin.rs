@@ -269,18 +269,30 @@ impl Adjustment {
     /// A non-zero amount within [`ADJUSTMENT_LIMIT`] either way and a reason of 1 to 500
     /// characters; returns the trimmed reason.
     pub fn validate(&self) -> OpResult<String> {
-        if self.amount == 0 || self.amount.abs() > ADJUSTMENT_LIMIT {
-            return Err(OpError::invalid(
-                "amount",
-                format!("the amount must be non-zero and at most {ADJUSTMENT_LIMIT} either way"),
-            ));
-        }
-        let reason = self.reason.trim();
-        if reason.is_empty() {
-            return Err(OpError::invalid("reason", "say why the balance changes"));
-        }
-        order_admin::check_reason(reason)
+        check_amount(self.amount)?;
+        check_reason(&self.reason)
     }
+}
+
+/// An adjustment's amount: non-zero and within [`ADJUSTMENT_LIMIT`] either way. The bot asks
+/// for the amount and the reason one at a time and checks each with the rule the API uses.
+pub fn check_amount(amount: i64) -> OpResult<()> {
+    if amount == 0 || amount.abs() > ADJUSTMENT_LIMIT {
+        return Err(OpError::invalid(
+            "amount",
+            format!("the amount must be non-zero and at most {ADJUSTMENT_LIMIT} either way"),
+        ));
+    }
+    Ok(())
+}
+
+/// An adjustment's reason: required, at most 500 characters; returns it trimmed.
+pub fn check_reason(reason: &str) -> OpResult<String> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(OpError::invalid("reason", "say why the balance changes"));
+    }
+    order_admin::check_reason(reason)
 }
 
 /// What an adjustment did.

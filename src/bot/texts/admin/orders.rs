@@ -2,11 +2,144 @@
 
 use crate::tenants::model::Locale;
 
-pub struct OrdersTexts {}
+pub struct OrdersTexts {
+    /// `{filter}`.
+    pub title: &'static str,
+    pub empty: &'static str,
+    pub all: &'static str,
+    pub awaiting: &'static str,
+    pub paid: &'static str,
+    pub delivered: &'static str,
+    pub cancelled: &'static str,
+    pub expired: &'static str,
+    pub newest: &'static str,
+    pub older: &'static str,
+    /// `{code}`, `{status}`, `{created}`, `{customer}`, `{items}`, `{total}`, `{method}`,
+    /// `{payment}`, `{delivery}`, `{refund}`.
+    pub view: &'static str,
+    pub no_payment: &'static str,
+    /// `{status}`, `{total}`.
+    pub payment_line: &'static str,
+    pub not_delivered: &'static str,
+    /// `{status}`, `{attempts}`.
+    pub delivery_line: &'static str,
+    /// `{amount}`.
+    pub refund_line: &'static str,
+    pub mark_paid: &'static str,
+    pub cancel: &'static str,
+    pub refund_full: &'static str,
+    pub refund_part: &'static str,
+    pub resend: &'static str,
+    /// `{code}`, `{total}`.
+    pub confirm_mark_paid: &'static str,
+    /// `{code}`.
+    pub confirm_cancel: &'static str,
+    /// `{code}`, `{amount}`, `{customer}`.
+    pub confirm_refund: &'static str,
+    /// `{code}`.
+    pub confirm_resend: &'static str,
+    /// `{code}`, `{total}`.
+    pub refund_amount_prompt: &'static str,
+    /// `{total}`.
+    pub refund_amount_invalid: &'static str,
+    /// `{code}`.
+    pub marked_paid: &'static str,
+    /// `{code}`.
+    pub cancelled_done: &'static str,
+    /// `{code}`, `{amount}`, `{balance}`.
+    pub refunded: &'static str,
+    /// `{code}`.
+    pub resent: &'static str,
+    pub already_paid: &'static str,
+    pub sold_out: &'static str,
+    pub not_cancellable: &'static str,
+    pub paid_meanwhile: &'static str,
+    pub gateway_unavailable: &'static str,
+    pub not_paid: &'static str,
+    pub already_refunded: &'static str,
+}
 
-pub const ID: OrdersTexts = OrdersTexts {};
+pub const ID: OrdersTexts = OrdersTexts {
+    title: "🧾 <b>Pesanan</b> · {filter}\nPilih pesanan untuk membuka:",
+    empty: "🧾 Belum ada pesanan di sini.",
+    all: "Semua",
+    awaiting: "⏳ Belum bayar",
+    paid: "💵 Dibayar",
+    delivered: "📦 Terkirim",
+    cancelled: "❌ Batal",
+    expired: "⌛ Kedaluwarsa",
+    newest: "⏮ Terbaru",
+    older: "Lebih lama ▶️",
+    view: "🧾 <b>{code}</b>\nStatus: {status}\nDibuat: {created}\nPelanggan: {customer}\n\n{items}\n<b>Total: {total}</b>\nBayar dengan: {method}\nInvoice QRIS: {payment}\nPengiriman: {delivery}{refund}",
+    no_payment: "-",
+    payment_line: "{status} ({total})",
+    not_delivered: "belum dikirim",
+    delivery_line: "{status} (percobaan {attempts})",
+    refund_line: "\n💸 Sudah direfund: {amount}",
+    mark_paid: "✅ Tandai lunas",
+    cancel: "❌ Batalkan",
+    refund_full: "💸 Refund penuh",
+    refund_part: "✏️ Refund sebagian",
+    resend: "📦 Kirim ulang",
+    confirm_mark_paid: "Tandai pesanan <code>{code}</code> ({total}) <b>lunas</b>? Barang langsung dikirim ke pelanggan.",
+    confirm_cancel: "<b>Batalkan</b> pesanan <code>{code}</code>? Stoknya kembali dijual; invoice QRIS yang masih terbuka dibatalkan di Pakasir.",
+    confirm_refund: "Refund <b>{amount}</b> dari pesanan <code>{code}</code> ke saldo pelanggan <code>{customer}</code>? Refund hanya bisa sekali per pesanan.",
+    confirm_resend: "Kirim ulang barang pesanan <code>{code}</code> ke pelanggan?",
+    refund_amount_prompt: "Ketik jumlah refund untuk pesanan <code>{code}</code> (1 sampai {total}), contoh: <code>10000</code>.",
+    refund_amount_invalid: "Jumlah tidak valid. Ketik angka dari 1 sampai {total}.",
+    marked_paid: "✅ Pesanan <code>{code}</code> ditandai lunas; barang dikirim ke pelanggan.",
+    cancelled_done: "❌ Pesanan <code>{code}</code> dibatalkan; stoknya dijual lagi.",
+    refunded: "💸 {amount} dari pesanan <code>{code}</code> masuk ke saldo pelanggan (saldo sekarang {balance}). Pelanggan sudah diberi tahu.",
+    resent: "📦 Barang pesanan <code>{code}</code> dikirim ulang.",
+    already_paid: "Pesanan ini sudah lunas.",
+    sold_out: "Pesanan ini sudah ditutup dan barangnya habis, jadi tidak bisa ditandai lunas. Kembalikan dana pelanggan lewat saldo.",
+    not_cancellable: "Hanya pesanan yang belum dibayar yang bisa dibatalkan.",
+    paid_meanwhile: "Pelanggan baru saja membayar invoice-nya, jadi pesanan ini lunas dan tidak dibatalkan.",
+    gateway_unavailable: "Pakasir belum bisa membatalkan invoice-nya sekarang. Tidak ada yang berubah; coba lagi sebentar lagi.",
+    not_paid: "Hanya pesanan yang sudah dibayar yang bisa direfund atau dikirim ulang.",
+    already_refunded: "Pesanan ini sudah pernah direfund.",
+};
 
-pub const EN: OrdersTexts = OrdersTexts {};
+pub const EN: OrdersTexts = OrdersTexts {
+    title: "🧾 <b>Orders</b> · {filter}\nChoose an order to open it:",
+    empty: "🧾 No orders here yet.",
+    all: "All",
+    awaiting: "⏳ Unpaid",
+    paid: "💵 Paid",
+    delivered: "📦 Delivered",
+    cancelled: "❌ Cancelled",
+    expired: "⌛ Expired",
+    newest: "⏮ Newest",
+    older: "Older ▶️",
+    view: "🧾 <b>{code}</b>\nStatus: {status}\nCreated: {created}\nCustomer: {customer}\n\n{items}\n<b>Total: {total}</b>\nPaid with: {method}\nQRIS invoice: {payment}\nDelivery: {delivery}{refund}",
+    no_payment: "-",
+    payment_line: "{status} ({total})",
+    not_delivered: "not sent",
+    delivery_line: "{status} (attempt {attempts})",
+    refund_line: "\n💸 Refunded: {amount}",
+    mark_paid: "✅ Mark paid",
+    cancel: "❌ Cancel",
+    refund_full: "💸 Full refund",
+    refund_part: "✏️ Partial refund",
+    resend: "📦 Resend",
+    confirm_mark_paid: "Mark order <code>{code}</code> ({total}) <b>paid</b>? The goods go to the customer at once.",
+    confirm_cancel: "<b>Cancel</b> order <code>{code}</code>? Its stock goes back on sale; an open QRIS invoice is cancelled at Pakasir.",
+    confirm_refund: "Refund <b>{amount}</b> of order <code>{code}</code> to the balance of customer <code>{customer}</code>? An order can be refunded only once.",
+    confirm_resend: "Send the goods of order <code>{code}</code> to the customer again?",
+    refund_amount_prompt: "Type the amount to refund for order <code>{code}</code> (1 to {total}), e.g. <code>10000</code>.",
+    refund_amount_invalid: "Not a valid amount. Type a number from 1 to {total}.",
+    marked_paid: "✅ Order <code>{code}</code> marked paid; the goods went to the customer.",
+    cancelled_done: "❌ Order <code>{code}</code> cancelled; its stock is on sale again.",
+    refunded: "💸 {amount} of order <code>{code}</code> went to the customer's balance (now {balance}). The customer has been told.",
+    resent: "📦 The goods of order <code>{code}</code> were sent again.",
+    already_paid: "This order is already paid.",
+    sold_out: "This order had ended and its goods are gone, so it cannot be marked paid. Refund the customer to their balance instead.",
+    not_cancellable: "Only an unpaid order can be cancelled.",
+    paid_meanwhile: "The customer just paid the invoice, so the order is paid and was not cancelled.",
+    gateway_unavailable: "Pakasir cannot cancel the invoice right now. Nothing changed; try again in a minute.",
+    not_paid: "Only a paid order can be refunded or resent.",
+    already_refunded: "This order was refunded already.",
+};
 
 pub fn of(locale: Locale) -> &'static OrdersTexts {
     match locale {
