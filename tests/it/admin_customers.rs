@@ -95,6 +95,8 @@ async fn search_finds_customers_by_username_or_id_and_pages_through_them() {
         .customers_api(Method::GET, &format!("?q={}", "x".repeat(65)), None)
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = shop.customers_api(Method::GET, "?q=bu%00di", None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (status, _) = shop.customers_api(Method::GET, "?cursor=bad", None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }

@@ -280,6 +280,10 @@ async fn an_admin_finds_a_customer_blocks_them_and_adjusts_their_balance_with_a_
             .any(|(_, data)| data == &format!("a:cu:v:{BUYER}")),
         "{found:?}"
     );
+    assert!(
+        found.iter().any(|(_, data)| data == "a:x"),
+        "the search can be cancelled"
+    );
 
     shop.press_raw(OWNER, &format!("a:cu:v:{BUYER}")).await;
     shop.wait_text(OWNER, "Saldo: <b>Rp 0</b>").await;

@@ -288,7 +288,11 @@ async fn search(cx: &Cx, t: &CustomersTexts, text: &str) -> HandlerResult {
             )]
         })
         .collect();
-    keyboard.extend(cx.back_keyboard(Area::Menu).inline_keyboard);
+    // The search question stays open for another search, so its ❌ stays too.
+    keyboard.push(vec![InlineKeyboardButton::callback(
+        cx.t().cancel_button,
+        super::CANCEL,
+    )]);
     cx.send(text, InlineKeyboardMarkup::new(keyboard)).await
 }
 

@@ -159,7 +159,6 @@ pub async fn list(
         (status = 401, description = "No or invalid token", body = ErrorBody),
         (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or order", body = ErrorBody),
-        (status = 422, description = "The code cannot be an order code", body = ErrorBody),
     ))]
 pub async fn get(
     State(state): State<AppState>,
@@ -180,7 +179,6 @@ pub async fn get(
         (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or order", body = ErrorBody),
         (status = 409, description = "Already paid (`already_paid`), or ended with its goods gone (`sold_out`)", body = ErrorBody),
-        (status = 422, description = "The code cannot be an order code", body = ErrorBody),
     ))]
 pub async fn mark_paid(
     State(state): State<AppState>,
@@ -206,7 +204,6 @@ pub async fn mark_paid(
         (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or order", body = ErrorBody),
         (status = 409, description = "Not awaiting payment (`not_cancellable`), paid meanwhile (`paid_meanwhile`), or Pakasir could not cancel its invoice (`gateway_unavailable`)", body = ErrorBody),
-        (status = 422, description = "The code cannot be an order code", body = ErrorBody),
     ))]
 pub async fn cancel(
     State(state): State<AppState>,
@@ -231,7 +228,7 @@ pub async fn cancel(
         (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or order", body = ErrorBody),
         (status = 409, description = "Not paid (`not_paid`) or refunded before (`already_refunded`)", body = ErrorBody),
-        (status = 422, description = "An amount outside 1..total, a reason too long, or a bad code", body = ErrorBody),
+        (status = 422, description = "An amount outside 1..total, or a reason too long or holding a NUL", body = ErrorBody),
     ))]
 pub async fn refund(
     State(state): State<AppState>,
@@ -265,7 +262,6 @@ pub async fn refund(
         (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or order", body = ErrorBody),
         (status = 409, description = "The order is not paid (`not_paid`)", body = ErrorBody),
-        (status = 422, description = "The code cannot be an order code", body = ErrorBody),
     ))]
 pub async fn resend(
     State(state): State<AppState>,

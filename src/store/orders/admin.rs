@@ -280,14 +280,12 @@ pub async fn by_code(conn: &mut PgConnection, code: &str, lock: bool) -> OpResul
     order.ok_or(OpError::not_found("order"))
 }
 
-/// Order codes are upper-case letters and digits; anything else cannot name an order.
+/// Order codes are upper-case letters and digits; anything else (a NUL, a slash, a page of
+/// text) names no order, and is answered so before it reaches the database.
 fn normalise_code(code: &str) -> OpResult<String> {
     let code = code.trim().to_uppercase();
     if code.is_empty() || code.len() > 64 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(OpError::invalid(
-            "code",
-            "an order code is letters and digits, e.g. INV000123ABCDE",
-        ));
+        return Err(OpError::not_found("order"));
     }
     Ok(code)
 }
