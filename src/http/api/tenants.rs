@@ -203,8 +203,7 @@ pub async fn get(
     principal: Principal,
     Path(slug): Path<String>,
 ) -> Result<Json<TenantView>, ApiError> {
-    principal.require_store(&slug)?;
-    let tenant = state.provisioner.existing(&slug).await?;
+    let tenant = principal.store(&state, &slug).await?;
     Ok(Json(TenantView::new(&state, tenant)))
 }
 
@@ -223,7 +222,7 @@ pub async fn update(
     Path(slug): Path<String>,
     ApiJson(patch): ApiJson<TenantPatch>,
 ) -> Result<Json<TenantView>, ApiError> {
-    principal.require_store(&slug)?;
+    principal.store(&state, &slug).await?;
     let tenant = state
         .provisioner
         .update(&slug, patch, principal.is_operator())
@@ -312,7 +311,7 @@ pub async fn rotate_secrets(
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<SecretsUpdate>,
 ) -> Result<Json<TenantView>, ApiError> {
-    principal.require_store(&slug)?;
+    principal.store(&state, &slug).await?;
     let tenant = state.provisioner.rotate_secrets(&slug, body).await?;
     sync(&state, &slug).await;
     let tenant = fresh(&state, &slug, tenant).await;
