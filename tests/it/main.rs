@@ -3,6 +3,7 @@
 mod access;
 mod admin_menu;
 mod api;
+mod api_doc;
 mod catalog;
 mod delivery;
 mod hosting;
