@@ -307,6 +307,13 @@ pub async fn replace_secrets(
 }
 
 /// Tells every host process that a store changed; hosts LISTEN on this channel.
+/// How many stores should run (active), for the metrics that compare it with what runs.
+pub async fn count_active(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select count(*) from tenants where status = 'active'")
+        .fetch_one(db)
+        .await
+}
+
 pub async fn notify_changed(db: impl PgExecutor<'_>, slug: &str) -> sqlx::Result<()> {
     sqlx::query("select pg_notify($1, $2)")
         .bind(CHANGED_CHANNEL)
