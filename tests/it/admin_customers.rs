@@ -20,7 +20,7 @@ impl Shop<'_> {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let token = self.host.owner_token(&self.slug);
+        let token = self.host.owner_token(&self.slug).await;
         let path = format!("/api/v1/tenants/{}/customers{path}", self.slug);
         self.host.api(method, &path, Some(&token), body).await
     }
@@ -296,7 +296,7 @@ async fn another_stores_owner_cannot_block_or_credit_a_customer() {
     let shop = Shop::open(&host, "pelanggan-a", 6205).await;
     let _other = Shop::open(&host, "pelanggan-b", 6206).await;
     shop.meet(CUSTOMER).await;
-    let foreign = host.owner_token("pelanggan-b");
+    let foreign = host.owner_token("pelanggan-b").await;
     let base = format!("/api/v1/tenants/{}/customers", shop.slug);
 
     let attempts = [

@@ -21,7 +21,7 @@ impl Shop<'_> {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let token = self.host.owner_token(&self.slug);
+        let token = self.host.owner_token(&self.slug).await;
         let path = format!("/api/v1/tenants/{}/orders{path}", self.slug);
         self.host.api(method, &path, Some(&token), body).await
     }
@@ -441,7 +441,7 @@ async fn another_stores_owner_reaches_none_of_the_orders() {
     let _other = Shop::open(&host, "other-toko", 6109).await;
     let order = shop.paid_order(BUYER, "SPT", 1).await;
     let unpaid = shop.checkout(BUYER, "ML", 1).await;
-    let foreign = host.owner_token("other-toko");
+    let foreign = host.owner_token("other-toko").await;
 
     let base = format!("/api/v1/tenants/{}/orders", shop.slug);
     let attempts = [

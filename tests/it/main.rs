@@ -1,10 +1,12 @@
 //! The integration suite: real HTTP routes, a real PostgreSQL, fakes only for Telegram and Pakasir.
 
+mod access;
 mod admin_customers;
 mod admin_menu;
 mod admin_orders;
 mod admin_orders_customers_menu;
 mod api;
+mod api_doc;
 mod catalog;
 mod delivery;
 mod hosting;

@@ -29,7 +29,7 @@ impl From<ImportError> for ApiError {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{slug}/catalog", tag = "catalog",
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/catalog", operation_id = "export_catalog", tag = "catalog",
     params(("slug" = String, Path, description = "The store's slug")),
     security(("bearer" = [])),
     responses(
@@ -43,8 +43,7 @@ pub async fn export(
     principal: Principal,
     Path(slug): Path<String>,
 ) -> Result<Json<CatalogDocument>, ApiError> {
-    principal.require_store(&slug)?;
-    let tenant = state.provisioner.existing(&slug).await?;
+    let tenant = principal.store(&state, &slug).await?;
     let mut tx = state.host.db().tenant(tenant.id).await?;
     let doc = catalog_doc::export(&mut tx, state.host.sealer(), tenant.id)
         .await
@@ -52,7 +51,7 @@ pub async fn export(
     Ok(Json(doc))
 }
 
-#[utoipa::path(put, path = "/api/v1/tenants/{slug}/catalog", tag = "catalog", request_body = CatalogDocument,
+#[utoipa::path(put, path = "/api/v1/tenants/{slug}/catalog", operation_id = "import_catalog", tag = "catalog", request_body = CatalogDocument,
     params(("slug" = String, Path, description = "The store's slug")),
     security(("bearer" = [])),
     responses(
@@ -70,8 +69,7 @@ pub async fn import(
     Path(slug): Path<String>,
     ApiJson(doc): ApiJson<CatalogDocument>,
 ) -> Result<Json<ImportSummary>, ApiError> {
-    principal.require_store(&slug)?;
-    let tenant = state.provisioner.existing(&slug).await?;
+    let tenant = principal.store(&state, &slug).await?;
     // Checked before the transaction, so a bad document costs no connection.
     catalog_doc::validate(&doc).map_err(ImportError::Invalid)?;
     let mut tx = state.host.db().tenant(tenant.id).await?;

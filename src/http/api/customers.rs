@@ -14,7 +14,7 @@ use super::{
     auth::Principal,
     cursor,
     error::{ApiError, ApiJson, ApiQuery, ErrorBody},
-    scope::{actor, pay_store, store},
+    scope::pay_store,
 };
 use crate::{
     store::customers::admin::{
@@ -88,7 +88,7 @@ pub async fn list(
     Path(slug): Path<String>,
     ApiQuery(query): ApiQuery<CustomerQuery>,
 ) -> Result<Json<CustomerPage>, ApiError> {
-    let tenant = store(&state, &principal, &slug).await?;
+    let tenant = principal.store(&state, &slug).await?;
     let limit = cursor::limit(query.limit, 50, 200)?;
     let search = Search {
         query: query.q,
@@ -129,7 +129,7 @@ pub async fn get(
     principal: Principal,
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<Json<Profile>, ApiError> {
-    let tenant = store(&state, &principal, &slug).await?;
+    let tenant = principal.store(&state, &slug).await?;
     Ok(Json(
         read_profile(&state, &tenant, telegram_id(&id)?).await?,
     ))
@@ -142,10 +142,10 @@ async fn set_blocked(
     id: &str,
     blocked: bool,
 ) -> Result<Json<Profile>, ApiError> {
-    let tenant = store(state, principal, slug).await?;
+    let tenant = principal.store(state, slug).await?;
     let id = telegram_id(id)?;
     let mut tx = state.host.db().tenant(tenant.id).await?;
-    customer_admin::set_blocked(&mut tx, tenant.id, &actor(principal), id, blocked).await?;
+    customer_admin::set_blocked(&mut tx, tenant.id, &principal.actor(), id, blocked).await?;
     tx.commit().await?;
     Ok(Json(read_profile(state, &tenant, id).await?))
 }
@@ -206,7 +206,7 @@ pub async fn balance(
     Path((slug, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<BalanceBody>,
 ) -> Result<Json<Adjusted>, ApiError> {
-    let tenant = store(&state, &principal, &slug).await?;
+    let tenant = principal.store(&state, &slug).await?;
     let id = telegram_id(&id)?;
     let adjustment = Adjustment {
         amount: body.amount,
@@ -214,7 +214,7 @@ pub async fn balance(
     };
     let mut tx = state.host.db().tenant(tenant.id).await?;
     let adjusted =
-        customer_admin::adjust_balance(&mut tx, tenant.id, &actor(&principal), id, &adjustment)
+        customer_admin::adjust_balance(&mut tx, tenant.id, &principal.actor(), id, &adjustment)
             .await?;
     tx.commit().await?;
     pay_store(&state, &slug)

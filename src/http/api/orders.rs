@@ -15,7 +15,7 @@ use super::{
     auth::Principal,
     cursor,
     error::{ApiError, ApiJson, ApiQuery, ErrorBody},
-    scope::{actor, pay_store, store},
+    scope::pay_store,
 };
 use crate::{
     service,
@@ -124,7 +124,7 @@ pub async fn list(
     Path(slug): Path<String>,
     ApiQuery(query): ApiQuery<OrderQuery>,
 ) -> Result<Json<OrderPage>, ApiError> {
-    let tenant = store(&state, &principal, &slug).await?;
+    let tenant = principal.store(&state, &slug).await?;
     let limit = cursor::limit(query.limit, 50, 200)?;
     let filter = Filter {
         status: query.status.map(Status::from),
@@ -165,7 +165,7 @@ pub async fn get(
     principal: Principal,
     Path((slug, code)): Path<(String, String)>,
 ) -> Result<Json<Detail>, ApiError> {
-    let tenant = store(&state, &principal, &slug).await?;
+    let tenant = principal.store(&state, &slug).await?;
     Ok(Json(read_detail(&state, &tenant, &code).await?))
 }
 
@@ -185,9 +185,9 @@ pub async fn mark_paid(
     principal: Principal,
     Path((slug, code)): Path<(String, String)>,
 ) -> Result<Json<Detail>, ApiError> {
-    let tenant = store(&state, &principal, &slug).await?;
+    let tenant = principal.store(&state, &slug).await?;
     let mut tx = state.host.db().tenant(tenant.id).await?;
-    let paid = order_admin::mark_paid(&mut tx, tenant.id, &actor(&principal), &code).await?;
+    let paid = order_admin::mark_paid(&mut tx, tenant.id, &principal.actor(), &code).await?;
     tx.commit().await?;
     state.host.catalog_changed(tenant.id);
     pay_store(&state, &slug).await?.send_now(&paid.outbox).await;
@@ -210,9 +210,9 @@ pub async fn cancel(
     principal: Principal,
     Path((slug, code)): Path<(String, String)>,
 ) -> Result<Json<Detail>, ApiError> {
-    let tenant = store(&state, &principal, &slug).await?;
+    let tenant = principal.store(&state, &slug).await?;
     let pay_store = pay_store(&state, &slug).await?;
-    service::orders::cancel(&pay_store, &actor(&principal), &code).await?;
+    service::orders::cancel(&pay_store, &principal.actor(), &code).await?;
     Ok(Json(read_detail(&state, &tenant, &code).await?))
 }
 
@@ -236,14 +236,14 @@ pub async fn refund(
     Path((slug, code)): Path<(String, String)>,
     ApiJson(body): ApiJson<RefundBody>,
 ) -> Result<Json<Refunded>, ApiError> {
-    let tenant = store(&state, &principal, &slug).await?;
+    let tenant = principal.store(&state, &slug).await?;
     let input = RefundInput {
         amount: body.amount,
         reason: body.reason,
     };
     let mut tx = state.host.db().tenant(tenant.id).await?;
     let refunded =
-        order_admin::refund(&mut tx, tenant.id, &actor(&principal), &code, &input).await?;
+        order_admin::refund(&mut tx, tenant.id, &principal.actor(), &code, &input).await?;
     tx.commit().await?;
     pay_store(&state, &slug)
         .await?
@@ -268,9 +268,9 @@ pub async fn resend(
     principal: Principal,
     Path((slug, code)): Path<(String, String)>,
 ) -> Result<Json<Detail>, ApiError> {
-    let tenant = store(&state, &principal, &slug).await?;
+    let tenant = principal.store(&state, &slug).await?;
     let mut tx = state.host.db().tenant(tenant.id).await?;
-    let outbox = order_admin::resend(&mut tx, tenant.id, &actor(&principal), &code).await?;
+    let outbox = order_admin::resend(&mut tx, tenant.id, &principal.actor(), &code).await?;
     tx.commit().await?;
     pay_store(&state, &slug).await?.send_now(&[outbox]).await;
     Ok(Json(read_detail(&state, &tenant, &code).await?))
