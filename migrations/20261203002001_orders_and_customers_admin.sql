@@ -25,8 +25,8 @@ alter table orders
 -- The admins' order list filters by status, newest first.
 create index orders_by_status on orders (tenant_id, status, id desc);
 
--- The outbox learns the messages of refunds and balance adjustments.
+-- The outbox learns the messages of refunds, balance adjustments and orders the store cancelled.
 alter table outbox drop constraint outbox_kind_check;
 alter table outbox add constraint outbox_kind_check check (kind in (
     'deliver_order', 'text', 'payment_received', 'invoice_closed', 'snk', 'admin_payment',
-    'gateway_alert', 'order_refunded', 'balance_adjusted'));
+    'gateway_alert', 'order_refunded', 'balance_adjusted', 'order_cancelled'));

@@ -82,9 +82,9 @@ async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerResul
             None,
         )
         .await?),
-        Message::OrderRefunded { .. } | Message::BalanceAdjusted { .. } => {
-            super::balance_notices::send(bot, ctx, claimed).await
-        }
+        Message::OrderRefunded { .. }
+        | Message::BalanceAdjusted { .. }
+        | Message::OrderCancelled { .. } => super::store_notices::send(bot, ctx, claimed).await,
         _ => super::payments::notify::send(bot, ctx, claimed).await,
     }
 }

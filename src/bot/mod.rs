@@ -8,8 +8,8 @@
 //!   anti-spam gate (`antispam.rs`).
 //! - `customer/`: what customers do: start and menu, browse, cart, checkout and orders, deposits.
 //! - `callbacks.rs`: inline-button data; `ui.rs`: send and edit helpers.
-//! - `delivery.rs`: sending outbox messages and the goods of paid orders; `balance_notices.rs`:
-//!   telling a customer about a refund or a balance adjustment.
+//! - `delivery.rs`: sending outbox messages and the goods of paid orders; `store_notices.rs`:
+//!   telling a customer what the store did to their order or balance.
 //! - `texts/`: the message catalogue, one file per language.
 //! - `dialogue.rs`: dialogue state in PostgreSQL, keyed by (store, chat).
 //! - `admin/`: the admin menu, one file per area, and the dialogue mechanism they share.
@@ -20,7 +20,6 @@
 
 pub mod admin;
 pub mod antispam;
-pub mod balance_notices;
 pub mod callbacks;
 pub mod customer;
 pub mod delivery;
@@ -28,6 +27,7 @@ pub mod dialogue;
 pub mod payments;
 pub mod snk;
 pub mod split;
+pub mod store_notices;
 pub mod texts;
 mod tree;
 pub mod ui;

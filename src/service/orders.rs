@@ -18,9 +18,9 @@ use crate::store::{
 };
 
 /// Cancels the unpaid order `code` as `actor`: its goods go back on the shelf (customers see
-/// the counts at once) and its coupon use is returned. With a pending invoice, Pakasir cancels
-/// it first and the buyer is told through the outbox; should the buyer have paid meanwhile,
-/// the payment is settled instead and the cancellation refused.
+/// the counts at once) and its coupon use is returned; the buyer is told through the outbox.
+/// With a pending invoice, Pakasir cancels it first; should the buyer have paid meanwhile, the
+/// payment is settled instead and the cancellation refused.
 pub async fn cancel(store: &PayStore, actor: &Actor, code: &str) -> Result<(), ServiceError> {
     let ctx = &store.ctx;
     let tenant = ctx.tenant_id();
@@ -33,9 +33,10 @@ pub async fn cancel(store: &PayStore, actor: &Actor, code: &str) -> Result<(), S
         .await?
         .filter(|p| p.status == PaymentStatus::Pending);
     let Some(invoice) = invoice else {
-        order_admin::cancel_without_invoice(&mut tx, tenant, actor, &order).await?;
+        let notice = order_admin::cancel_without_invoice(&mut tx, tenant, actor, &order).await?;
         tx.commit().await?;
         ctx.catalog.invalidate(tenant);
+        store.send_now(&[notice]).await;
         return Ok(());
     };
     // The order's lock must not be held across Pakasir's calls; closing the invoice locks

@@ -37,6 +37,9 @@ pub enum Message {
     OrderRefunded { order_id: i64 },
     /// Tell the customer that the store changed their balance.
     BalanceAdjusted { ledger_id: i64 },
+    /// Tell the buyer that the store cancelled their unpaid order (one without an open invoice;
+    /// closing an invoice says so itself).
+    OrderCancelled { order_id: i64 },
 }
 
 impl Message {
@@ -51,6 +54,7 @@ impl Message {
             Message::GatewayAlert { .. } => "gateway_alert",
             Message::OrderRefunded { .. } => "order_refunded",
             Message::BalanceAdjusted { .. } => "balance_adjusted",
+            Message::OrderCancelled { .. } => "order_cancelled",
         }
     }
 }

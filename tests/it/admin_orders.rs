@@ -233,6 +233,11 @@ async fn cancelling_an_unpaid_order_puts_its_goods_back_where_customers_see_them
     assert_eq!(status, StatusCode::OK, "{detail}");
     assert_eq!(detail["status"], "cancelled");
     assert_eq!(shop.stock("ML", "available").await, 5);
+    shop.wait_text(
+        BUYER,
+        &format!("Pesanan <code>{}</code> dibatalkan oleh toko", order.code),
+    )
+    .await;
     let (id, _) = shop.product("ML").await;
     let viewer = BUYER + 7;
     shop.press(viewer, Callback::Product { id, qty: 1 }).await;

@@ -168,6 +168,7 @@ async fn an_admin_cancels_marks_paid_and_resends_each_after_a_confirmation() {
     shop.wait_text(OWNER, "stoknya dijual lagi").await;
     assert_eq!(shop.order_status(first.order_id).await, "cancelled");
     assert_eq!(shop.stock("ML", "available").await, 5);
+    shop.wait_text(BUYER, "dibatalkan oleh toko").await;
 
     let second = shop.checkout(BUYER, "SPT", 1).await;
     shop.press_raw(OWNER, &format!("a:or:mp:{}", second.code))

@@ -64,7 +64,8 @@ pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerR
         Message::DeliverOrder { .. }
         | Message::Text { .. }
         | Message::OrderRefunded { .. }
-        | Message::BalanceAdjusted { .. } => return Ok(()),
+        | Message::BalanceAdjusted { .. }
+        | Message::OrderCancelled { .. } => return Ok(()),
     };
     Ok(ui::send(bot, chat, text, None).await?)
 }

@@ -136,6 +136,7 @@ pub(super) static EN: Texts = Texts {
     customer_blocked: "🙏 Sorry, your account cannot shop or top up in this store right now. Please contact the store's admin.",
     order_refunded_notice: "💸 <b>{amount}</b> from order <code>{code}</code> was refunded to your balance. Balance now: <b>{balance}</b>",
     balance_adjusted_notice: "💰 The admin changed your balance: <b>{amount}</b>\nReason: {reason}\nBalance now: <b>{balance}</b>",
+    order_cancelled_by_store: "❌ Order <code>{code}</code> was cancelled by the store. Please contact the store's admin if you have questions.",
     balance_line: "💰 Your balance: <b>{balance}</b>",
     info_default: "This store sells digital goods, delivered automatically around the clock.",
     how_to_default: "1. Open 🛍 All Products\n2. Pick a product and a quantity, then add it to your cart\n3. Open your cart and press ✅ Checkout\n4. Pay by QRIS or from your balance\n5. Your goods arrive in this chat at once",

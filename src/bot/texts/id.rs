@@ -136,6 +136,7 @@ pub(super) static ID: Texts = Texts {
     customer_blocked: "🙏 Maaf, akun kamu sedang tidak bisa berbelanja atau deposit di toko ini. Silakan hubungi admin toko.",
     order_refunded_notice: "💸 Dana pesanan <code>{code}</code> sebesar <b>{amount}</b> dikembalikan ke saldo kamu. Saldo sekarang: <b>{balance}</b>",
     balance_adjusted_notice: "💰 Saldo kamu diubah oleh admin: <b>{amount}</b>\nKeterangan: {reason}\nSaldo sekarang: <b>{balance}</b>",
+    order_cancelled_by_store: "❌ Pesanan <code>{code}</code> dibatalkan oleh toko. Hubungi admin toko bila ada pertanyaan.",
     balance_line: "💰 Saldo kamu: <b>{balance}</b>",
     info_default: "Toko ini menjual produk digital dengan pengiriman otomatis 24 jam.",
     how_to_default: "1. Pilih 🛍 Semua Produk\n2. Pilih produk dan jumlahnya, lalu tambah ke keranjang\n3. Buka keranjang dan tekan ✅ Checkout\n4. Bayar dengan QRIS atau saldo\n5. Barang langsung dikirim di chat ini",

@@ -201,6 +201,8 @@ pub struct Texts {
     pub order_refunded_notice: &'static str,
     /// `{amount}` (signed), `{balance}`, `{reason}`.
     pub balance_adjusted_notice: &'static str,
+    /// `{code}`.
+    pub order_cancelled_by_store: &'static str,
     // Deposit, info, admin, anti-spam.
     /// `{balance}`.
     pub balance_line: &'static str,

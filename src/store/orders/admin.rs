@@ -492,20 +492,30 @@ pub async fn resend(
 }
 
 /// Cancels the unpaid order `code` that has no pending invoice: its goods go back on the shelf
-/// and its coupon use is returned. (An order with a pending invoice is cancelled at Pakasir
-/// first, by `service::orders::cancel`, which ends up in `store::payments::close`.)
+/// and its coupon use is returned, and the buyer is told through the outbox (the returned
+/// row). An order with a pending invoice is cancelled at Pakasir first, by
+/// `service::orders::cancel`, which ends up in `store::payments::close`.
 pub async fn cancel_without_invoice(
     conn: &mut PgConnection,
     tenant: TenantId,
     actor: &Actor,
     order: &Order,
-) -> OpResult<()> {
+) -> OpResult<i64> {
     if order.status != Status::AwaitingPayment {
         return Err(not_cancellable(order.status));
     }
     super::close(conn, order, Status::Cancelled).await?;
     record_cancel(conn, tenant, actor, &order.code, None).await?;
-    Ok(())
+    let message = Message::OrderCancelled { order_id: order.id };
+    let outbox = outbox::enqueue(
+        conn,
+        tenant,
+        order.customer_id,
+        &message,
+        FAST_PATH_GRACE_SECS,
+    )
+    .await?;
+    Ok(outbox)
 }
 
 /// The audit row of an order the store cancelled, and of its invoice when it had one.

@@ -1,6 +1,7 @@
-//! The outbox messages that tell a customer the store changed their money: a refund of an
-//! order to their balance, and an adjustment of their balance by an admin. Rendered when sent,
-//! in the customer's language, from the rows the change wrote.
+//! The outbox messages that tell a customer what the store did to their order or money: an
+//! unpaid order cancelled, a refund of an order to their balance, an adjustment of their
+//! balance by an admin. Rendered when sent, in the customer's language, from the rows the
+//! change wrote.
 
 use teloxide::{types::ChatId, utils::html::escape};
 
@@ -12,12 +13,12 @@ use super::{
 use crate::store::{
     customers::admin::ledger_entry,
     money::rupiah,
-    orders::admin::refund_of,
+    orders::{self, admin::refund_of},
     outbox::{Claimed, Message},
     wallet,
 };
 
-/// Sends one refund or adjustment notice; other kinds are not for this module.
+/// Sends one such notice; other kinds are not for this module.
 pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerResult {
     let t = texts(ctx.locale_of(claimed.chat_id));
     let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
@@ -35,6 +36,12 @@ pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerR
                     ("balance", &rupiah(balance)),
                 ],
             )
+        }
+        Message::OrderCancelled { order_id } => {
+            let Some(order) = orders::get(&mut tx, order_id).await? else {
+                return Ok(());
+            };
+            fill(t.order_cancelled_by_store, &[("code", &order.code)])
         }
         Message::BalanceAdjusted { ledger_id } => {
             let Some((amount, balance, reason)) = ledger_entry(&mut tx, ledger_id).await? else {
