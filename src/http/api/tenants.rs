@@ -19,9 +19,12 @@ use super::{
     auth::Principal,
     error::{ApiError, ApiJson, ApiQuery, ErrorBody},
 };
-use crate::tenants::{
-    model::{Branding, Locale, Settings, Tenant, TenantStatus},
-    service::{NewTenant, SecretsUpdate, TenantPatch},
+use crate::{
+    store::audit::Actor,
+    tenants::{
+        model::{Branding, Locale, Settings, Tenant, TenantStatus},
+        service::{NewTenant, SecretsUpdate, TenantPatch},
+    },
 };
 
 /// A store as the API shows it. Secrets are never part of it.
@@ -224,9 +227,10 @@ pub async fn update(
     ApiJson(patch): ApiJson<TenantPatch>,
 ) -> Result<Json<TenantView>, ApiError> {
     principal.require_store(&slug)?;
+    let actor = Actor::Api(principal.0.sub.clone());
     let tenant = state
         .provisioner
-        .update(&slug, patch, principal.is_operator())
+        .update(&slug, patch, principal.is_operator(), &actor)
         .await?;
     sync(&state, &slug).await;
     Ok(Json(TenantView::new(&state, tenant)))
@@ -313,7 +317,11 @@ pub async fn rotate_secrets(
     ApiJson(body): ApiJson<SecretsUpdate>,
 ) -> Result<Json<TenantView>, ApiError> {
     principal.require_store(&slug)?;
-    let tenant = state.provisioner.rotate_secrets(&slug, body).await?;
+    let actor = Actor::Api(principal.0.sub.clone());
+    let tenant = state
+        .provisioner
+        .rotate_secrets(&slug, body, &actor)
+        .await?;
     sync(&state, &slug).await;
     let tenant = fresh(&state, &slug, tenant).await;
     Ok(Json(TenantView::new(&state, tenant)))
