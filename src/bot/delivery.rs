@@ -3,14 +3,14 @@
 use teloxide::utils::html::escape;
 
 use super::{
-    HandlerResult, StoreBot, StoreCtx,
+    HandlerResult, StoreBot, StoreCtx, events,
     texts::{Texts, fill, texts},
     ui,
 };
 use crate::store::{
     orders::{self, Order},
     outbox::{self, Claimed, Message},
-    stock,
+    stock, templates,
 };
 
 /// Telegram allows 4096 characters a message; goods are split well below that.
@@ -60,7 +60,24 @@ async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerResul
             None,
         )
         .await?),
+        Message::OrderPaid { .. } | Message::LowStock { .. } => {
+            super::notices::send(bot, ctx, claimed).await
+        }
         _ => super::payments::notify::send(bot, ctx, claimed).await,
+    }
+}
+
+/// Sends outbox messages right after the commit that wrote them. A failure is logged and left
+/// to the outbox worker, so one chat that cannot be reached never holds up the others.
+pub async fn process_all(bot: &StoreBot, ctx: &StoreCtx, outbox: &[i64]) {
+    for &id in outbox {
+        if let Err(error) = process(bot, ctx, id).await {
+            tracing::warn!(
+                outbox_id = id,
+                error = format!("{error:#}"),
+                "a message was not sent; the outbox retries it"
+            );
+        }
     }
 }
 
@@ -70,6 +87,14 @@ pub async fn send_goods(bot: &StoreBot, ctx: &StoreCtx, t: &Texts, order: &Order
     let mut tx = ctx.db.tenant(tenant).await?;
     let items = orders::items(&mut tx, order.id).await?;
     let goods = stock::contents_of_order(&mut tx, &ctx.sealer, tenant, order.id).await?;
+    let own_footer = events::render(
+        ctx,
+        &mut tx,
+        templates::GOODS_DELIVERED,
+        order.customer_id,
+        Some(order),
+    )
+    .await?;
     tx.commit().await?;
     let mut messages = vec![fill(t.delivery_title, &[("code", &order.code)])];
     for item in &items {
@@ -87,7 +112,8 @@ pub async fn send_goods(bot: &StoreBot, ctx: &StoreCtx, t: &Texts, order: &Order
             current.push_str(&block);
         }
     }
-    let footer = format!("\n\n{}", t.delivery_footer);
+    // The store's `goods_delivered` text closes the delivery in place of the bot's own line.
+    let footer = format!("\n\n{}", own_footer.as_deref().unwrap_or(t.delivery_footer));
     messages
         .last_mut()
         .expect("at least the title")

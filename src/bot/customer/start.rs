@@ -13,6 +13,7 @@ use crate::{
     bot::{
         CustomerDialogue, HandlerResult, StoreBot, StoreCtx,
         dialogue::State,
+        events,
         texts::{self, MenuButton, Texts, fill, texts},
         ui,
     },
@@ -122,7 +123,11 @@ async fn welcome(
             ("sold", &catalog.items_sold().to_string()),
         ],
     );
-    let text = format!("{}\n\n{stats}", texts::welcome(&tenant, locale));
+    let customer_id = msg.chat.id.0;
+    let mut tx = ctx.db.tenant(tenant.id).await?;
+    let own = events::render(ctx, &mut tx, templates::WELCOME, customer_id, None).await?;
+    tx.commit().await?;
+    let text = format!("{}\n\n{stats}", texts::welcome(&tenant, locale, own));
     let admin = msg
         .from
         .as_ref()
@@ -205,9 +210,9 @@ pub async fn text(
         Some(MenuButton::Deposit) => {
             crate::bot::payments::handlers::deposit_menu(&bot, chat, &ctx, t, &dialogue).await
         }
-        Some(MenuButton::Info) => template(&bot, &ctx, chat, "info", t.info_default).await,
+        Some(MenuButton::Info) => template(&bot, &ctx, chat, templates::INFO, t.info_default).await,
         Some(MenuButton::HowTo) => {
-            template(&bot, &ctx, chat, "how_to_order", t.how_to_default).await
+            template(&bot, &ctx, chat, templates::HOW_TO_ORDER, t.how_to_default).await
         }
         Some(MenuButton::Admin)
             if msg
@@ -228,7 +233,7 @@ pub async fn text(
     }
 }
 
-/// The store's own text, or the default; store texts are plain, so they are escaped.
+/// The store's own text, filled for the customer, or the bot's default.
 async fn template(
     bot: &StoreBot,
     ctx: &StoreCtx,
@@ -237,11 +242,8 @@ async fn template(
     default: &str,
 ) -> HandlerResult {
     let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
-    let body = templates::get(&mut tx, name).await?;
+    let own = events::render(ctx, &mut tx, name, chat.0, None).await?;
     tx.commit().await?;
-    let text = match body {
-        Some(body) => teloxide::utils::html::escape(&body),
-        None => default.to_owned(),
-    };
+    let text = own.unwrap_or_else(|| default.to_owned());
     Ok(ui::send(bot, chat, text, None).await?)
 }
