@@ -12,7 +12,7 @@ use crate::store::{
     money::rupiah,
     orders,
     outbox::{Claimed, Message},
-    payments,
+    payments::{self, Outcome},
 };
 
 /// Sends one staff notice of the outbox; other kinds are not for this module.
@@ -68,14 +68,22 @@ async fn order_paid(
         (None, _) => t.method_manual,
     };
     let amount = match &payment {
-        Some(payment) => fill(
-            t.amount_with_fee,
-            &[
-                ("amount", &rupiah(payment.amount)),
-                ("fee", &rupiah(payment.fee)),
-                ("total", &rupiah(payment.total_payment)),
-            ],
-        ),
+        Some(payment) => {
+            let amount = fill(
+                t.amount_with_fee,
+                &[
+                    ("amount", &rupiah(payment.amount)),
+                    ("fee", &rupiah(payment.fee)),
+                    ("total", &rupiah(payment.total_payment)),
+                ],
+            );
+            // A payment that arrived after the invoice expired says so.
+            let outcome = match payment.outcome {
+                Some(Outcome::LateDelivered) => t.outcome_late_delivered,
+                _ => t.outcome_delivered,
+            };
+            format!("{amount}\n{outcome}")
+        }
         None => fill(t.amount_total, &[("total", &rupiah(order.total))]),
     };
     // A huge order's list is cut, so the notice still fits in one message.

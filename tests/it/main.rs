@@ -1,5 +1,6 @@
 //! The integration suite: real HTTP routes, a real PostgreSQL, fakes only for Telegram and Pakasir.
 
+mod admin_events;
 mod api;
 mod catalog;
 mod hosting;
