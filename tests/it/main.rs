@@ -1,6 +1,7 @@
 //! The integration suite: real HTTP routes, a real PostgreSQL, fakes only for Telegram and Pakasir.
 
 mod admin_events;
+mod admin_menu;
 mod api;
 mod catalog;
 mod hosting;

@@ -13,6 +13,8 @@ pub(super) static EN: Texts = Texts {
     language_unknown: "Please pick one of the language buttons below, or send /start to go back.",
     help: "Commands:\n/start — main menu\n/cart — your cart\n/orders — your orders\n/language — change language",
     unknown_input: "Sorry, I don't know that command. Send /start to open the menu.",
+    dialogue_cancelled: "Cancelled. Nothing changed.",
+    snk_note: "📝 Admin's note: {note}",
     welcome_stats: "👥 {customers} customers · 📦 {sold} items sold",
     menu_products: "🛍 All Products",
     menu_stock: "🏷 Check Stock",

@@ -13,6 +13,8 @@ pub(super) static ID: Texts = Texts {
     language_unknown: "Pilih salah satu tombol bahasa di bawah, atau kirim /start untuk kembali.",
     help: "Perintah:\n/start — menu utama\n/cart — keranjang\n/orders — riwayat pesanan\n/language — ganti bahasa",
     unknown_input: "Maaf, perintah tidak dikenal. Kirim /start untuk membuka menu.",
+    dialogue_cancelled: "Dibatalkan. Tidak ada yang berubah.",
+    snk_note: "📝 Catatan admin: {note}",
     welcome_stats: "👥 {customers} pelanggan · 📦 {sold} produk terjual",
     menu_products: "🛍 Semua Produk",
     menu_stock: "🏷 Cek Stok",

@@ -4,6 +4,7 @@
 //! customer's language and fill in values. Store-provided text (names, welcome text) is
 //! HTML-escaped here, because every message is sent with `ParseMode::Html`.
 
+pub mod admin;
 mod en;
 mod id;
 
@@ -27,6 +28,10 @@ pub struct Texts {
     pub language_unknown: &'static str,
     pub help: &'static str,
     pub unknown_input: &'static str,
+    /// The answer to `/batal` and `/cancel`.
+    pub dialogue_cancelled: &'static str,
+    /// Under an SNK decision: `{note}`, the admin's words.
+    pub snk_note: &'static str,
     /// `{customers}` and `{sold}` are replaced.
     pub welcome_stats: &'static str,
     // The main keyboard.
