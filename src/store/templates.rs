@@ -58,52 +58,80 @@ pub fn placeholders(name: &str) -> &'static [&'static str] {
     }
 }
 
-/// Whether `body` may be stored as the template `name`; the error names the field (`name` or
-/// `body`) and says what to write instead.
-pub fn check(name: &str, body: &str) -> OpResult<()> {
+/// Why a text cannot be stored as a template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// No template has this name.
+    UnknownName,
+    /// The text holds a NUL character, which no message can carry.
+    Nul,
+    Empty,
+    /// Longer than [`MAX_CHARS`]: how many characters it has.
+    TooLong(usize),
+    /// Placeholders this template cannot fill, in order of appearance.
+    UnknownPlaceholders(Vec<String>),
+}
+
+/// What is wrong with `body` as the template `name`, if anything.
+pub fn problem(name: &str, body: &str) -> Option<Problem> {
     if !NAMES.contains(&name) {
-        return Err(OpError::invalid(
-            "name",
-            format!("is not a template; use one of {}", NAMES.join(", ")),
-        ));
+        return Some(Problem::UnknownName);
     }
     if body.contains('\0') {
-        return Err(OpError::invalid(
-            "body",
-            "must not contain the NUL character",
-        ));
+        return Some(Problem::Nul);
     }
     if body.trim().is_empty() {
-        return Err(OpError::invalid("body", "must not be empty"));
+        return Some(Problem::Empty);
     }
     let chars = body.chars().count();
     if chars > MAX_CHARS {
-        return Err(OpError::invalid(
-            "body",
-            format!("must be at most {MAX_CHARS} characters (it has {chars})"),
-        ));
+        return Some(Problem::TooLong(chars));
     }
     let allowed = placeholders(name);
-    let unknown: Vec<&str> = placeholders_in(body)
-        .filter(|p| !allowed.contains(p))
-        .collect();
-    if !unknown.is_empty() {
-        let list = |names: &mut dyn Iterator<Item = &str>| {
-            names
-                .map(|p| format!("{{{p}}}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        return Err(OpError::invalid(
+    let mut unknown: Vec<String> = Vec::new();
+    for found in placeholders_in(body).filter(|p| !allowed.contains(p)) {
+        if !unknown.iter().any(|u| u == found) {
+            unknown.push(found.to_owned());
+        }
+    }
+    (!unknown.is_empty()).then_some(Problem::UnknownPlaceholders(unknown))
+}
+
+/// `{a}, {b}` for placeholder names.
+pub fn braced<S: AsRef<str>>(names: &[S]) -> String {
+    names
+        .iter()
+        .map(|p| format!("{{{}}}", p.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether `body` may be stored as the template `name`; the error names the field (`name` or
+/// `body`) and says what to write instead.
+pub fn check(name: &str, body: &str) -> OpResult<()> {
+    let Some(problem) = problem(name, body) else {
+        return Ok(());
+    };
+    Err(match problem {
+        Problem::UnknownName => OpError::invalid(
+            "name",
+            format!("is not a template; use one of {}", NAMES.join(", ")),
+        ),
+        Problem::Nul => OpError::invalid("body", "must not contain the NUL character"),
+        Problem::Empty => OpError::invalid("body", "must not be empty"),
+        Problem::TooLong(chars) => OpError::invalid(
+            "body",
+            format!("must be at most {MAX_CHARS} characters (it has {chars})"),
+        ),
+        Problem::UnknownPlaceholders(unknown) => OpError::invalid(
             "body",
             format!(
                 "unknown placeholder {}; this template may use {}",
-                list(&mut unknown.into_iter()),
-                list(&mut allowed.iter().copied())
+                braced(&unknown),
+                braced(placeholders(name))
             ),
-        ));
-    }
-    Ok(())
+        ),
+    })
 }
 
 /// The names of the `{word}` placeholders in `body`, in order. Braces around anything else

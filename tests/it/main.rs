@@ -2,6 +2,7 @@
 
 mod admin_events;
 mod admin_menu;
+mod admin_settings;
 mod api;
 mod catalog;
 mod hosting;
