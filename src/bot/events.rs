@@ -22,6 +22,7 @@ pub async fn render(
     let tenant = ctx.tenant();
     let event = Event {
         customer,
+        name: None,
         store: &tenant.display_name,
         order,
     };
@@ -29,6 +30,36 @@ pub async fn render(
     Ok(templates::render(conn, name, &event)
         .await?
         .map(|text| escape(&text)))
+}
+
+/// The store's template `name` for a customer writing to the bot now (`first_name` from the
+/// update), from the catalog snapshot: the database is asked only for a balance it mentions.
+pub async fn render_cached(
+    ctx: &StoreCtx,
+    name: &str,
+    customer: i64,
+    first_name: Option<&str>,
+) -> anyhow::Result<Option<String>> {
+    let tenant = ctx.tenant();
+    let catalog = ctx.catalog.get(&ctx.db, tenant.id).await?;
+    let Some(body) = catalog.templates.get(name) else {
+        return Ok(None);
+    };
+    let event = Event {
+        customer,
+        name: first_name,
+        store: &tenant.display_name,
+        order: None,
+    };
+    let text = if templates::needs_lookup(body, &event) {
+        let mut tx = ctx.db.tenant(tenant.id).await?;
+        let text = templates::fill_event(&mut tx, body, &event).await?;
+        tx.commit().await?;
+        text
+    } else {
+        templates::fill_known(body, &event)
+    };
+    Ok(Some(escape(&text)))
 }
 
 /// The store's `payment_received` text for a paid order.

@@ -189,26 +189,48 @@ pub fn fill(body: &str, values: &Values) -> String {
 /// What an event's text is about: whose chat, which store, and the order if there is one.
 pub struct Event<'a> {
     pub customer: i64,
+    /// The customer's first name, when the caller knows it (from the update at hand).
+    pub name: Option<&'a str>,
     pub store: &'a str,
     pub order: Option<&'a Order>,
 }
 
-/// The store's own text for `name`, filled for `event`; `None` when it wrote none (the bot then
-/// uses its default). Only the values the text mentions are read from the database.
-pub async fn render(
-    conn: &mut PgConnection,
-    name: &str,
-    event: &Event<'_>,
-) -> sqlx::Result<Option<String>> {
-    let Some(body) = get(conn, name).await? else {
-        return Ok(None);
-    };
+/// Whether filling `body` for `event` needs the database (a name not known yet, a balance, an
+/// order's items); when not, [`fill_known`] fills it from memory.
+pub fn needs_lookup(body: &str, event: &Event<'_>) -> bool {
     let wants = |placeholder: &str| body.contains(&format!("{{{placeholder}}}"));
+    (wants("name") && event.name.is_none())
+        || wants("balance")
+        || (wants("items") && event.order.is_some())
+}
+
+/// Fills `body` with what `event` carries, without the database.
+pub fn fill_known(body: &str, event: &Event<'_>) -> String {
+    fill(body, &known_values(event))
+}
+
+fn known_values(event: &Event<'_>) -> Values {
     let mut values = Values {
+        name: event.name.unwrap_or_default().to_owned(),
         store: event.store.to_owned(),
         ..Values::default()
     };
-    if wants("name") {
+    if let Some(order) = event.order {
+        values.order_id = order.code.clone();
+        values.total = rupiah(order.total);
+    }
+    values
+}
+
+/// Fills `body` for `event`, reading from the database only the values the text mentions.
+pub async fn fill_event(
+    conn: &mut PgConnection,
+    body: &str,
+    event: &Event<'_>,
+) -> sqlx::Result<String> {
+    let wants = |placeholder: &str| body.contains(&format!("{{{placeholder}}}"));
+    let mut values = known_values(event);
+    if wants("name") && event.name.is_none() {
         values.name =
             sqlx::query_scalar("select first_name from customers where telegram_user_id = $1")
                 .bind(event.customer)
@@ -219,14 +241,25 @@ pub async fn render(
     if wants("balance") {
         values.balance = rupiah(wallet::balance(conn, event.customer).await?);
     }
-    if let Some(order) = event.order {
-        values.order_id = order.code.clone();
-        values.total = rupiah(order.total);
-        if wants("items") {
-            values.items = item_list(&orders::items(conn, order.id).await?);
-        }
+    if let Some(order) = event.order
+        && wants("items")
+    {
+        values.items = item_list(&orders::items(conn, order.id).await?);
     }
-    Ok(Some(fill(&body, &values)))
+    Ok(fill(body, &values))
+}
+
+/// The store's own text for `name`, filled for `event`; `None` when it wrote none (the bot then
+/// uses its default).
+pub async fn render(
+    conn: &mut PgConnection,
+    name: &str,
+    event: &Event<'_>,
+) -> sqlx::Result<Option<String>> {
+    match get(conn, name).await? {
+        Some(body) => Ok(Some(fill_event(conn, &body, event).await?)),
+        None => Ok(None),
+    }
 }
 
 /// One line per product of an order, cut when very long.

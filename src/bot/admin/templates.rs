@@ -130,6 +130,8 @@ pub async fn on_confirm(cx: &Cx, step: serde_json::Value) -> HandlerResult {
         _ => return cx.stale().await,
     };
     tx.commit().await?;
+    // Customers read the store's texts from the catalog snapshot.
+    cx.ctx.catalog.invalidate(tenant);
     cx.finish(text, Area::Templates).await
 }
 

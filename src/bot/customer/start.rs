@@ -133,10 +133,8 @@ async fn welcome(
             ("sold", &catalog.items_sold().to_string()),
         ],
     );
-    let customer_id = msg.chat.id.0;
-    let mut tx = ctx.db.tenant(tenant.id).await?;
-    let own = events::render(ctx, &mut tx, templates::WELCOME, customer_id, None).await?;
-    tx.commit().await?;
+    let first_name = msg.from.as_ref().map(|u| u.first_name.as_str());
+    let own = events::render_cached(ctx, templates::WELCOME, msg.chat.id.0, first_name).await?;
     let text = format!("{}\n\n{stats}", texts::welcome(&tenant, locale, own));
     let admin = msg
         .from
@@ -220,9 +218,9 @@ pub async fn text(
         Some(MenuButton::Deposit) => {
             crate::bot::payments::handlers::deposit_menu(&bot, chat, &ctx, t, &dialogue).await
         }
-        Some(MenuButton::Info) => template(&bot, &ctx, chat, templates::INFO, t.info_default).await,
+        Some(MenuButton::Info) => template(&bot, &ctx, &msg, templates::INFO, t.info_default).await,
         Some(MenuButton::HowTo) => {
-            template(&bot, &ctx, chat, templates::HOW_TO_ORDER, t.how_to_default).await
+            template(&bot, &ctx, &msg, templates::HOW_TO_ORDER, t.how_to_default).await
         }
         Some(MenuButton::Admin)
             if msg
@@ -244,13 +242,12 @@ pub async fn text(
 async fn template(
     bot: &StoreBot,
     ctx: &StoreCtx,
-    chat: ChatId,
+    msg: &Message,
     name: &str,
     default: &str,
 ) -> HandlerResult {
-    let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
-    let own = events::render(ctx, &mut tx, name, chat.0, None).await?;
-    tx.commit().await?;
+    let first_name = msg.from.as_ref().map(|u| u.first_name.as_str());
+    let own = events::render_cached(ctx, name, msg.chat.id.0, first_name).await?;
     let text = own.unwrap_or_else(|| default.to_owned());
-    Ok(ui::send(bot, chat, text, None).await?)
+    Ok(ui::send(bot, msg.chat.id, text, None).await?)
 }
