@@ -65,6 +65,63 @@ pub fn split_message(text: &str, limit: usize) -> Vec<String> {
     pieces
 }
 
+/// Packs whole blocks into as few messages of at most `limit` as it can, joined by newlines and
+/// in order; a block is never split (make each one fit first, e.g. with [`code_blocks`]).
+/// Newlines at a message's edges are trimmed, so a block may start with `\n` for spacing.
+pub fn pack(blocks: impl IntoIterator<Item = String>, limit: usize) -> Vec<String> {
+    let mut messages = Vec::new();
+    let mut current = String::new();
+    let mut current_len = 0;
+    for block in blocks {
+        let block_len = telegram_len(&block);
+        debug_assert!(block_len <= limit, "a block of {block_len} is over {limit}");
+        if !current.is_empty() && current_len + 1 + block_len > limit {
+            push_piece(&mut messages, std::mem::take(&mut current));
+            current_len = 0;
+        }
+        if !current.is_empty() {
+            current.push('\n');
+            current_len += 1;
+        }
+        current.push_str(&block);
+        current_len += block_len;
+    }
+    push_piece(&mut messages, current);
+    messages
+}
+
+/// `content` escaped inside `<code>` tags, as one block or, when it is longer than a message,
+/// as several blocks each at most `limit` long once wrapped (cut between characters; the
+/// pieces read back in order give the content exactly).
+pub fn code_blocks(content: &str, limit: usize) -> Vec<String> {
+    const OPEN: &str = "<code>";
+    const CLOSE: &str = "</code>";
+    let room = limit - OPEN.len() - CLOSE.len();
+    let mut blocks = Vec::new();
+    let mut chunk = String::new();
+    let mut chunk_len = 0;
+    for c in content.chars() {
+        let escaped = match c {
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '&' => "&amp;".to_owned(),
+            c => c.to_string(),
+        };
+        let len = telegram_len(&escaped);
+        if chunk_len + len > room {
+            blocks.push(format!("{OPEN}{chunk}{CLOSE}"));
+            chunk.clear();
+            chunk_len = 0;
+        }
+        chunk.push_str(&escaped);
+        chunk_len += len;
+    }
+    if !chunk.is_empty() || blocks.is_empty() {
+        blocks.push(format!("{OPEN}{chunk}{CLOSE}"));
+    }
+    blocks
+}
+
 fn push_piece(pieces: &mut Vec<String>, piece: String) {
     let trimmed = piece.trim_matches('\n');
     if !trimmed.trim().is_empty() {
@@ -106,6 +163,37 @@ mod tests {
         let text = "😀".repeat(3);
         let pieces = split_message(&text, 4);
         assert_eq!(pieces, ["😀😀", "😀"]);
+    }
+
+    #[test]
+    fn blocks_are_packed_whole_and_in_order() {
+        let blocks = [
+            "title".to_owned(),
+            "\n<b>A</b>".into(),
+            "aaaa".into(),
+            "bbbb".into(),
+        ];
+        assert_eq!(pack(blocks, 19), ["title\n\n<b>A</b>", "aaaa\nbbbb"]);
+    }
+
+    #[test]
+    fn long_content_becomes_several_closed_code_blocks() {
+        let licence = format!("{}<&>", "L".repeat(5000));
+        let blocks = code_blocks(&licence, MESSAGE_LIMIT);
+        assert_eq!(blocks.len(), 2);
+        for block in &blocks {
+            assert!(telegram_len(block) <= MESSAGE_LIMIT);
+            assert!(block.starts_with("<code>") && block.ends_with("</code>"));
+        }
+        let joined: String = blocks
+            .iter()
+            .map(|b| &b[6..b.len() - 7])
+            .collect::<String>()
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&");
+        assert_eq!(joined, licence);
+        assert_eq!(code_blocks("", 100), ["<code></code>"]);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! - `ops.rs`: metrics, liveness and readiness.
 
 pub mod api;
-mod ops;
+pub mod ops;
 mod pakasir;
 mod webhook;
 
@@ -34,10 +34,14 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/webhooks/telegram/{slug}", post(webhook::telegram))
-        .route("/webhooks/pakasir/{slug}", post(pakasir::webhook))
-        .route("/metrics", get(ops::metrics))
+        .route("/webhooks/pakasir/{slug}", post(pakasir::webhook));
+    // With a private metrics address, the public one has no metrics at all.
+    if state.host.config().access.metrics_bind.is_none() {
+        router = router.route("/metrics", get(ops::metrics));
+    }
+    router
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .merge(api::router())

@@ -39,7 +39,7 @@ fn catalog_with_templates(vouchers: std::ops::RangeInclusive<u32>) -> Value {
 
 /// PATCHes the store as its owner; returns the answer.
 async fn patch(shop: &Shop<'_>, body: Value) -> (StatusCode, Value) {
-    let token = shop.host.owner_token(&shop.slug);
+    let token = shop.host.owner_token(&shop.slug).await;
     let path = format!("/api/v1/tenants/{}", shop.slug);
     shop.host
         .api(Method::PATCH, &path, Some(&token), Some(body))

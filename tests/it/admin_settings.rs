@@ -22,7 +22,7 @@ const WELCOME: usize = 2;
 
 /// The store as the API shows it to its owner.
 async fn store(shop: &Shop<'_>) -> Value {
-    let token = shop.host.owner_token(&shop.slug);
+    let token = shop.host.owner_token(&shop.slug).await;
     let path = format!("/api/v1/tenants/{}", shop.slug);
     let (status, body) = shop.host.api(Method::GET, &path, Some(&token), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");

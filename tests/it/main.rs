@@ -1,10 +1,12 @@
 //! The integration suite: real HTTP routes, a real PostgreSQL, fakes only for Telegram and Pakasir.
 
+mod access;
 mod admin_events;
 mod admin_menu;
 mod admin_settings;
 mod api;
 mod catalog;
+mod delivery;
 mod hosting;
 mod isolation;
 mod operations;

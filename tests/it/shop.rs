@@ -578,7 +578,7 @@ async fn the_stock_board_and_the_store_texts_come_from_the_catalog() {
     shop.text_containing(customer, "perintah tidak dikenal")
         .await;
     shop.say(777_000, "⚙️ Admin Settings").await;
-    let summary = shop.text_containing(777_000, "Ringkasan toko").await;
+    let summary = shop.text_containing(777_000, "Menu Admin").await;
     assert!(
         summary.contains("Spotify 1 Bulan (1)"),
         "low stock is listed: {summary}"
@@ -610,7 +610,7 @@ async fn the_stats_show_customers_orders_and_revenue_to_the_owner_only() {
     shop.press(buyer, Callback::PayBalance { order }).await;
     shop.text_containing(buyer, "ini barang kamu").await;
 
-    let owner = host.owner_token("toko-angka");
+    let owner = host.owner_token("toko-angka").await;
     let (status, stats) = host
         .api(
             reqwest::Method::GET,
@@ -632,7 +632,7 @@ async fn the_stats_show_customers_orders_and_revenue_to_the_owner_only() {
     assert_eq!(stats["by_day"][0]["revenue"], 20_000);
     assert_eq!(stats["handler_errors"], 0);
 
-    let neighbour = host.owner_token("toko-tetangga");
+    let neighbour = host.owner_token("toko-tetangga").await;
     let (status, _) = host
         .api(
             reqwest::Method::GET,

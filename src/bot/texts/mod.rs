@@ -32,6 +32,8 @@ pub struct Texts {
     pub dialogue_cancelled: &'static str,
     /// Under an SNK decision: `{note}`, the admin's words.
     pub snk_note: &'static str,
+    /// The caption of a long delivery's `.txt` file: `{code}`.
+    pub delivery_file_caption: &'static str,
     /// `{customers}` and `{sold}` are replaced.
     pub welcome_stats: &'static str,
     // The main keyboard.
@@ -197,8 +199,6 @@ pub struct Texts {
     pub balance_line: &'static str,
     pub info_default: &'static str,
     pub how_to_default: &'static str,
-    /// `{customers}`, `{active}`, `{orders}`, `{revenue}`, `{products}`, `{low}`.
-    pub admin_summary: &'static str,
     pub slow_down: &'static str,
     // The staff's notices (owner notifications).
     /// `{code}`, `{method}`, `{customer}`, `{items}`, `{amount}`.

@@ -43,8 +43,7 @@ pub async fn export(
     principal: Principal,
     Path(slug): Path<String>,
 ) -> Result<Json<CatalogDocument>, ApiError> {
-    principal.require_store(&slug)?;
-    let tenant = state.provisioner.existing(&slug).await?;
+    let tenant = principal.store(&state, &slug).await?;
     let mut tx = state.host.db().tenant(tenant.id).await?;
     let doc = catalog_doc::export(&mut tx, state.host.sealer(), tenant.id)
         .await
@@ -70,8 +69,7 @@ pub async fn import(
     Path(slug): Path<String>,
     ApiJson(doc): ApiJson<CatalogDocument>,
 ) -> Result<Json<ImportSummary>, ApiError> {
-    principal.require_store(&slug)?;
-    let tenant = state.provisioner.existing(&slug).await?;
+    let tenant = principal.store(&state, &slug).await?;
     // Checked before the transaction, so a bad document costs no connection.
     catalog_doc::validate(&doc).map_err(ImportError::Invalid)?;
     let mut tx = state.host.db().tenant(tenant.id).await?;

@@ -36,7 +36,7 @@ pub async fn get(
     Path(slug): Path<String>,
     ApiQuery(query): ApiQuery<StatsQuery>,
 ) -> Result<Json<Stats>, ApiError> {
-    principal.require_store(&slug)?;
+    let tenant = principal.store(&state, &slug).await?;
     let days = query.days.unwrap_or(30);
     if !(1..=366).contains(&days) {
         return Err(ApiError::BadRequest {
@@ -44,7 +44,6 @@ pub async fn get(
             message: "days must be between 1 and 366".into(),
         });
     }
-    let tenant = state.provisioner.existing(&slug).await?;
     let errors = state
         .host
         .running_stores()

@@ -19,12 +19,9 @@ use super::{
     auth::Principal,
     error::{ApiError, ApiJson, ApiQuery, ErrorBody},
 };
-use crate::{
-    store::audit::Actor,
-    tenants::{
-        model::{Branding, Locale, Settings, Tenant, TenantStatus},
-        service::{NewTenant, SecretsUpdate, TenantPatch},
-    },
+use crate::tenants::{
+    model::{Branding, Locale, Settings, Tenant, TenantStatus},
+    service::{NewTenant, SecretsUpdate, TenantPatch},
 };
 
 /// A store as the API shows it. Secrets are never part of it.
@@ -206,8 +203,7 @@ pub async fn get(
     principal: Principal,
     Path(slug): Path<String>,
 ) -> Result<Json<TenantView>, ApiError> {
-    principal.require_store(&slug)?;
-    let tenant = state.provisioner.existing(&slug).await?;
+    let tenant = principal.store(&state, &slug).await?;
     Ok(Json(TenantView::new(&state, tenant)))
 }
 
@@ -226,8 +222,8 @@ pub async fn update(
     Path(slug): Path<String>,
     ApiJson(patch): ApiJson<TenantPatch>,
 ) -> Result<Json<TenantView>, ApiError> {
-    principal.require_store(&slug)?;
-    let actor = Actor::Api(principal.0.sub.clone());
+    principal.store(&state, &slug).await?;
+    let actor = principal.actor();
     let tenant = state
         .provisioner
         .update(&slug, patch, principal.is_operator(), &actor)
@@ -316,8 +312,8 @@ pub async fn rotate_secrets(
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<SecretsUpdate>,
 ) -> Result<Json<TenantView>, ApiError> {
-    principal.require_store(&slug)?;
-    let actor = Actor::Api(principal.0.sub.clone());
+    principal.store(&state, &slug).await?;
+    let actor = principal.actor();
     let tenant = state
         .provisioner
         .rotate_secrets(&slug, body, &actor)

@@ -423,6 +423,9 @@ impl State {
         if method.starts_with("send") && blocked {
             return Failure::Blocked.answer();
         }
+        if let Some(refusal) = beyond_limits(method, params) {
+            return refusal;
+        }
         let state = self.tokens.entry(token.to_owned()).or_default();
         match method {
             "getme" => {
@@ -963,6 +966,56 @@ fn error(status: StatusCode, description: &str) -> Answer {
         status,
         body: json!({ "ok": false, "error_code": status.as_u16(), "description": description }),
     }
+}
+
+/// Telegram's limits on what a bot sends, refused the way Telegram refuses them, so that a bot
+/// which would break them in production fails its tests: 4096 characters of text and 1024 of
+/// caption (counted in UTF-16 units after the HTML is parsed), and 64 bytes of button data.
+fn beyond_limits(method: &str, params: &Params) -> Option<Answer> {
+    let visible = |html: &str| -> usize {
+        let mut text = String::with_capacity(html.len());
+        let mut in_tag = false;
+        for c in html.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' if in_tag => in_tag = false,
+                _ if !in_tag => text.push(c),
+                _ => {}
+            }
+        }
+        let text = text
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&");
+        text.encode_utf16().count()
+    };
+    if let Some(text) = str_param(params, "text")
+        && matches!(method, "sendmessage" | "editmessagetext")
+        && visible(text) > 4096
+    {
+        return Some(bad_request("message is too long"));
+    }
+    if let Some(caption) = str_param(params, "caption")
+        && visible(caption) > 1024
+    {
+        return Some(bad_request("message caption is too long"));
+    }
+    let markup = params.get("reply_markup").cloned().map(|m| match m {
+        Value::String(json) => serde_json::from_str(&json).unwrap_or(Value::Null),
+        other => other,
+    });
+    let too_long_data = markup
+        .as_ref()
+        .and_then(|m| m.get("inline_keyboard"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(|button| button.get("callback_data").and_then(Value::as_str))
+        .any(|data| data.len() > 64 || data.is_empty());
+    too_long_data.then(|| bad_request("BUTTON_DATA_INVALID"))
 }
 
 fn bad_request(reason: &str) -> Answer {
