@@ -5,7 +5,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokobot::bot::callbacks::Callback;
 
-use crate::payments::{OWNER, Shop, goods_title, pass_after};
+use crate::{
+    payments::{OWNER, Shop, goods_title, pass_after},
+    support::fake_pakasir::FakeFailure,
+};
 
 const BUYER: i64 = 64001;
 const ADMIN: i64 = 64900;
@@ -312,4 +315,66 @@ async fn patch_and_secret_rotation_write_audit_rows_without_secret_values() {
         !written.contains("pk_test"),
         "no secret in the log: {written}"
     );
+}
+
+#[tokio::test]
+async fn with_their_switches_off_snk_submissions_and_gateway_failures_reach_nobody() {
+    let host = crate::support::spawn_host().await;
+    let shop = Shop::open(&host, "toko-sunyi", 3407).await;
+    let switches = json!({"settings": {"notifications":
+        {"snk_submission": false, "gateway_failure": false}}});
+    let (status, body) = patch(&shop, switches).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    shop.credit(BUYER, 50_000).await;
+
+    // An SNK submission is kept for the review list, but nobody is told at once.
+    let (order_id, _) = buy_with_balance(&shop, BUYER, "NFX", 1).await;
+    let (product, _) = shop.product("NFX").await;
+    shop.press(
+        BUYER,
+        Callback::SnkFulfil {
+            order: order_id,
+            product,
+        },
+    )
+    .await;
+    shop.wait_text(BUYER, "Kirim bukti untuk memenuhi SNK")
+        .await;
+    shop.say(BUYER, "Sudah login, profil Budi").await;
+    shop.wait_text(BUYER, "diteruskan ke admin").await;
+    let mut tx = shop.tx().await;
+    let pending: i64 =
+        sqlx::query_scalar("select count(*) from snk_submissions where status = 'pending'")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    drop(tx);
+    assert_eq!(pending, 1);
+
+    // Three gateway failures in a row count as a streak, and alert nobody.
+    host.pakasir
+        .fail_next("transactioncreate", FakeFailure::ServerError, 3);
+    for customer in BUYER + 1..BUYER + 4 {
+        let order = shop.checkout(customer, "ML", 1).await;
+        shop.press(
+            customer,
+            Callback::PayQris {
+                order: order.order_id,
+            },
+        )
+        .await;
+        shop.wait_text(customer, "Gateway pembayaran sedang gangguan")
+            .await;
+    }
+    let mut tx = shop.tx().await;
+    let failures: i32 = sqlx::query_scalar("select consecutive_failures from gateway_health")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    drop(tx);
+    assert_eq!(failures, 3);
+
+    assert_eq!(shop.count_texts(OWNER, "Bukti SNK masuk").await, 0);
+    assert_eq!(shop.count_texts(OWNER, "berturut-turut").await, 0);
+    assert_eq!(shop.outbox_rows("gateway_alert").await, 0);
 }
