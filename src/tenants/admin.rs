@@ -31,45 +31,25 @@ pub enum SettingChange {
 
 impl SettingChange {
     fn patch(self) -> TenantPatch {
-        let settings = |settings: SettingsPatch| TenantPatch {
+        let mut settings = SettingsPatch::default();
+        match self {
+            SettingChange::InvoiceTtlMinutes(v) => settings.invoice_ttl_minutes = Some(v),
+            SettingChange::LowStockThreshold(v) => settings.low_stock_threshold = Some(v),
+            SettingChange::DepositMinimum(v) => settings.deposit_minimum = Some(v),
+            SettingChange::FeePayer(v) => settings.fee_payer = Some(v),
+            SettingChange::Notification(which, on) => {
+                settings.notifications = Some(NotificationsPatch::switch(which, on));
+            }
+            SettingChange::Locale(locale) => {
+                return TenantPatch {
+                    locale: Some(locale),
+                    ..TenantPatch::default()
+                };
+            }
+        }
+        TenantPatch {
             settings: Some(settings),
             ..TenantPatch::default()
-        };
-        match self {
-            SettingChange::InvoiceTtlMinutes(v) => settings(SettingsPatch {
-                invoice_ttl_minutes: Some(v),
-                ..SettingsPatch::default()
-            }),
-            SettingChange::LowStockThreshold(v) => settings(SettingsPatch {
-                low_stock_threshold: Some(v),
-                ..SettingsPatch::default()
-            }),
-            SettingChange::DepositMinimum(v) => settings(SettingsPatch {
-                deposit_minimum: Some(v),
-                ..SettingsPatch::default()
-            }),
-            SettingChange::FeePayer(v) => settings(SettingsPatch {
-                fee_payer: Some(v),
-                ..SettingsPatch::default()
-            }),
-            SettingChange::Notification(which, on) => {
-                let mut switches = NotificationsPatch::default();
-                let slot = match which {
-                    Notification::NewOrder => &mut switches.new_order,
-                    Notification::LowStock => &mut switches.low_stock,
-                    Notification::SnkSubmission => &mut switches.snk_submission,
-                    Notification::GatewayFailure => &mut switches.gateway_failure,
-                };
-                *slot = Some(on);
-                settings(SettingsPatch {
-                    notifications: Some(switches),
-                    ..SettingsPatch::default()
-                })
-            }
-            SettingChange::Locale(locale) => TenantPatch {
-                locale: Some(locale),
-                ..TenantPatch::default()
-            },
         }
     }
 }

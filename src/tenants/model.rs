@@ -250,6 +250,35 @@ pub struct NotificationsPatch {
     pub gateway_failure: Option<bool>,
 }
 
+impl NotificationsPatch {
+    /// A patch that turns one switch on or off.
+    pub fn switch(which: Notification, on: bool) -> Self {
+        let mut patch = Self::default();
+        *patch.slot(which) = Some(on);
+        patch
+    }
+
+    fn slot(&mut self, which: Notification) -> &mut Option<bool> {
+        match which {
+            Notification::NewOrder => &mut self.new_order,
+            Notification::LowStock => &mut self.low_stock,
+            Notification::SnkSubmission => &mut self.snk_submission,
+            Notification::GatewayFailure => &mut self.gateway_failure,
+        }
+    }
+}
+
+impl From<Notifications> for NotificationsPatch {
+    /// A patch that sets every switch to `switches`' value.
+    fn from(switches: Notifications) -> Self {
+        let mut patch = Self::default();
+        for which in Notification::ALL {
+            *patch.slot(which) = Some(switches.get(which));
+        }
+        patch
+    }
+}
+
 /// A partial [`Settings`] for PATCH; absent fields keep their value.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -265,19 +294,13 @@ pub struct SettingsPatch {
 impl From<Settings> for SettingsPatch {
     /// A patch that sets every field to `settings`' value.
     fn from(settings: Settings) -> Self {
-        let n = settings.notifications;
         SettingsPatch {
             invoice_ttl_minutes: Some(settings.invoice_ttl_minutes),
             low_stock_threshold: Some(settings.low_stock_threshold),
             fee_payer: Some(settings.fee_payer),
             deposit_minimum: Some(settings.deposit_minimum),
             snk_retention_days: Some(settings.snk_retention_days),
-            notifications: Some(NotificationsPatch {
-                new_order: Some(n.new_order),
-                low_stock: Some(n.low_stock),
-                snk_submission: Some(n.snk_submission),
-                gateway_failure: Some(n.gateway_failure),
-            }),
+            notifications: Some(settings.notifications.into()),
         }
     }
 }
@@ -299,15 +322,9 @@ impl Settings {
         if let Some(v) = patch.snk_retention_days {
             self.snk_retention_days = v;
         }
-        if let Some(n) = patch.notifications {
-            let switches = [
-                (Notification::NewOrder, n.new_order),
-                (Notification::LowStock, n.low_stock),
-                (Notification::SnkSubmission, n.snk_submission),
-                (Notification::GatewayFailure, n.gateway_failure),
-            ];
-            for (which, value) in switches {
-                if let Some(on) = value {
+        if let Some(mut switches) = patch.notifications {
+            for which in Notification::ALL {
+                if let Some(on) = *switches.slot(which) {
                     self.notifications.set(which, on);
                 }
             }

@@ -29,16 +29,6 @@ async fn store(shop: &Shop<'_>) -> Value {
     body
 }
 
-/// The audit rows of `action`: (actor, before, after).
-async fn audit_rows(shop: &Shop<'_>, action: &str) -> Vec<(Option<i64>, Value, Value)> {
-    let mut tx = shop.tx().await;
-    sqlx::query_as("select actor, before, after from audit_log where action = $1 order by id")
-        .bind(action)
-        .fetch_all(&mut *tx)
-        .await
-        .unwrap()
-}
-
 /// The store's own `welcome` text, if it wrote one.
 async fn welcome_template(shop: &Shop<'_>) -> Option<String> {
     let mut tx = shop.tx().await;
@@ -127,7 +117,7 @@ async fn an_admin_edits_a_template_with_a_preview_and_puts_it_back_to_the_defaul
         .await;
     let body = "Halo {name} & selamat datang di {store}!";
     assert_eq!(welcome_template(&shop).await.as_deref(), Some(body));
-    let rows = audit_rows(&shop, "template.set").await;
+    let rows = shop.audit_rows("template.set").await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].0, Some(OWNER));
     assert_eq!(rows[0].1, json!({"body": null}));
@@ -157,7 +147,7 @@ async fn an_admin_edits_a_template_with_a_preview_and_puts_it_back_to_the_defaul
     shop.text_containing(OWNER, "kembali memakai teks bawaan bot")
         .await;
     assert_eq!(welcome_template(&shop).await, None);
-    let rows = audit_rows(&shop, "template.reset").await;
+    let rows = shop.audit_rows("template.reset").await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].1, json!({"body": body}));
     assert_eq!(rows[0].2, json!({"body": null}));
@@ -211,7 +201,7 @@ async fn the_owner_changes_settings_and_notification_switches_from_the_bot() {
     assert_eq!(settings["fee_payer"], "store");
 
     // Every change is in the store's log, by the owner, with before and after.
-    let rows = audit_rows(&shop, "store.update").await;
+    let rows = shop.audit_rows("store.update").await;
     assert_eq!(rows.len(), 4, "{rows:?}");
     assert!(rows.iter().all(|(actor, _, _)| *actor == Some(OWNER)));
     assert_eq!(rows[0].1["settings"]["invoice_ttl_minutes"], 15);
@@ -259,7 +249,7 @@ async fn only_the_owner_appoints_and_removes_admins_and_a_removed_admin_is_refus
     shop.press_raw(OWNER, "a:y").await;
     shop.text_containing(OWNER, "sekarang admin").await;
     assert_eq!(store(&shop).await["admin_telegram_ids"], json!([NEW_ADMIN]));
-    let rows = audit_rows(&shop, "store.update").await;
+    let rows = shop.audit_rows("store.update").await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].0, Some(OWNER));
     assert_eq!(rows[0].1, json!({"admin_telegram_ids": []}));
@@ -289,5 +279,5 @@ async fn only_the_owner_appoints_and_removes_admins_and_a_removed_admin_is_refus
         .await;
     host.telegram.settle().await;
     assert_eq!(count(&shop, NEW_ADMIN, "Pengaturan toko").await, screens);
-    assert_eq!(audit_rows(&shop, "store.update").await.len(), 2);
+    assert_eq!(shop.audit_rows("store.update").await.len(), 2);
 }
