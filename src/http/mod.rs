@@ -4,8 +4,10 @@
 //! - `pakasir.rs`: Pakasir payment webhooks, verified before anything is settled.
 //! - `api/`: the provisioning API, its auth, its error shape and its OpenAPI document.
 //! - `ops.rs`: metrics, liveness and readiness.
+//! - `input.rs`: what every body and query goes through (NUL characters, integral numbers).
 
 pub mod api;
+pub mod input;
 pub mod ops;
 mod pakasir;
 mod webhook;
@@ -47,5 +49,6 @@ pub fn router(state: AppState) -> Router {
         .merge(api::router())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::map_response(api::error::json_errors))
         .with_state(state)
 }

@@ -9,6 +9,8 @@ use axum::{
 };
 use subtle::ConstantTimeEq;
 
+use crate::tenants::repo;
+
 use super::{
     AppState,
     api::{auth::bearer, error::ApiError},
@@ -28,11 +30,24 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
                 .into_response();
         }
     }
+    record_health(&state).await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
         .into_response()
+}
+
+/// The host's state as gauges, taken when Prometheus asks: whether the database answers, how
+/// many stores should run and how many do (a difference is a store that cannot start).
+async fn record_health(state: &AppState) {
+    let host = &state.host;
+    let healthy = host.db().is_healthy();
+    metrics::gauge!("tokobot_database_up").set(if healthy { 1.0 } else { 0.0 });
+    metrics::gauge!("tokobot_stores_running").set(host.running_stores().len() as f64);
+    if healthy && let Ok(active) = repo::count_active(host.db().registry()).await {
+        metrics::gauge!("tokobot_stores_active").set(active as f64);
+    }
 }
 
 /// The router of the private metrics address (`TOKOBOT_METRICS_BIND`).

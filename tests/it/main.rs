@@ -5,6 +5,7 @@ mod admin_events;
 mod admin_menu;
 mod admin_settings;
 mod api;
+mod api_doc;
 mod catalog;
 mod delivery;
 mod hosting;

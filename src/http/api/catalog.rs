@@ -29,7 +29,7 @@ impl From<ImportError> for ApiError {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{slug}/catalog", tag = "catalog",
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/catalog", operation_id = "export_catalog", tag = "catalog",
     params(("slug" = String, Path, description = "The store's slug")),
     security(("bearer" = [])),
     responses(
@@ -51,7 +51,7 @@ pub async fn export(
     Ok(Json(doc))
 }
 
-#[utoipa::path(put, path = "/api/v1/tenants/{slug}/catalog", tag = "catalog", request_body = CatalogDocument,
+#[utoipa::path(put, path = "/api/v1/tenants/{slug}/catalog", operation_id = "import_catalog", tag = "catalog", request_body = CatalogDocument,
     params(("slug" = String, Path, description = "The store's slug")),
     security(("bearer" = [])),
     responses(

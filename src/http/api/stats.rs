@@ -15,13 +15,14 @@ use super::{
 use crate::store::stats::{self, Stats};
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StatsQuery {
     /// How many days the daily list covers, 1 to 366 (default 30).
     pub days: Option<i32>,
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{slug}/stats", tag = "tenants",
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/stats", operation_id = "get_stats", tag = "tenants",
     params(("slug" = String, Path, description = "The store's slug"), StatsQuery),
     security(("bearer" = [])),
     responses(
