@@ -26,6 +26,8 @@ const FAST_PATH_GRACE_SECS: i64 = 30;
 /// Who hears of the store's business, and what they asked to hear.
 #[derive(Clone, Debug, Default)]
 pub struct Audience {
+    /// The store's slug, which labels its metrics.
+    pub slug: String,
     /// The owner and the admins, each once, the owner first.
     pub staff: Vec<i64>,
     pub notifications: Notifications,
@@ -35,6 +37,7 @@ pub struct Audience {
 impl Audience {
     pub fn of(tenant: &Tenant) -> Self {
         Self {
+            slug: tenant.slug.clone(),
             staff: tenant.staff(),
             notifications: tenant.settings.notifications,
             low_stock_threshold: tenant.settings.low_stock_threshold,
@@ -60,6 +63,12 @@ pub async fn after_paid(
     payment: Option<i64>,
 ) -> sqlx::Result<Vec<i64>> {
     let audience = Audience::load(conn, tenant).await?;
+    // Counted as the paying transaction is written: one that then fails to commit (the
+    // database lost between here and the commit) is counted unpaid, which a dashboard bears
+    // better than a second place every payment path would have to remember.
+    metrics::counter!("tokobot_orders_paid_total", "store" => audience.slug.clone()).increment(1);
+    metrics::counter!("tokobot_revenue_rupiah_total", "store" => audience.slug.clone())
+        .increment(u64::try_from(order.total).unwrap_or(0));
     let customer = order.customer_id;
     let mut messages = vec![(customer, Message::DeliverOrder { order_id: order.id })];
     if has_terms(conn, order.id).await? {

@@ -500,7 +500,10 @@ mod code_tests {
         for code in &codes {
             assert_eq!(code.len(), 11);
             assert!(code.starts_with("INV"));
-            assert!(code[3..].bytes().all(|b| CODE_ALPHABET.contains(&b)), "{code}");
+            assert!(
+                code[3..].bytes().all(|b| CODE_ALPHABET.contains(&b)),
+                "{code}"
+            );
         }
     }
 }

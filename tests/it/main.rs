@@ -8,6 +8,7 @@ mod api;
 mod api_doc;
 mod catalog;
 mod delivery;
+mod deploy;
 mod hosting;
 mod isolation;
 mod operations;
