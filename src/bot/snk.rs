@@ -186,6 +186,8 @@ async fn decide(
     }
     let mut tx = ctx.db.tenant(tenant.id).await?;
     let Some(submission) = snk::get(&mut tx, &ctx.sealer, tenant.id, id).await? else {
+        // Never hold a connection while Telegram is called.
+        drop(tx);
         return Ok(ui::notice(bot, q, t.snk_already_decided, true).await?);
     };
     if !snk::decide(&mut tx, id, status, admin).await? {
