@@ -84,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
             per_second: 1_000,
             ..Default::default()
         },
+        capacity: Default::default(),
     };
     let rss_before = rss_kib();
     let host = app::start(config).await?;

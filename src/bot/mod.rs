@@ -179,4 +179,16 @@ impl StoreCtx {
     pub fn replace_tenant(&self, tenant: Arc<Tenant>) {
         *self.tenant.write().unwrap_or_else(|p| p.into_inner()) = tenant;
     }
+
+    /// The same store over other shared services: background money work takes the running
+    /// store's context onto the money pool this way (see `Host::money`).
+    pub fn with_services(&self, shared: &Shared) -> Self {
+        Self {
+            tenant: RwLock::new(self.tenant()),
+            shared: shared.clone(),
+            gateway: RwLock::new(self.gateway()),
+            gateway_failing: AtomicBool::new(self.gateway_was_failing()),
+            handler_errors: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
 }

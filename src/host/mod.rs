@@ -99,6 +99,8 @@ struct Inner {
     bots: BotFactory,
     handler: UpdateHandler<anyhow::Error>,
     shared: Shared,
+    /// The same services on the money pool, for background work on money and stock.
+    money: Shared,
     dialogues: Arc<DialogueStore>,
     slots: RwLock<HashMap<String, Arc<Slot>>>,
     /// Set once the first pass over the registry has finished, for `/readyz`.
@@ -111,6 +113,19 @@ impl Host {
         let pakasir = PakasirClient::new(bots.client().clone(), &config.pakasir_api_url);
         let antispam = Arc::new(AntiSpam::new(config.antispam));
         let gated_on_arrival = config.update_mode == UpdateMode::Webhook;
+        let shared = Shared {
+            db: db.clone(),
+            sealer: sealer.clone(),
+            customers: Arc::new(CustomerBook::new()),
+            catalog: Arc::new(CatalogCache::new()),
+            antispam,
+            gated_on_arrival,
+            pakasir,
+        };
+        let money = Shared {
+            db: db.money(),
+            ..shared.clone()
+        };
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -118,15 +133,8 @@ impl Host {
                 sealer: sealer.clone(),
                 bots,
                 handler: crate::bot::handler_tree(),
-                shared: Shared {
-                    db: db.clone(),
-                    sealer: sealer.clone(),
-                    customers: Arc::new(CustomerBook::new()),
-                    catalog: Arc::new(CatalogCache::new()),
-                    antispam,
-                    gated_on_arrival,
-                    pakasir,
-                },
+                shared,
+                money,
                 dialogues,
                 slots: RwLock::new(HashMap::new()),
                 started: AtomicBool::new(false),
@@ -154,6 +162,12 @@ impl Host {
     /// The services every store's handlers share.
     pub fn shared(&self) -> &Shared {
         &self.inner.shared
+    }
+
+    /// The shared services on the money pool ([`Db::money`]): background work that moves
+    /// money or stock uses these, so that browsing can never starve it of connections.
+    pub fn money(&self) -> &Shared {
+        &self.inner.money
     }
 
     /// Tells the host that a store's catalog changed, so cached catalog pages are rebuilt.

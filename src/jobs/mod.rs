@@ -25,7 +25,9 @@ const BOOKKEEPING_EVERY: Duration = Duration::from_secs(5);
 /// Follows store changes announced with NOTIFY, reconnecting when the database comes back.
 pub async fn tenant_changes(host: Host, mut stop: watch::Receiver<bool>) {
     loop {
-        let mut listener = match PgListener::connect_with(host.db().registry()).await {
+        // LISTEN holds its connection for as long as it listens: it has a pool of its own,
+        // rather than keeping one of the connections that updates need.
+        let mut listener = match PgListener::connect_with(host.db().notifications()).await {
             Ok(listener) => listener,
             Err(error) => {
                 tracing::warn!(%error, "cannot listen for store changes; retrying");

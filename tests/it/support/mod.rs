@@ -136,6 +136,7 @@ pub fn test_config(mode: UpdateMode, database_url: String, telegram: &FakeTelegr
             per_second: 1_000,
             ..Default::default()
         },
+        capacity: Default::default(),
     }
 }
 
