@@ -13,7 +13,7 @@ use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 use crate::{
     config::Config,
     crypto::Sealer,
-    db::{self, DatabaseServer, Db, PoolSizes},
+    db::{self, DatabaseServer, Db, PoolLimits},
     host::{Host, telegram::BotFactory},
     http::{self, AppState, api::auth::JwtKeys},
     jobs, telemetry,
@@ -36,11 +36,12 @@ pub struct AppHandle {
 pub async fn connect(config: &Config) -> anyhow::Result<(DatabaseServer, Db)> {
     let server = DatabaseServer::open(config).await?;
     db::migrate(&server.owner).await?;
-    let sizes = PoolSizes {
+    let limits = PoolLimits {
         shared: config.capacity.pool,
         money: config.capacity.money_pool,
+        acquire_timeout: config.capacity.acquire_timeout,
     };
-    let db = Db::connect(server.runtime_options(config)?, sizes).await?;
+    let db = Db::connect(server.runtime_options(config)?, limits).await?;
     Ok((server, db))
 }
 

@@ -11,6 +11,7 @@ use std::{
     net::SocketAddr,
     os::unix::fs::OpenOptionsExt,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use anyhow::{Context, bail};
@@ -84,6 +85,9 @@ pub struct Capacity {
     pub store_updates: usize,
     /// Updates the whole host may hold, across its stores.
     pub host_updates: usize,
+    /// How long a query waits for a free connection before it fails (and its update is run
+    /// again); not read from the environment, tests shorten it.
+    pub acquire_timeout: Duration,
 }
 
 impl Default for Capacity {
@@ -95,6 +99,7 @@ impl Default for Capacity {
             // seconds of them only makes its customers wait longer for the same answers.
             store_updates: 256,
             host_updates: 4096,
+            acquire_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -107,6 +112,7 @@ impl Capacity {
             money_pool: positive(var, "TOKOBOT_DB_MONEY_POOL_SIZE", defaults.money_pool)?,
             store_updates: positive(var, "TOKOBOT_STORE_INBOX", defaults.store_updates)?,
             host_updates: positive(var, "TOKOBOT_HOST_INBOX", defaults.host_updates)?,
+            acquire_timeout: defaults.acquire_timeout,
         })
     }
 }
@@ -329,7 +335,8 @@ mod tests {
                 pool: 32,
                 money_pool: 2,
                 store_updates: 64,
-                host_updates: 1000
+                host_updates: 1000,
+                ..Capacity::default()
             }
         );
         for name in [

@@ -108,17 +108,16 @@ pub struct RuntimeConnect {
     pub set_role: bool,
 }
 
-/// How many connections each of the runtime pools may open.
+/// How many connections each of the runtime pools may open, and how long a query waits for
+/// one before it fails with "pool timed out".
 #[derive(Clone, Copy, Debug)]
-pub struct PoolSizes {
+pub struct PoolLimits {
     /// Updates, the API, the registry and bookkeeping.
     pub shared: u32,
     /// Background work that moves money or stock; see [`Db::money`].
     pub money: u32,
+    pub acquire_timeout: Duration,
 }
-
-/// How long a query waits for a free connection before it fails with "pool timed out".
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The host's handle on the runtime pools.
 ///
@@ -149,14 +148,16 @@ impl Db {
     ///
     /// The pools connect lazily (the shared one opens its first connection to check the
     /// role), so a host whose database is briefly down recovers by itself.
-    pub async fn connect(connect: RuntimeConnect, sizes: PoolSizes) -> anyhow::Result<Self> {
+    pub async fn connect(connect: RuntimeConnect, limits: PoolLimits) -> anyhow::Result<Self> {
         let probe = connect.options.clone();
-        let pool = pool_options(&connect, sizes.shared)
+        let pool = pool_options(&connect, limits.shared, limits.acquire_timeout)
             .connect_with(connect.options.clone())
             .await
             .context("cannot connect to the database")?;
-        let money = pool_options(&connect, sizes.money).connect_lazy_with(connect.options.clone());
-        let listen = pool_options(&connect, 1).connect_lazy_with(connect.options);
+        let money = pool_options(&connect, limits.money, limits.acquire_timeout)
+            .connect_lazy_with(connect.options.clone());
+        let listen =
+            pool_options(&connect, 1, limits.acquire_timeout).connect_lazy_with(connect.options);
         let db = Self {
             pool,
             money,
@@ -298,12 +299,12 @@ impl Db {
 }
 
 /// A pool of the runtime role, `size` connections at most, opened on demand.
-fn pool_options(connect: &RuntimeConnect, size: u32) -> PgPoolOptions {
+fn pool_options(connect: &RuntimeConnect, size: u32, acquire_timeout: Duration) -> PgPoolOptions {
     let set_role = connect.set_role;
     PgPoolOptions::new()
         .max_connections(size)
         .min_connections(0)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .acquire_timeout(acquire_timeout)
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if set_role {
