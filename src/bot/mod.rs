@@ -11,6 +11,7 @@
 //! - `delivery.rs`: sending outbox messages and the goods of paid orders.
 //! - `texts/`: the message catalogue, one file per language.
 //! - `dialogue.rs`: dialogue state in PostgreSQL, keyed by (store, chat).
+//! - `retry.rs`: running an update again after a transient database fault.
 //! - `admin.rs`: the admins' store summary.
 //! - `payments/`: QRIS invoices, confirming and ending payments, their messages, deposits.
 //! - `snk.rs`: customers fulfil products' terms (SNK); admins review the submissions.
@@ -22,6 +23,7 @@ pub mod customer;
 pub mod delivery;
 pub mod dialogue;
 pub mod payments;
+mod retry;
 pub mod snk;
 pub mod texts;
 mod tree;

@@ -15,9 +15,6 @@ use teloxide::{
 };
 use tokio::sync::mpsc;
 
-/// How many accepted updates a store may have waiting before the webhook answers 503.
-pub const INBOX_CAPACITY: usize = 1024;
-
 pub struct Inbox {
     rx: mpsc::Receiver<Update>,
     token: StopToken,
@@ -26,12 +23,17 @@ pub struct Inbox {
 }
 
 /// A sender for the webhook route, the listener for the dispatcher, and the token that stops it.
-pub fn channel() -> (
+///
+/// `capacity` is the store's share of admission places (`host::admission`): the route sends
+/// only updates that hold a place, so the channel is never the one to refuse them.
+pub fn channel(
+    capacity: usize,
+) -> (
     mpsc::Sender<Update>,
     impl UpdateListener<Err = Infallible> + Send,
     StopToken,
 ) {
-    let (tx, rx) = mpsc::channel(INBOX_CAPACITY);
+    let (tx, rx) = mpsc::channel(capacity);
     let (token, flag) = mk_stop_token();
     let inbox = Inbox {
         rx,

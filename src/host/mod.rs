@@ -10,7 +10,10 @@
 //! - `telegram.rs`: the bot factory (one shared HTTP client) and token checks.
 //! - `runtime.rs`: one running store (dispatcher task, inbox, duplicate filter).
 //! - `listener.rs`: the channel-fed update listener used in webhook mode.
+//! - `admission.rs`: the bounded places of the updates between the webhook's 200 and the end
+//!   of their handling.
 
+mod admission;
 mod listener;
 mod runtime;
 pub mod telegram;
@@ -27,6 +30,7 @@ use anyhow::Context;
 use futures::StreamExt;
 use teloxide::{dispatching::UpdateHandler, prelude::*};
 
+pub use admission::{Admission, Budget};
 pub use runtime::Accepted;
 use runtime::Launch;
 pub use runtime::Running;
@@ -101,6 +105,8 @@ struct Inner {
     shared: Shared,
     /// The same services on the money pool, for background work on money and stock.
     money: Shared,
+    /// The host's places for accepted updates, shared by its stores.
+    budget: Budget,
     dialogues: Arc<DialogueStore>,
     slots: RwLock<HashMap<String, Arc<Slot>>>,
     /// Set once the first pass over the registry has finished, for `/readyz`.
@@ -126,6 +132,7 @@ impl Host {
             db: db.money(),
             ..shared.clone()
         };
+        let budget = Budget::new(config.capacity.host_updates);
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -135,6 +142,7 @@ impl Host {
                 handler: crate::bot::handler_tree(),
                 shared,
                 money,
+                budget,
                 dialogues,
                 slots: RwLock::new(HashMap::new()),
                 started: AtomicBool::new(false),
@@ -168,6 +176,11 @@ impl Host {
     /// money or stock uses these, so that browsing can never starve it of connections.
     pub fn money(&self) -> &Shared {
         &self.inner.money
+    }
+
+    /// The host's places for accepted updates.
+    pub fn budget(&self) -> &Budget {
+        &self.inner.budget
     }
 
     /// Tells the host that a store's catalog changed, so cached catalog pages are rebuilt.
@@ -371,6 +384,11 @@ impl Host {
             webhook_secret: secrets.webhook_secret.clone(),
             generation: tenant.updated_at,
             handler: self.inner.handler.clone(),
+            admission: Arc::new(Admission::new(
+                self.inner.config.capacity.store_updates,
+                &self.inner.budget,
+            )),
+            capacity: self.inner.config.capacity.store_updates,
         };
         let running = match self.inner.config.update_mode {
             UpdateMode::Webhook => {

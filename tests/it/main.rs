@@ -5,6 +5,7 @@ mod catalog;
 mod hosting;
 mod isolation;
 mod operations;
+mod overload;
 mod payments;
 mod shop;
 mod support;
