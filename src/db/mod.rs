@@ -1,9 +1,9 @@
 //! Database access: connecting, migrating, and the tenant-scoped transaction.
 //!
 //! Two kinds of connection exist. The *owner* (from `DATABASE_URL`, or the embedded cluster's
-//! superuser) applies migrations and creates the runtime role. The *runtime pool* is what the
-//! host uses for everything else: it runs as [`APP_ROLE`], which is neither superuser nor
-//! BYPASSRLS, so row-level security holds even if a query forgets its tenant.
+//! superuser) applies migrations and creates the runtime role. The *runtime pools* ([`Db`]) are
+//! what the host uses for everything else: they run as [`APP_ROLE`], which is neither superuser
+//! nor BYPASSRLS, so row-level security holds even if a query forgets its tenant.
 //!
 //! Store code reaches data only through [`Db::tenant`], a transaction that has set
 //! `app.tenant_id`. The tenant registry (src/host/tenants.rs) is the one named cross-tenant
