@@ -71,6 +71,24 @@ impl Admission {
         })
     }
 
+    /// A place for one more update, once one is free (polling mode: Telegram keeps the
+    /// updates the host does not fetch yet).
+    pub async fn wait(&self) -> Place {
+        // Neither semaphore is ever closed, so acquiring can only wait, never fail.
+        let store = Arc::clone(&self.store)
+            .acquire_owned()
+            .await
+            .expect("the store's places are never closed");
+        let host = Arc::clone(&self.host.places)
+            .acquire_owned()
+            .await
+            .expect("the host's places are never closed");
+        Place {
+            _store: store,
+            _host: host,
+        }
+    }
+
     /// Keeps `place` until the handling of update `id` is [`finished`](Self::finished).
     pub fn hold(&self, id: UpdateId, place: Place) {
         self.held().insert(id, place);

@@ -87,7 +87,8 @@ impl Running {
             .await
             .build();
         let stop = polling.stop_token();
-        Self::start(launch, polling, stop, None)
+        let listener = listener::admitted(polling, Arc::clone(&launch.admission));
+        Self::start(launch, listener, stop, None)
     }
 
     fn start<L>(

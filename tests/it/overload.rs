@@ -1,6 +1,7 @@
 //! Overload: a store flooded beyond its share answers 503 before accepting and replies to every
-//! update it accepted; payments go on while browsing holds every shared connection; an update
-//! that times out waiting for the database is run again rather than lost.
+//! update it accepted; a polling store fetches no more than its share; payments go on while
+//! browsing holds every shared connection; an update that times out waiting for the database
+//! is run again rather than lost.
 
 use std::{
     collections::HashMap,
@@ -11,9 +12,11 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
 
+use tokobot::config::UpdateMode;
+
 use crate::{
     payments::{self, goods_title, pass_after},
-    support::{TestHost, bot_token, shop::Shop, spawn_host_with, text_update},
+    support::{TestHost, bot_token, shop::Shop, spawn_host_in_with, spawn_host_with, text_update},
 };
 
 /// Places of the flooded store: far fewer than the customers who write at once.
@@ -118,6 +121,30 @@ async fn wait_for_replies(host: &TestHost, bot: u32, users: &[i64]) {
     }
 }
 
+#[tokio::test]
+async fn a_polling_store_takes_no_more_than_its_share_and_answers_everyone() {
+    let host = spawn_host_in_with(UpdateMode::Polling, |config| {
+        config.capacity.store_updates = 2;
+    })
+    .await;
+    host.create_store("toko-tarik", 3404, json!({})).await;
+    let token = bot_token(3404);
+    let customers: Vec<i64> = (1..=12).map(|n| 8_300_000 + n).collect();
+    for (n, user) in customers.iter().enumerate() {
+        host.telegram
+            .push_update(&token, text_update(n as i64 + 1, *user, "/start"));
+    }
+
+    wait_for_replies(&host, 3404, &customers).await;
+    host.telegram.settle().await;
+    for user in &customers {
+        assert_eq!(host.telegram.sent_texts(&token, *user).len(), 1);
+    }
+    let app = &host.app.as_ref().unwrap().host;
+    assert_eq!(app.running_stores()[0].in_flight(), 0);
+    assert_eq!(app.budget().available(), host.config.capacity.host_updates);
+}
+
 const BUYER: i64 = 63001;
 const OTHER_BUYER: i64 = 63002;
 
@@ -126,6 +153,9 @@ async fn payments_settle_and_goods_arrive_while_browsing_holds_every_shared_conn
     let host = spawn_host_with(|config| config.capacity.pool = 2).await;
     let shop = payments::Shop::open(&host, "toko-sibuk", 3402).await;
     let by_webhook = shop.buy_by_qris(BUYER, "NFX", 1).await;
+    // The 💠 QRIS press is answered after its photo: wait for it, so that the next checkout
+    // counts only its own answers.
+    shop.answered(3).await;
     let by_reconciliation = shop.buy_by_qris(OTHER_BUYER, "ML", 1).await;
 
     // Browsing took every connection of the shared pool and keeps them.
