@@ -18,7 +18,7 @@ use super::{
     payments, retry, snk,
 };
 use crate::{
-    host::Admission,
+    host::{Admission, TokenWatch, telegram::is_token_rejection},
     store::customers::{Contact, Customer},
 };
 
@@ -130,6 +130,7 @@ fn observed(tree: UpdateHandler<anyhow::Error>) -> UpdateHandler<anyhow::Error> 
                     let admission = deps.try_get::<Arc<Admission>>()?;
                     Some(Finished(Arc::clone(&admission), update.id))
                 });
+                let token_watch = deps.try_get::<TokenWatch>();
                 let slug = ctx
                     .as_ref()
                     .map(|ctx| ctx.tenant().slug.clone())
@@ -147,6 +148,13 @@ fn observed(tree: UpdateHandler<anyhow::Error>) -> UpdateHandler<anyhow::Error> 
                 metrics::histogram!("tokobot_update_duration_seconds", "store" => slug.clone())
                     .record(started.elapsed().as_secs_f64());
                 match outcome {
+                    ControlFlow::Break(Err(error)) if is_token_rejection(&error) => {
+                        // Revoked since the store started: stop the store, as a start would.
+                        if let Some(watch) = token_watch {
+                            watch.rejected();
+                        }
+                        ControlFlow::Break(Err(error))
+                    }
                     ControlFlow::Break(Err(error)) => {
                         failed(&error, ctx, update.as_deref(), slug, &span).await;
                         ControlFlow::Break(Err(error))

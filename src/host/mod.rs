@@ -9,11 +9,13 @@
 //!
 //! - `telegram.rs`: the bot factory (one shared HTTP client) and token checks.
 //! - `runtime.rs`: one running store (dispatcher task, inbox, duplicate filter).
-//! - `listener.rs`: the channel-fed update listener used in webhook mode.
+//! - `listener.rs`: the update listeners (the webhook route's channel, admitted polling).
+//! - `dispatch.rs`: a store's dispatcher, updates through the shared handler tree.
 //! - `admission.rs`: the bounded places of the updates between the webhook's 200 and the end
 //!   of their handling.
 
 mod admission;
+mod dispatch;
 mod listener;
 mod runtime;
 pub mod telegram;
@@ -21,7 +23,7 @@ pub mod telegram;
 use std::{
     collections::HashMap,
     sync::{
-        Arc, RwLock,
+        Arc, RwLock, Weak,
         atomic::{AtomicBool, Ordering},
     },
 };
@@ -34,7 +36,7 @@ pub use admission::{Admission, Budget};
 pub use runtime::Accepted;
 use runtime::Launch;
 pub use runtime::Running;
-use telegram::{ALLOWED_UPDATES, BotFactory, TokenCheckError};
+use telegram::{ALLOWED_UPDATES, BotFactory, REJECTED_TOKEN, TokenCheckError};
 
 use crate::{
     bot::{GatewayKeys, Shared, StoreCtx, antispam::AntiSpam, dialogue::DialogueStore},
@@ -51,6 +53,28 @@ use crate::{
 
 /// How many stores start at once; the rest wait, so a host with many stores starts staggered.
 const START_CONCURRENCY: usize = 32;
+
+/// Lets a running store report that Telegram refused its token, without keeping the host
+/// alive: the handlers hold it, the host holds the handlers.
+#[derive(Clone)]
+pub struct TokenWatch {
+    host: Weak<Inner>,
+    slug: String,
+    tenant: TenantId,
+}
+
+impl TokenWatch {
+    /// Records the refusal and stops the store, in the background: the store's own handler
+    /// reports it, and stopping waits for that handler to finish.
+    pub fn rejected(&self) {
+        let Some(inner) = self.host.upgrade() else {
+            return;
+        };
+        let host = Host { inner };
+        let (slug, tenant) = (self.slug.clone(), self.tenant);
+        tokio::spawn(async move { host.token_rejected(&slug, tenant).await });
+    }
+}
 
 /// Where the webhook route should send an update for a slug.
 pub enum Route {
@@ -353,25 +377,33 @@ impl Host {
         webhook_current: bool,
     ) -> anyhow::Result<Option<Running>> {
         let registry = self.inner.db.registry();
-        let (bot, me) = match self.inner.bots.check(&secrets.bot_token).await {
-            Ok(checked) => checked,
-            Err(TokenCheckError::Rejected) => {
-                tracing::warn!(store = %tenant.slug, "Telegram rejected the store's bot token; the store is skipped");
-                repo::record_bot(
-                    registry,
-                    tenant.id,
-                    None,
-                    Some("Telegram rejected the bot token"),
-                )
-                .await?;
-                return Ok(None);
-            }
-            Err(error) => return Err(error.into()),
+        let (bot, me) = match telegram::recorded_identity(&tenant, &secrets.bot_token) {
+            Some(me) => (self.inner.bots.bot(&secrets.bot_token), me),
+            None => match self.inner.bots.check(&secrets.bot_token).await {
+                Ok((bot, me)) => {
+                    let username = me.username();
+                    if tenant.bot_username.as_deref() != Some(username)
+                        || tenant.bot_error.is_some()
+                    {
+                        repo::record_bot(
+                            registry,
+                            tenant.id,
+                            Some((me.id.0 as i64, username)),
+                            None,
+                        )
+                        .await?;
+                    }
+                    (bot, me)
+                }
+                Err(TokenCheckError::Rejected) => {
+                    tracing::warn!(store = %tenant.slug, "Telegram rejected the store's bot token; the store is skipped");
+                    repo::record_bot(registry, tenant.id, None, Some(REJECTED_TOKEN)).await?;
+                    return Ok(None);
+                }
+                Err(error) => return Err(error.into()),
+            },
         };
         let username = me.username().to_owned();
-        if tenant.bot_username.as_deref() != Some(&username) || tenant.bot_error.is_some() {
-            repo::record_bot(registry, tenant.id, Some((me.id.0 as i64, &username)), None).await?;
-        }
         let launch = Launch {
             dialogues: self.inner.dialogues.for_tenant(tenant.id),
             ctx: Arc::new(StoreCtx::new(
@@ -384,6 +416,12 @@ impl Host {
             webhook_secret: secrets.webhook_secret.clone(),
             generation: tenant.updated_at,
             handler: self.inner.handler.clone(),
+            me,
+            token_watch: TokenWatch {
+                host: Arc::downgrade(&self.inner),
+                slug: tenant.slug.clone(),
+                tenant: tenant.id,
+            },
             admission: Arc::new(Admission::new(
                 self.inner.config.capacity.store_updates,
                 &self.inner.budget,
@@ -418,6 +456,24 @@ impl Host {
         };
         tracing::info!(store = %tenant.slug, bot = %username, "store started");
         Ok(Some(running))
+    }
+
+    /// Telegram refused the running store's token at its first use (revoked since the host
+    /// started it from the registry's record): the refusal is recorded in `bot_error`, as a
+    /// check at start would, and the store stops. The periodic pass checks the token again.
+    pub async fn token_rejected(&self, slug: &str, tenant: TenantId) {
+        tracing::warn!(store = %slug, "Telegram rejected the store's bot token; the store stops");
+        let slot = self.slot(slug);
+        let _serialised = slot.sync.lock().await;
+        if let Err(error) =
+            repo::record_bot(self.inner.db.registry(), tenant, None, Some(REJECTED_TOKEN)).await
+        {
+            tracing::warn!(store = %slug, %error, "could not record the rejected token");
+        }
+        if let Some(running) = slot.running() {
+            slot.set(SlotState::Stopped);
+            running.stop().await;
+        }
     }
 
     async fn ensure_stopped(&self, slot: &Slot, tenant: Option<Tenant>) -> anyhow::Result<()> {

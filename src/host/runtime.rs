@@ -7,18 +7,17 @@ use std::{
 };
 
 use teloxide::{
-    dispatching::{Dispatcher, UpdateHandler},
-    error_handlers::{IgnoringErrorHandler, LoggingErrorHandler},
+    dispatching::UpdateHandler,
     prelude::*,
     stop::StopToken,
-    types::{Update, UpdateId},
+    types::{Me, Update, UpdateId},
     update_listeners::{Polling, UpdateListener},
 };
 use time::OffsetDateTime;
 use tokio::{sync::mpsc, task::JoinHandle};
 use tracing::Instrument;
 
-use super::{admission::Admission, listener};
+use super::{TokenWatch, admission::Admission, dispatch::Dispatch, listener};
 use crate::{
     bot::{StoreBot, StoreCtx, dialogue::TenantDialogues},
     secret::Secret,
@@ -66,6 +65,10 @@ pub struct Launch {
     pub generation: OffsetDateTime,
     pub dialogues: Arc<TenantDialogues>,
     pub handler: UpdateHandler<anyhow::Error>,
+    /// The bot's identity, which commands addressed `/start@username` are checked against.
+    pub me: Me,
+    /// Where handlers report that Telegram refused the bot's token.
+    pub token_watch: TokenWatch,
     /// The store's share of places; its capacity is the store's inbox size.
     pub admission: Arc<Admission>,
     pub capacity: usize,
@@ -102,34 +105,19 @@ impl Running {
         L::Err: std::fmt::Debug + Send,
     {
         let slug = launch.ctx.tenant().slug.clone();
-        let mut dispatcher = Dispatcher::builder(launch.bot.clone(), launch.handler)
-            .dependencies(dptree::deps![
+        let dispatch = Dispatch::new(
+            launch.handler,
+            dptree::deps![
+                launch.bot.clone(),
+                launch.me,
+                launch.token_watch,
                 Arc::clone(&launch.ctx),
                 launch.dialogues,
                 Arc::clone(&launch.admission)
-            ])
-            // A chat's updates are handled in order, each chat queued apart. The admission
-            // bounds them all together, so no chat's queue may fill first: the dispatcher would
-            // wait on that one chat while every other customer of the store waits behind it.
-            .worker_queue_size(launch.capacity)
-            // Handler errors are logged and counted by the tree's middleware, with the store's span.
-            .error_handler(Arc::new(IgnoringErrorHandler))
-            .default_handler(|_| async {})
-            .build();
-        let span = tracing::info_span!("store", store = %slug);
-        let task = tokio::spawn(
-            async move {
-                let listener_errors =
-                    LoggingErrorHandler::with_custom_text("the update listener failed");
-                if let Err(error) = dispatcher
-                    .try_dispatch_with_listener(listener, listener_errors)
-                    .await
-                {
-                    tracing::error!(%error, "the dispatcher stopped with an error");
-                }
-            }
-            .instrument(span),
+            ],
         );
+        let span = tracing::info_span!("store", store = %slug);
+        let task = tokio::spawn(dispatch.run(listener).instrument(span));
         Self {
             ctx: launch.ctx,
             bot: launch.bot,

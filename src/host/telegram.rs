@@ -5,10 +5,13 @@ use teloxide::{
     ApiError, RequestError,
     adaptors::{CacheMe, throttle::Limits},
     prelude::*,
-    types::{AllowedUpdate, Me},
+    types::{AllowedUpdate, Me, User, UserId},
 };
 
-use crate::{bot::StoreBot, secret::Secret};
+use crate::{bot::StoreBot, secret::Secret, tenants::model::Tenant};
+
+/// What `bot_error` says of a store whose token Telegram refused.
+pub const REJECTED_TOKEN: &str = "Telegram rejected the bot token";
 
 /// The updates a store's bot asks Telegram for; `setWebhook` always sends them explicitly,
 /// because omitting `allowed_updates` keeps whatever an earlier deployment registered.
@@ -67,6 +70,48 @@ impl BotFactory {
             Err(error) => Err(TokenCheckError::Unavailable(error)),
         }
     }
+}
+
+/// The bot's identity as the registry keeps it, when it can stand for `token` without asking
+/// Telegram: recorded by a check that passed (no `bot_error` since), for the bot the token
+/// itself names (its digits before `:`). A restart of a host with many stores then makes no
+/// call per store; a token revoked meanwhile is noticed at its first use.
+pub fn recorded_identity(tenant: &Tenant, token: &Secret) -> Option<Me> {
+    if tenant.bot_error.is_some() {
+        return None;
+    }
+    let id = tenant.bot_id?;
+    let username = tenant.bot_username.clone()?;
+    let (token_bot, _) = token.expose().split_once(':')?;
+    if token_bot.parse::<i64>().ok()? != id {
+        return None;
+    }
+    Some(Me {
+        user: User {
+            id: UserId(u64::try_from(id).ok()?),
+            is_bot: true,
+            // Handlers use the username only (commands addressed `/start@username`).
+            first_name: username.clone(),
+            last_name: None,
+            username: Some(username),
+            language_code: None,
+            is_premium: false,
+            added_to_attachment_menu: false,
+        },
+        can_join_groups: false,
+        can_read_all_group_messages: false,
+        supports_inline_queries: false,
+        can_connect_to_business: false,
+        has_main_web_app: false,
+    })
+}
+
+/// Whether `error`, or what caused it, is Telegram refusing the bot's token.
+pub fn is_token_rejection(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<RequestError>())
+        .any(is_rejection)
 }
 
 /// Whether Telegram refused the token itself, as opposed to failing to answer.

@@ -6,7 +6,10 @@
 //! Both move money or stock (goods delivered, reservations released), so both run on the
 //! money pool ([`Host::money`]): a crowd browsing the stores cannot hold them up.
 
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    time::Duration,
+};
 
 use tokio::sync::watch;
 
@@ -15,7 +18,7 @@ use crate::{
         StoreBot, StoreCtx, delivery,
         texts::{fill, texts},
     },
-    host::Host,
+    host::{Host, telegram::is_token_rejection},
     store::{
         orders,
         outbox::{self, Message},
@@ -52,13 +55,27 @@ pub async fn send_due(host: &Host) -> anyhow::Result<()> {
         .into_iter()
         .map(|r| (r.ctx.tenant_id(), (r.ctx.with_services(money), r)))
         .collect();
+    let mut rejected = HashSet::new();
     for (outbox_id, tenant) in due {
-        // A store that does not run here (suspended, or on another host) keeps its messages.
+        // A store that does not run here (suspended, or on another host) keeps its messages,
+        // and so does one whose token Telegram just refused.
         let Some((ctx, store)) = running.get(&tenant) else {
             continue;
         };
+        if rejected.contains(&tenant) {
+            continue;
+        }
         if let Err(error) = delivery::process(&store.bot, ctx, outbox_id).await {
+            if is_token_rejection(&error) {
+                rejected.insert(tenant);
+                continue;
+            }
             tracing::warn!(store = %ctx.tenant().slug, outbox_id, error = format!("{error:#}"), "an outbox message was not sent; it will be retried");
+        }
+    }
+    for tenant in rejected {
+        if let Some((ctx, _)) = running.get(&tenant) {
+            host.token_rejected(&ctx.tenant().slug, tenant).await;
         }
     }
     Ok(())
