@@ -128,7 +128,7 @@ fn observed(tree: UpdateHandler<anyhow::Error>) -> UpdateHandler<anyhow::Error> 
                 // Dropped last, even if a handler panics: the place goes back in every case.
                 let _place = update.as_ref().and_then(|update| {
                     let admission = deps.try_get::<Arc<Admission>>()?;
-                    Some(Finished(Arc::clone(&admission), update.id))
+                    Some(HeldPlace(Arc::clone(&admission), update.id))
                 });
                 let token_watch = deps.try_get::<TokenWatch>();
                 let slug = ctx
@@ -169,10 +169,10 @@ fn observed(tree: UpdateHandler<anyhow::Error>) -> UpdateHandler<anyhow::Error> 
     )
 }
 
-/// Gives an update's admission place back when dropped.
-struct Finished(Arc<Admission>, UpdateId);
+/// An update's admission place, given back when dropped.
+struct HeldPlace(Arc<Admission>, UpdateId);
 
-impl Drop for Finished {
+impl Drop for HeldPlace {
     fn drop(&mut self) {
         self.0.finished(self.1);
     }

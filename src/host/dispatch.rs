@@ -21,7 +21,7 @@ use teloxide::{
     types::{ChatId, Update},
     update_listeners::UpdateListener,
 };
-use tokio::task::JoinSet;
+use tokio::sync::mpsc;
 
 pub struct Dispatch {
     tree: UpdateHandler<anyhow::Error>,
@@ -54,26 +54,31 @@ impl Dispatch {
         L: UpdateListener,
         L::Err: std::fmt::Debug,
     {
-        let mut tasks = JoinSet::new();
+        // Every task holds a clone of `alive`; once the last is gone, `all_done` ends. Tasks
+        // keep nothing behind when they finish, which a set of join handles would.
+        let (alive, mut all_done) = mpsc::channel::<()>(1);
         {
             let mut updates = std::pin::pin!(listener.as_stream());
             while let Some(next) = updates.next().await {
-                // Reap what finished, so the set holds only the tasks still running.
-                while tasks.try_join_next().is_some() {}
                 match next {
-                    Ok(update) => self.dispatch(update, &mut tasks),
+                    Ok(update) => self.dispatch(update, &alive),
                     Err(error) => tracing::warn!(?error, "the update listener failed"),
                 }
             }
         }
-        while tasks.join_next().await.is_some() {}
+        drop(alive);
+        let _ = all_done.recv().await;
     }
 
     /// Starts `update`, or queues it behind its chat's update in progress.
-    fn dispatch(self: &Arc<Self>, update: Update, tasks: &mut JoinSet<()>) {
+    fn dispatch(self: &Arc<Self>, update: Update, alive: &mpsc::Sender<()>) {
         let this = Arc::clone(self);
+        let alive = alive.clone();
         let Some(chat) = update.chat().map(|chat| chat.id) else {
-            tasks.spawn(async move { this.handle(update).await });
+            tokio::spawn(async move {
+                this.handle(update).await;
+                drop(alive);
+            });
             return;
         };
         {
@@ -84,7 +89,10 @@ impl Dispatch {
             }
             chats.insert(chat, VecDeque::new());
         }
-        tasks.spawn(async move { this.serve_chat(chat, update).await });
+        tokio::spawn(async move {
+            this.serve_chat(chat, update).await;
+            drop(alive);
+        });
     }
 
     /// Handles a chat's updates one after another until none is waiting.
@@ -117,5 +125,58 @@ impl Dispatch {
     fn chats(&self) -> std::sync::MutexGuard<'_, HashMap<ChatId, VecDeque<Update>>> {
         // The map holds plain data that stays consistent even if a holder panicked.
         self.chats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        sync::{Arc, Mutex},
+        time::Duration,
+    };
+
+    use teloxide::{
+        dispatching::UpdateHandler,
+        dptree,
+        types::{Update, UpdateId},
+    };
+
+    use super::Dispatch;
+    use crate::host::listener;
+
+    type Log = Arc<Mutex<Vec<u32>>>;
+
+    fn update(id: u32, chat: i64) -> Update {
+        let json = format!(
+            r#"{{"update_id":{id},"message":{{"message_id":{id},"date":1764720000,
+                "chat":{{"id":{chat},"type":"private","first_name":"C"}},
+                "from":{{"id":{chat},"is_bot":false,"first_name":"C"}},"text":"hi"}}}}"#
+        );
+        serde_json::from_str(&json).expect("a valid update")
+    }
+
+    #[tokio::test]
+    async fn a_chat_is_served_in_order_and_never_holds_up_another() {
+        // Update 1 is slow; 2 and 3 are of the same chat, 4 of another.
+        let tree: UpdateHandler<anyhow::Error> =
+            dptree::entry().endpoint(|update: Update, log: Log| async move {
+                if update.id == UpdateId(1) {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                log.lock().unwrap().push(update.id.0);
+                Ok(())
+            });
+        let log: Log = Arc::default();
+        let dispatch = Dispatch::new(tree, dptree::deps![Arc::clone(&log)]);
+        let (inbox, listener, stop) = listener::channel(8);
+        for (id, chat) in [(1, 10), (2, 10), (3, 10), (4, 20)] {
+            inbox.try_send(update(id, chat)).unwrap();
+        }
+        stop.stop();
+
+        dispatch.run(listener).await;
+
+        // Everything accepted was handled before `run` returned.
+        assert_eq!(*log.lock().unwrap(), vec![4, 1, 2, 3]);
     }
 }
