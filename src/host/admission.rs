@@ -40,6 +40,7 @@ impl Budget {
 /// One store's places and the updates holding them.
 #[derive(Debug)]
 pub struct Admission {
+    capacity: usize,
     store: Arc<Semaphore>,
     host: Budget,
     held: Mutex<HashMap<UpdateId, Place>>,
@@ -55,10 +56,16 @@ pub struct Place {
 impl Admission {
     pub fn new(capacity: usize, host: &Budget) -> Self {
         Self {
+            capacity,
             store: Arc::new(Semaphore::new(capacity)),
             host: host.clone(),
             held: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The store's share: how many updates it may hold at once.
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     /// A place for one more update, or `None` when the store or the host is full.

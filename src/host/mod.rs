@@ -30,7 +30,7 @@ use std::{
 
 use anyhow::Context;
 use futures::StreamExt;
-use teloxide::{dispatching::UpdateHandler, prelude::*};
+use teloxide::{adaptors::CacheMe, dispatching::UpdateHandler, prelude::*, types::Me};
 
 pub use admission::{Admission, Budget};
 pub use runtime::Accepted;
@@ -44,6 +44,7 @@ use crate::{
     crypto::Sealer,
     db::{Db, TenantId},
     pakasir::PakasirClient,
+    secret::Secret,
     store::{catalog::CatalogCache, customers::CustomerBook},
     tenants::{
         model::{Tenant, TenantStatus},
@@ -377,31 +378,8 @@ impl Host {
         webhook_current: bool,
     ) -> anyhow::Result<Option<Running>> {
         let registry = self.inner.db.registry();
-        let (bot, me) = match telegram::recorded_identity(&tenant, &secrets.bot_token) {
-            Some(me) => (self.inner.bots.bot(&secrets.bot_token), me),
-            None => match self.inner.bots.check(&secrets.bot_token).await {
-                Ok((bot, me)) => {
-                    let username = me.username();
-                    if tenant.bot_username.as_deref() != Some(username)
-                        || tenant.bot_error.is_some()
-                    {
-                        repo::record_bot(
-                            registry,
-                            tenant.id,
-                            Some((me.id.0 as i64, username)),
-                            None,
-                        )
-                        .await?;
-                    }
-                    (bot, me)
-                }
-                Err(TokenCheckError::Rejected) => {
-                    tracing::warn!(store = %tenant.slug, "Telegram rejected the store's bot token; the store is skipped");
-                    repo::record_bot(registry, tenant.id, None, Some(REJECTED_TOKEN)).await?;
-                    return Ok(None);
-                }
-                Err(error) => return Err(error.into()),
-            },
+        let Some((bot, me)) = self.identify(&tenant, &secrets.bot_token).await? else {
+            return Ok(None);
         };
         let username = me.username().to_owned();
         let launch = Launch {
@@ -426,7 +404,6 @@ impl Host {
                 self.inner.config.capacity.store_updates,
                 &self.inner.budget,
             )),
-            capacity: self.inner.config.capacity.store_updates,
         };
         let running = match self.inner.config.update_mode {
             UpdateMode::Webhook => {
@@ -456,6 +433,38 @@ impl Host {
         };
         tracing::info!(store = %tenant.slug, bot = %username, "store started");
         Ok(Some(running))
+    }
+
+    /// The store's bot and its identity: the registry's record when it stands for the token
+    /// (no call to Telegram), else `getMe`, whose answer is recorded. `None` when Telegram
+    /// rejects the token, which is recorded too.
+    async fn identify(
+        &self,
+        tenant: &Tenant,
+        token: &Secret,
+    ) -> anyhow::Result<Option<(CacheMe<Bot>, Me)>> {
+        if let Some(me) = telegram::recorded_identity(tenant, token) {
+            return Ok(Some((self.inner.bots.bot(token), me)));
+        }
+        let registry = self.inner.db.registry();
+        match self.inner.bots.check(token).await {
+            Ok((bot, me)) => {
+                let (id, username) = (me.id.0 as i64, me.username());
+                if tenant.bot_id != Some(id)
+                    || tenant.bot_username.as_deref() != Some(username)
+                    || tenant.bot_error.is_some()
+                {
+                    repo::record_bot(registry, tenant.id, Some((id, username)), None).await?;
+                }
+                Ok(Some((bot, me)))
+            }
+            Err(TokenCheckError::Rejected) => {
+                tracing::warn!(store = %tenant.slug, "Telegram rejected the store's bot token; the store is skipped");
+                repo::record_bot(registry, tenant.id, None, Some(REJECTED_TOKEN)).await?;
+                Ok(None)
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Telegram refused the running store's token at its first use (revoked since the host

@@ -69,15 +69,14 @@ pub struct Launch {
     pub me: Me,
     /// Where handlers report that Telegram refused the bot's token.
     pub token_watch: TokenWatch,
-    /// The store's share of places; its capacity is the store's inbox size.
+    /// The store's share of places; its capacity is also the size of the store's inbox.
     pub admission: Arc<Admission>,
-    pub capacity: usize,
 }
 
 impl Running {
     /// Starts a dispatcher fed by the webhook route.
     pub fn start_webhook(launch: Launch) -> Self {
-        let (tx, listener, stop) = listener::channel(launch.capacity);
+        let (tx, listener, stop) = listener::channel(launch.admission.capacity());
         Self::start(launch, listener, stop, Some(tx))
     }
 
