@@ -122,3 +122,57 @@ fn is_rejection(error: &RequestError) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use time::OffsetDateTime;
+    use uuid::Uuid;
+
+    use super::recorded_identity;
+    use crate::{
+        db::TenantId,
+        secret::Secret,
+        tenants::model::{Tenant, TenantStatus},
+    };
+
+    fn tenant(bot_id: Option<i64>, username: Option<&str>, error: Option<&str>) -> Tenant {
+        Tenant {
+            id: TenantId(Uuid::nil()),
+            slug: "toko".into(),
+            display_name: "Toko".into(),
+            status: TenantStatus::Active,
+            bot_id,
+            bot_username: username.map(str::to_owned),
+            bot_error: error.map(str::to_owned),
+            webhook_url: None,
+            branding: Default::default(),
+            settings: Default::default(),
+            locale: Default::default(),
+            timezone: "Asia/Jakarta".into(),
+            owner_telegram_id: 1,
+            admin_telegram_ids: Vec::new(),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn the_recorded_identity_stands_only_for_its_own_bot_checked_without_error() {
+        let token = Secret::new("4242:AAHsecretsecretsecret".to_owned());
+        let me = recorded_identity(&tenant(Some(4242), Some("toko_bot"), None), &token)
+            .expect("recorded for this token's bot");
+        assert_eq!((me.id.0, me.username()), (4242, "toko_bot"));
+
+        let other_bot = Secret::new("777:AAHsecretsecretsecret".to_owned());
+        let recorded = tenant(Some(4242), Some("toko_bot"), None);
+        assert!(recorded_identity(&recorded, &other_bot).is_none());
+        let refused = tenant(
+            Some(4242),
+            Some("toko_bot"),
+            Some("Telegram rejected the bot token"),
+        );
+        assert!(recorded_identity(&refused, &token).is_none());
+        assert!(recorded_identity(&tenant(None, Some("toko_bot"), None), &token).is_none());
+        assert!(recorded_identity(&tenant(Some(4242), None, None), &token).is_none());
+    }
+}
