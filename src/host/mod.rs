@@ -31,6 +31,7 @@ use std::{
 use anyhow::Context;
 use futures::StreamExt;
 use teloxide::{adaptors::CacheMe, dispatching::UpdateHandler, prelude::*, types::Me};
+use time::OffsetDateTime;
 
 pub use admission::{Admission, Budget};
 pub use runtime::Accepted;
@@ -61,7 +62,9 @@ const START_CONCURRENCY: usize = 32;
 pub struct TokenWatch {
     host: Weak<Inner>,
     slug: String,
-    tenant: TenantId,
+    /// The runtime the handlers belong to (its `generation`), so that a refusal of an old
+    /// token never stops the runtime that replaced it.
+    generation: OffsetDateTime,
 }
 
 impl TokenWatch {
@@ -72,8 +75,8 @@ impl TokenWatch {
             return;
         };
         let host = Host { inner };
-        let (slug, tenant) = (self.slug.clone(), self.tenant);
-        tokio::spawn(async move { host.token_rejected(&slug, tenant).await });
+        let (slug, generation) = (self.slug.clone(), self.generation);
+        tokio::spawn(async move { host.token_rejected(&slug, generation).await });
     }
 }
 
@@ -398,7 +401,7 @@ impl Host {
             token_watch: TokenWatch {
                 host: Arc::downgrade(&self.inner),
                 slug: tenant.slug.clone(),
-                tenant: tenant.id,
+                generation: tenant.updated_at,
             },
             admission: Arc::new(Admission::new(
                 self.inner.config.capacity.store_updates,
@@ -467,22 +470,25 @@ impl Host {
         }
     }
 
-    /// Telegram refused the running store's token at its first use (revoked since the host
-    /// started it from the registry's record): the refusal is recorded in `bot_error`, as a
-    /// check at start would, and the store stops. The periodic pass checks the token again.
-    pub async fn token_rejected(&self, slug: &str, tenant: TenantId) {
-        tracing::warn!(store = %slug, "Telegram rejected the store's bot token; the store stops");
+    /// Telegram refused the token of the store's runtime `generation` at its first use
+    /// (revoked since the host started it from the registry's record): the refusal is recorded
+    /// in `bot_error`, as a check at start would, and the store stops. The periodic pass checks
+    /// the token again. A runtime that replaced that one (a rotated token) is left alone.
+    pub async fn token_rejected(&self, slug: &str, generation: OffsetDateTime) {
         let slot = self.slot(slug);
         let _serialised = slot.sync.lock().await;
+        let Some(running) = slot.running().filter(|r| r.generation == generation) else {
+            return;
+        };
+        tracing::warn!(store = %slug, "Telegram rejected the store's bot token; the store stops");
+        let tenant = running.ctx.tenant_id();
         if let Err(error) =
             repo::record_bot(self.inner.db.registry(), tenant, None, Some(REJECTED_TOKEN)).await
         {
             tracing::warn!(store = %slug, %error, "could not record the rejected token");
         }
-        if let Some(running) = slot.running() {
-            slot.set(SlotState::Stopped);
-            running.stop().await;
-        }
+        slot.set(SlotState::Stopped);
+        running.stop().await;
     }
 
     async fn ensure_stopped(&self, slot: &Slot, tenant: Option<Tenant>) -> anyhow::Result<()> {

@@ -74,8 +74,9 @@ pub async fn send_due(host: &Host) -> anyhow::Result<()> {
         }
     }
     for tenant in rejected {
-        if let Some((ctx, _)) = running.get(&tenant) {
-            host.token_rejected(&ctx.tenant().slug, tenant).await;
+        if let Some((ctx, store)) = running.get(&tenant) {
+            host.token_rejected(&ctx.tenant().slug, store.generation)
+                .await;
         }
     }
     Ok(())
