@@ -80,11 +80,12 @@ where
     dptree::from_fn_with_description(
         DpHandlerDescription::user_defined(),
         |mut deps: dptree::di::DependencyMap, cont| async move {
-            let storage = deps.get::<Arc<TenantDialogues>>();
+            let storage = Arc::clone(&*deps.get::<Arc<TenantDialogues>>());
+            // Nothing to enter for an update without a chat: the next branch may take it.
             let Some(chat) = deps.get::<Upd>().chat_id() else {
                 return ControlFlow::Continue(deps);
             };
-            let dialogue = CustomerDialogue::new(Arc::clone(&storage), chat);
+            let dialogue = CustomerDialogue::new(storage, chat);
             match dialogue.get().await {
                 Ok(state) => {
                     deps.insert(dialogue);
