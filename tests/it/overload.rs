@@ -96,6 +96,13 @@ async fn a_flooded_store_answers_503_beyond_its_share_and_replies_to_every_updat
     let store = &app.running_stores()[0];
     assert_eq!(store.in_flight(), 0);
     assert_eq!(app.budget().available(), host.config.capacity.host_updates);
+    // Operators see how close the host is to answering 503.
+    wait_for_metric(host, "tokobot_updates_places").await;
+    wait_for_metric(
+        host,
+        "tokobot_webhook_rejected_total{store=\"toko-ramai\",reason=\"busy\"}",
+    )
+    .await;
 }
 
 /// Waits (longer than a single wait of the fake: a bot sends 30 messages a second) until each
