@@ -12,6 +12,7 @@ mod deploy;
 mod hosting;
 mod isolation;
 mod operations;
+mod overload;
 mod payments;
 mod shop;
 mod support;
