@@ -8,12 +8,15 @@
 //!   anti-spam gate (`antispam.rs`).
 //! - `customer/`: what customers do: start and menu, browse, cart, checkout and orders, deposits.
 //! - `callbacks.rs`: inline-button data; `ui.rs`: send and edit helpers.
-//! - `delivery.rs`: sending outbox messages and the goods of paid orders; `store_notices.rs`:
-//!   telling a customer what the store did to their order or balance.
+//! - `delivery.rs`: sending outbox messages and the goods of paid orders; `notices.rs`: the
+//!   staff's notices of the outbox (a paid order, low stock); `store_notices.rs`: telling a
+//!   customer what the store did to their order or balance; `events.rs`: the store's own
+//!   texts (templates) at their events.
 //! - `texts/`: the message catalogue, one file per language.
 //! - `dialogue.rs`: dialogue state in PostgreSQL, keyed by (store, chat).
 //! - `admin/`: the admin menu, one file per area, and the dialogue mechanism they share.
 //! - `split.rs`: data-sized text cut into messages Telegram accepts.
+//! - `retry.rs`: running an update again after a transient database fault.
 //! - `payments/`: QRIS invoices, the customer's payment buttons, payment messages; confirming
 //!   and ending payments is `service::payments`, which this calls.
 //! - `snk.rs`: customers fulfil products' terms (SNK); admins review the submissions.
@@ -24,7 +27,10 @@ pub mod callbacks;
 pub mod customer;
 pub mod delivery;
 pub mod dialogue;
+pub mod events;
+pub mod notices;
 pub mod payments;
+mod retry;
 pub mod snk;
 pub mod split;
 pub mod store_notices;
@@ -189,5 +195,17 @@ impl StoreCtx {
 
     pub fn replace_tenant(&self, tenant: Arc<Tenant>) {
         *self.tenant.write().unwrap_or_else(|p| p.into_inner()) = tenant;
+    }
+
+    /// The same store over other shared services: background money work takes the running
+    /// store's context onto the money pool this way (see `Host::money`).
+    pub fn with_services(&self, shared: &Shared) -> Self {
+        Self {
+            tenant: RwLock::new(self.tenant()),
+            shared: shared.clone(),
+            gateway: RwLock::new(self.gateway()),
+            gateway_failing: AtomicBool::new(self.gateway_was_failing()),
+            handler_errors: std::sync::atomic::AtomicU64::new(0),
+        }
     }
 }

@@ -18,15 +18,12 @@ use super::{
     texts::{Texts, fill, menu_button, texts},
     ui::{self, button},
 };
-use crate::{
-    service::payments::admins,
-    store::{
-        audit::Actor,
-        customers::Customer,
-        error::OpError,
-        orders,
-        snk::{self, Status},
-    },
+use crate::store::{
+    audit::Actor,
+    customers::Customer,
+    error::OpError,
+    orders,
+    snk::{self, Status},
 };
 
 /// Telegram allows 1024 characters in a photo caption; a long text is cut for the admins.
@@ -126,7 +123,14 @@ pub async fn submitted(
     Reply::text(t.snk_received.to_owned())
         .send(&bot, msg.chat.id)
         .await?;
-    for admin in admins(&tenant) {
+    // The submission waits in the store's pending list either way; the switch only decides
+    // whether the staff are told at once.
+    let forward_to = if tenant.settings.notifications.snk_submission {
+        tenant.staff()
+    } else {
+        Vec::new()
+    };
+    for admin in forward_to {
         let t = texts(ctx.locale_of(admin));
         let summary = fill(
             t.snk_admin,

@@ -2,16 +2,20 @@
 
 mod access;
 mod admin_customers;
+mod admin_events;
 mod admin_menu;
 mod admin_orders;
 mod admin_orders_customers_menu;
+mod admin_settings;
 mod api;
 mod api_doc;
 mod catalog;
 mod delivery;
+mod deploy;
 mod hosting;
 mod isolation;
 mod operations;
+mod overload;
 mod payments;
 mod shop;
 mod support;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-pub use confirm::{Ending, Verdict, admins, cancel_by, confirm, end};
+pub use confirm::{Ending, Verdict, cancel_by, confirm, end};
 
 use crate::{bot::StoreCtx, pakasir::PakasirError, store::gateway};
 
@@ -76,8 +76,14 @@ impl PayStore {
                     None
                 }
                 Some(reason) => {
-                    gateway::record_failure(&mut tx, tenant.id, tenant.owner_telegram_id, reason)
-                        .await?
+                    // The streak is counted either way; the switch decides whether the owner
+                    // is told when it reaches the threshold.
+                    let owner = tenant
+                        .settings
+                        .notifications
+                        .gateway_failure
+                        .then_some(tenant.owner_telegram_id);
+                    gateway::record_failure(&mut tx, tenant.id, owner, reason).await?
                 }
             };
             tx.commit().await?;

@@ -5,7 +5,10 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{CatalogDocument, CategoryEntry, ProductEntry, VERSION};
-use crate::{store::templates, tenants::model::FieldErrors};
+use crate::{
+    store::{error::OpError, templates},
+    tenants::model::FieldErrors,
+};
 
 /// At most this many categories: more would not fit a Telegram menu anyway.
 pub const MAX_CATEGORIES: usize = 500;
@@ -142,18 +145,14 @@ fn validate_stock(i: usize, stock: &[String], errors: &mut FieldErrors) {
 }
 
 fn validate_templates(doc: &CatalogDocument, errors: &mut FieldErrors) {
+    // The same rule as the bot's template editor: names, length, placeholders.
     for (name, body) in &doc.templates {
-        let field = format!("templates.{name}");
-        if !templates::NAMES.contains(&name.as_str()) {
-            errors.push(
-                &field,
-                format!(
-                    "is not a template; use one of {}",
-                    templates::NAMES.join(", ")
-                ),
-            );
-        } else {
-            text(&field, body, 4000, errors);
+        if let Err(error) = templates::check(name, body) {
+            let message = match error {
+                OpError::Invalid { message, .. } => message,
+                other => other.to_string(),
+            };
+            errors.push(&format!("templates.{name}"), message);
         }
     }
 }
