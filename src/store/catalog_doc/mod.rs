@@ -22,7 +22,7 @@ use utoipa::ToSchema;
 
 pub use export::export;
 pub use import::{ImportError, ImportSummary, import};
-pub use validate::validate;
+pub use validate::{MAX_PRICE, validate};
 
 /// The only document version there is; a later format will bump it so old backups stay readable.
 pub const VERSION: u32 = 1;
