@@ -1,5 +1,8 @@
 //! The integration suite: real HTTP routes, a real PostgreSQL, fakes only for Telegram and Pakasir.
 
+mod admin_catalog;
+mod admin_coupons;
+mod admin_stock;
 mod api;
 mod catalog;
 mod hosting;
