@@ -6,6 +6,7 @@
 
 use rand::{Rng, distr::Alphanumeric};
 use serde::Deserialize;
+use sqlx::PgConnection;
 use utoipa::ToSchema;
 
 use super::{
@@ -17,7 +18,7 @@ use super::{
 };
 use crate::{
     crypto::Sealer,
-    db::Db,
+    db::{Db, TenantId},
     host::telegram::{BotFactory, TokenCheckError},
     secret::Secret,
 };
@@ -330,6 +331,28 @@ impl Provisioner {
             }
         }
     }
+}
+
+/// Replaces a store's settings inside the caller's transaction, so that a catalog import
+/// restores them with the rest of the store's configuration, all or nothing. Returns the
+/// settings before. Running hosts hear of the change when the transaction commits (NOTIFY);
+/// the caller that committed may `Host::sync` the store to apply it at once.
+pub async fn replace_settings(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    settings: &Settings,
+) -> Result<Settings, ProvisionError> {
+    let mut errors = FieldErrors::default();
+    settings.validate(&mut errors);
+    errors.into_result()?;
+    let before = repo::by_id(&mut *conn, tenant)
+        .await?
+        .ok_or(ProvisionError::NotFound)?;
+    if before.settings != *settings {
+        let updated = repo::update_settings(&mut *conn, tenant, settings).await?;
+        repo::notify_changed(&mut *conn, &updated.slug).await?;
+    }
+    Ok(before.settings)
 }
 
 /// A fresh `secret_token` for setWebhook: 48 characters of `A-Za-z0-9`.

@@ -5,6 +5,7 @@ mod admin_coupons;
 mod admin_stock;
 mod api;
 mod catalog;
+mod catalog_v2;
 mod hosting;
 mod isolation;
 mod operations;

@@ -1,5 +1,6 @@
-//! `/api/v1/tenants/{slug}/catalog`: a store's whole catalog as one JSON document
-//! (`store::catalog_doc`), exported by `GET` and imported, all or nothing, by `PUT`.
+//! `/api/v1/tenants/{slug}/catalog`: a store's whole configuration as one JSON document
+//! (`store::catalog_doc`), exported by `GET` (version 2) and imported, all or nothing, by
+//! `PUT` (version 1 or 2).
 
 use axum::{
     Json,
@@ -11,7 +12,10 @@ use super::{
     auth::Principal,
     error::{ApiError, ApiJson, ErrorBody, internal_or_unavailable},
 };
-use crate::store::catalog_doc::{self, CatalogDocument, ImportError, ImportSummary};
+use crate::store::{
+    audit::Actor,
+    catalog_doc::{self, CatalogDocument, ImportError, ImportSummary},
+};
 
 /// Catalog documents carry a store's stock and can be far larger than other API bodies.
 pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -25,6 +29,7 @@ impl From<ImportError> for ApiError {
                 fields: errors.0,
             },
             ImportError::Database(error) => error.into(),
+            ImportError::Settings(error) => error.into(),
         }
     }
 }
@@ -74,9 +79,17 @@ pub async fn import(
     let tenant = state.provisioner.existing(&slug).await?;
     // Checked before the transaction, so a bad document costs no connection.
     catalog_doc::validate(&doc).map_err(ImportError::Invalid)?;
+    let actor = Actor::Api(principal.0.sub.clone());
     let mut tx = state.host.db().tenant(tenant.id).await?;
-    let summary = catalog_doc::import(&mut tx, state.host.sealer(), tenant.id, &doc).await?;
+    let summary =
+        catalog_doc::import(&mut tx, state.host.sealer(), tenant.id, &actor, &doc).await?;
     tx.commit().await?;
     state.host.catalog_changed(tenant.id);
+    if doc.settings.is_some() {
+        // The running bot takes the restored settings now, not at the next reconcile.
+        if let Err(error) = state.host.sync(&slug).await {
+            tracing::warn!(store = %slug, error = format!("{error:#}"), "settings restored but the store's bot could not be synced yet");
+        }
+    }
     Ok(Json(summary))
 }

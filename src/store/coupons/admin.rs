@@ -20,8 +20,8 @@ use crate::{
 /// The most uses a coupon may allow.
 pub const MAX_USES: i32 = 1_000_000;
 
-/// A new coupon.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, ToSchema)]
+/// A new coupon, or a coupon in a catalog document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCoupon {
     /// 3 to 32 characters of A-Z, 0-9, `_` and `-` (stored upper-case).
@@ -30,14 +30,23 @@ pub struct NewCoupon {
     /// Percent (1 to 100) or rupiah.
     pub value: i64,
     /// Absent: unlimited.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_uses: Option<i32>,
     /// The smallest subtotal it applies to, in rupiah.
     #[serde(default)]
     pub min_order: i64,
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub valid_from: Option<OffsetDateTime>,
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    /// The first moment it no longer applies.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub valid_until: Option<OffsetDateTime>,
     #[serde(default = "yes")]
     pub active: bool,
@@ -141,6 +150,21 @@ fn check(coupon: &Coupon) -> OpResult<()> {
     Ok(())
 }
 
+impl From<&Coupon> for NewCoupon {
+    fn from(c: &Coupon) -> Self {
+        NewCoupon {
+            code: c.code.clone(),
+            kind: c.kind,
+            value: c.value,
+            max_uses: c.max_uses,
+            min_order: c.min_order,
+            valid_from: c.valid_from,
+            valid_until: c.valid_until,
+            active: c.active,
+        }
+    }
+}
+
 impl NewCoupon {
     /// The coupon this would store, checked.
     pub fn to_coupon(&self) -> OpResult<Coupon> {
@@ -208,9 +232,13 @@ pub(crate) async fn insert(
     c: &Coupon,
     replace: bool,
 ) -> sqlx::Result<bool> {
+    // A replaced coupon keeps its uses; a limit below them is raised to them, since the
+    // schema (rightly) refuses a coupon used more often than it allows.
     let on_conflict = if replace {
         "do update set kind = excluded.kind, value = excluded.value, \
-         max_uses = greatest(excluded.max_uses, coupons.used_count), min_order = excluded.min_order, \
+         max_uses = case when excluded.max_uses is null then null \
+                         else greatest(excluded.max_uses, coupons.used_count) end, \
+         min_order = excluded.min_order, \
          valid_from = excluded.valid_from, valid_until = excluded.valid_until, active = excluded.active"
     } else {
         "do nothing"

@@ -11,6 +11,7 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
+pub(crate) use admin::insert;
 pub use admin::{CouponPatch, NewCoupon, Removal, create, delete, list, update};
 pub use line::parse_line;
 
