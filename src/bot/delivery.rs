@@ -1,9 +1,10 @@
 //! Delivering goods: the outbox messages of a store, and the goods of a paid order.
 
-use teloxide::utils::html::escape;
+use teloxide::{prelude::*, types::InputFile, utils::html::escape};
 
 use super::{
     HandlerResult, StoreBot, StoreCtx,
+    split::{MESSAGE_LIMIT, code_blocks, pack},
     texts::{Texts, fill, texts},
     ui,
 };
@@ -12,9 +13,6 @@ use crate::store::{
     outbox::{self, Claimed, Message},
     stock,
 };
-
-/// Telegram allows 4096 characters a message; goods are split well below that.
-const CHUNK: usize = 3500;
 
 /// Sends one outbox message if it is still pending and nobody else holds it, then records
 /// the outcome. Used by the fast path right after a commit and by the outbox worker.
@@ -64,37 +62,47 @@ async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerResul
     }
 }
 
-/// Sends the goods of a paid order to its customer, split into as many messages as needed.
+/// Goods that take more messages than this also arrive as one `.txt` file, which is easier to
+/// copy from than a long run of messages.
+const FILE_AFTER_MESSAGES: usize = 3;
+
+/// Sends the goods of a paid order to its customer: whole items per message, split below
+/// Telegram's limit (an item longer than a message is cut across messages), and a `.txt`
+/// file of everything when the delivery is long.
 pub async fn send_goods(bot: &StoreBot, ctx: &StoreCtx, t: &Texts, order: &Order) -> HandlerResult {
     let tenant = ctx.tenant_id();
     let mut tx = ctx.db.tenant(tenant).await?;
     let items = orders::items(&mut tx, order.id).await?;
     let goods = stock::contents_of_order(&mut tx, &ctx.sealer, tenant, order.id).await?;
     tx.commit().await?;
-    let mut messages = vec![fill(t.delivery_title, &[("code", &order.code)])];
+    let mut blocks = vec![fill(t.delivery_title, &[("code", &order.code)])];
+    let mut file = String::new();
     for item in &items {
-        let mut block = format!("\n\n<b>{}</b>", escape(&item.product_name));
+        blocks.push(format!("\n<b>{}</b>", escape(&item.product_name)));
+        file.push_str(&format!("# {}\n", item.product_name));
         for (_, content) in goods
             .iter()
             .filter(|(product, _)| *product == item.product_id)
         {
-            block.push_str(&format!("\n<code>{}</code>", escape(content)));
+            blocks.extend(code_blocks(content, MESSAGE_LIMIT));
+            file.push_str(content);
+            file.push('\n');
         }
-        let current = messages.last_mut().expect("at least the title");
-        if current.len() + block.len() > CHUNK {
-            messages.push(block.trim_start().to_owned());
-        } else {
-            current.push_str(&block);
-        }
+        file.push('\n');
     }
-    let footer = format!("\n\n{}", t.delivery_footer);
-    messages
-        .last_mut()
-        .expect("at least the title")
-        .push_str(&footer);
+    blocks.push(format!("\n{}", t.delivery_footer));
+    let messages = pack(blocks, MESSAGE_LIMIT);
     let chat = teloxide::types::ChatId(order.customer_id);
+    let long = messages.len() > FILE_AFTER_MESSAGES;
     for text in messages {
         ui::send(bot, chat, text, None).await?;
+    }
+    if long {
+        let document =
+            InputFile::memory(file.into_bytes()).file_name(format!("{}.txt", order.code));
+        bot.send_document(chat, document)
+            .caption(fill(t.delivery_file_caption, &[("code", &order.code)]))
+            .await?;
     }
     Ok(())
 }

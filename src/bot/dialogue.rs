@@ -30,6 +30,8 @@ pub enum State {
     EnteringDepositAmount,
     /// The bot asked for what fulfils a product's terms (text and/or a screenshot).
     SubmittingSnk { order_id: i64, product_id: i64 },
+    /// An admin is in one of the admin menu's dialogues (`bot::admin`).
+    Admin(crate::bot::admin::AdminStep),
 }
 
 #[derive(Debug, thiserror::Error)]

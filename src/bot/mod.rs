@@ -11,7 +11,8 @@
 //! - `delivery.rs`: sending outbox messages and the goods of paid orders.
 //! - `texts/`: the message catalogue, one file per language.
 //! - `dialogue.rs`: dialogue state in PostgreSQL, keyed by (store, chat).
-//! - `admin.rs`: the admins' store summary.
+//! - `admin/`: the admin menu, one file per area, and the dialogue mechanism they share.
+//! - `split.rs`: data-sized text cut into messages Telegram accepts.
 //! - `payments/`: QRIS invoices, confirming and ending payments, their messages, deposits.
 //! - `snk.rs`: customers fulfil products' terms (SNK); admins review the submissions.
 
@@ -23,6 +24,7 @@ pub mod delivery;
 pub mod dialogue;
 pub mod payments;
 pub mod snk;
+pub mod split;
 pub mod texts;
 mod tree;
 pub mod ui;
@@ -46,7 +48,10 @@ use crate::{
     pakasir::{Credentials, PakasirClient},
     secret::Secret,
     store::{catalog::CatalogCache, customers::CustomerBook},
-    tenants::model::{Locale, Tenant, TenantSecrets},
+    tenants::{
+        model::{Locale, Tenant, TenantSecrets},
+        service::Provisioner,
+    },
 };
 
 /// The bot type every store uses. `Throttle` keeps each bot within Telegram's limits (about
@@ -72,6 +77,9 @@ pub struct Shared {
     pub gated_on_arrival: bool,
     /// One Pakasir client (on the host's one HTTP client) for every store.
     pub pakasir: PakasirClient,
+    /// Changes a store's profile (settings, admins) the way the API does, so the admin menu and
+    /// `PATCH` share one validated path into the registry.
+    pub provisioner: Provisioner,
 }
 
 /// A store's Pakasir project and API key. Both are secrets: never logged.

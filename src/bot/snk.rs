@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
 use teloxide::{
     payloads::{SendMessageSetters, SendPhotoSetters},
     prelude::*,
@@ -21,8 +20,9 @@ use super::{
     ui::{self, button},
 };
 use crate::store::{
-    audit::{self, Actor, Entry},
+    audit::Actor,
     customers::Customer,
+    error::OpError,
     orders,
     snk::{self, Status},
 };
@@ -169,8 +169,7 @@ fn cut(text: &str) -> String {
     }
 }
 
-/// An admin approves or rejects a submission; the decision is recorded once, with who made it,
-/// in the audit log, and the customer is told.
+/// An admin approves or rejects a submission from the buttons under the forwarded copy.
 async fn decide(
     bot: &StoreBot,
     q: &CallbackQuery,
@@ -179,59 +178,62 @@ async fn decide(
     id: i64,
     status: Status,
 ) -> HandlerResult {
-    let tenant = ctx.tenant();
     let admin = q.from.id.0 as i64;
-    if !tenant.is_admin(admin) {
+    if !ctx.tenant().is_admin(admin) {
         return Ok(ui::notice(bot, q, t.admins_only, true).await?);
     }
-    let mut tx = ctx.db.tenant(tenant.id).await?;
-    let Some(submission) = snk::get(&mut tx, &ctx.sealer, tenant.id, id).await? else {
-        return Ok(ui::notice(bot, q, t.snk_already_decided, true).await?);
-    };
-    if !snk::decide(&mut tx, id, status, admin).await? {
-        drop(tx);
-        return Ok(ui::notice(bot, q, t.snk_already_decided, true).await?);
+    match review(bot, ctx, id, status, None, &Actor::Admin(admin)).await? {
+        Ok(()) => {
+            ui::notice(bot, q, t.snk_decided, false).await?;
+            if let Some(message) = q.regular_message() {
+                // The buttons go once the decision is made; an old message may refuse the edit.
+                bot.edit_message_reply_markup(message.chat.id, message.id)
+                    .await
+                    .ok();
+            }
+            Ok(())
+        }
+        Err(_) => Ok(ui::notice(bot, q, t.snk_already_decided, true).await?),
     }
-    let entry = Entry {
-        actor: &Actor::Admin(admin),
-        action: if status == Status::Approved {
-            "snk.approve"
-        } else {
-            "snk.reject"
-        },
-        subject: &id.to_string(),
-        before: json!({ "status": Status::Pending.as_str() }),
-        after: json!({ "status": status.as_str() }),
+}
+
+/// Records a decision (once, audited) and tells the customer, with the admin's note if any.
+/// The inner `Err` is the operation's refusal (decided before, not found, a bad note).
+pub async fn review(
+    bot: &StoreBot,
+    ctx: &StoreCtx,
+    id: i64,
+    status: Status,
+    note: Option<&str>,
+    actor: &Actor,
+) -> anyhow::Result<Result<(), OpError>> {
+    let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
+    let decided = match snk::review(&mut tx, ctx.tenant_id(), id, status, note, actor).await {
+        Ok(decided) => decided,
+        Err(OpError::Database(e)) => return Err(e.into()),
+        Err(refused) => return Ok(Err(refused)),
     };
-    audit::record(&mut tx, tenant.id, entry).await?;
-    let code = orders::get(&mut tx, submission.order_id)
-        .await?
-        .map(|o| o.code)
-        .unwrap_or_default();
-    let product: Option<String> = sqlx::query_scalar("select name from products where id = $1")
-        .bind(submission.product_id)
-        .fetch_optional(&mut *tx)
-        .await?;
     tx.commit().await?;
-    ui::notice(bot, q, t.snk_decided, false).await?;
-    if let Some(message) = q.regular_message() {
-        // The buttons go once the decision is made; an old message may refuse the edit.
-        bot.edit_message_reply_markup(message.chat.id, message.id)
-            .await
-            .ok();
-    }
-    let customer_texts = texts(ctx.locale_of(submission.customer_id));
+    let customer_texts = texts(ctx.locale_of(decided.customer_id));
     let template = if status == Status::Approved {
         customer_texts.snk_approved
     } else {
         customer_texts.snk_rejected
     };
-    let text = fill(
+    let mut text = fill(
         template,
         &[
-            ("product", &escape(&product.unwrap_or_default())),
-            ("code", &code),
+            ("product", &escape(&decided.product)),
+            ("code", &decided.order_code),
         ],
     );
-    Ok(ui::send(bot, ChatId(submission.customer_id), text, None).await?)
+    if let Some(note) = note.map(str::trim).filter(|n| !n.is_empty()) {
+        text.push_str("\n\n");
+        text.push_str(&fill(customer_texts.snk_note, &[("note", &escape(note))]));
+    }
+    // The decision stands even when the customer blocked the bot meanwhile.
+    if let Err(error) = ui::send(bot, ChatId(decided.customer_id), text, None).await {
+        tracing::warn!(%error, "could not tell a customer of an SNK decision");
+    }
+    Ok(Ok(()))
 }

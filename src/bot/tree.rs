@@ -17,7 +17,7 @@ use teloxide::{
 use tracing::Instrument;
 
 use super::{
-    HandlerResult, StoreBot, StoreCtx, antispam,
+    HandlerResult, StoreBot, StoreCtx, admin, antispam,
     customer::{self, Command},
     dialogue::{State, TenantDialogues},
     payments, snk,
@@ -48,6 +48,7 @@ pub fn handler_tree() -> UpdateHandler<anyhow::Error> {
             }]
             .endpoint(snk::submitted),
         )
+        .branch(dptree::case![State::Admin(step)].endpoint(admin::on_input))
         .branch(dptree::endpoint(customer::start::text));
     let buttons = Update::filter_callback_query()
         .map_async(touch_customer)

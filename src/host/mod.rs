@@ -42,6 +42,7 @@ use crate::{
     tenants::{
         model::{Tenant, TenantStatus},
         repo,
+        service::Provisioner,
     },
 };
 
@@ -111,6 +112,7 @@ impl Host {
         let pakasir = PakasirClient::new(bots.client().clone(), &config.pakasir_api_url);
         let antispam = Arc::new(AntiSpam::new(config.antispam));
         let gated_on_arrival = config.update_mode == UpdateMode::Webhook;
+        let provisioner = Provisioner::new(db.clone(), sealer.clone(), bots.clone());
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -126,6 +128,7 @@ impl Host {
                     antispam,
                     gated_on_arrival,
                     pakasir,
+                    provisioner,
                 },
                 dialogues,
                 slots: RwLock::new(HashMap::new()),

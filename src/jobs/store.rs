@@ -21,6 +21,9 @@ use crate::{
 };
 
 const OUTBOX_EVERY: Duration = Duration::from_secs(2);
+/// Messages one outbox pass sends at most, and at most from one store.
+const OUTBOX_BATCH: i64 = 200;
+const OUTBOX_PER_STORE: i64 = 20;
 const EXPIRY_EVERY: Duration = Duration::from_secs(15);
 
 /// Sends the outbox messages whose fast path did not finish.
@@ -38,19 +41,27 @@ pub async fn outbox(host: Host, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// One pass over the due outbox messages of the stores running here.
+/// One pass over the due outbox messages of the stores running here. A store that does not
+/// run here (suspended, restarting, or on another host) keeps its messages for later, and
+/// they are not even read, so they never crowd out the messages of stores that can send.
 pub async fn send_due(host: &Host) -> anyhow::Result<()> {
-    let due = outbox::due(host.db().registry(), 200).await?;
-    if due.is_empty() {
-        return Ok(());
-    }
     let running: HashMap<_, _> = host
         .running_stores()
         .into_iter()
         .map(|r| (r.ctx.tenant_id(), r))
         .collect();
+    if running.is_empty() {
+        return Ok(());
+    }
+    let stores: Vec<_> = running.keys().copied().collect();
+    let due = outbox::due(
+        host.db().registry(),
+        &stores,
+        OUTBOX_PER_STORE,
+        OUTBOX_BATCH,
+    )
+    .await?;
     for (outbox_id, tenant) in due {
-        // A store that does not run here (suspended, or on another host) keeps its messages.
         let Some(store) = running.get(&tenant) else {
             continue;
         };

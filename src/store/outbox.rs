@@ -155,10 +155,29 @@ pub async fn mark_failed(
     Ok(())
 }
 
-/// Due messages across all stores (ids only): the queue is the named cross-tenant path.
-pub async fn due(registry: &PgPool, limit: i64) -> sqlx::Result<Vec<(i64, TenantId)>> {
-    sqlx::query_as("select outbox_id, tenant_id from outbox_queue where due_at <= now() order by due_at limit $1")
-        .bind(limit)
-        .fetch_all(registry)
-        .await
+/// Due messages of the stores in `stores` (ids only): the queue is the named cross-tenant path.
+///
+/// Only stores that can send now are asked for, so messages of a stopped store (suspended,
+/// restarting, its token revoked) wait without taking the places of others. At most
+/// `per_store` are taken from one store, and the first due message of every store comes before
+/// the second of any, so one store's backlog never delays another's retries.
+pub async fn due(
+    registry: &PgPool,
+    stores: &[TenantId],
+    per_store: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<(i64, TenantId)>> {
+    let stores: Vec<uuid::Uuid> = stores.iter().map(|t| t.0).collect();
+    sqlx::query_as(
+        "select outbox_id, tenant_id from ( \
+             select outbox_id, tenant_id, due_at, \
+                    row_number() over (partition by tenant_id order by due_at, outbox_id) as turn \
+             from outbox_queue where due_at <= now() and tenant_id = any($1) \
+         ) due where turn <= $2 order by turn, due_at limit $3",
+    )
+    .bind(stores)
+    .bind(per_store)
+    .bind(limit)
+    .fetch_all(registry)
+    .await
 }

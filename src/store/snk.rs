@@ -5,9 +5,18 @@
 //! screenshot's Telegram file id are sealed at rest, bound to the store, order and product,
 //! and erased after the store's retention period.
 
+use serde_json::json;
 use sqlx::PgConnection;
 
-use crate::{crypto::Sealer, db::TenantId, secret::Secret};
+use crate::{
+    crypto::Sealer,
+    db::TenantId,
+    secret::Secret,
+    store::{
+        audit::{self, Actor, Entry},
+        error::{OpError, OpResult},
+    },
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -143,25 +152,142 @@ pub async fn get(
     }))
 }
 
-/// Records an admin's decision on a pending submission; `false` when it was decided before.
-pub async fn decide(
+/// A submission waiting for an admin's decision, as the review list shows it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PendingRow {
+    pub id: i64,
+    pub order_code: String,
+    pub product: String,
+    pub customer_id: i64,
+    pub created_at: time::OffsetDateTime,
+}
+
+/// How many submissions wait for a decision.
+pub async fn count_pending(conn: &mut PgConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select count(*) from snk_submissions where status = 'pending'")
+        .fetch_one(conn)
+        .await
+}
+
+const PENDING_ROWS: &str = "select s.id, o.code as order_code, coalesce(p.name, '?') as product, \
+     s.customer_id, s.created_at \
+     from snk_submissions s \
+     join orders o on o.id = s.order_id \
+     left join products p on p.id = s.product_id \
+     where s.status = 'pending'";
+
+/// A page of the pending submissions, oldest first.
+pub async fn pending(
     conn: &mut PgConnection,
+    offset: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<PendingRow>> {
+    sqlx::query_as(&format!("{PENDING_ROWS} order by s.id offset $1 limit $2"))
+        .bind(offset)
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+}
+
+/// One pending submission's row, if it is still pending.
+pub async fn pending_one(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<PendingRow>> {
+    sqlx::query_as(&format!("{PENDING_ROWS} and s.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The longest note an admin may attach to a decision.
+pub const NOTE_LIMIT: usize = 500;
+
+/// A decision made: whom to tell, about what.
+#[derive(Clone, Debug)]
+pub struct Decided {
+    pub customer_id: i64,
+    pub order_code: String,
+    pub product: String,
+}
+
+/// Records `actor`'s decision on a pending submission, once, with its audit row, in the
+/// caller's transaction. A submission decided before (by another admin, or by a second press)
+/// is a conflict and changes nothing.
+pub async fn review(
+    conn: &mut PgConnection,
+    tenant: TenantId,
     id: i64,
     status: Status,
-    admin: i64,
-) -> sqlx::Result<bool> {
+    note: Option<&str>,
+    actor: &Actor,
+) -> OpResult<Decided> {
     debug_assert!(status != Status::Pending);
-    let changed = sqlx::query(
-        "update snk_submissions set status = $2, decided_by = $3, decided_at = now() \
-         where id = $1 and status = 'pending'",
+    let note = note.map(str::trim).filter(|n| !n.is_empty());
+    if let Some(note) = note {
+        if note.chars().count() > NOTE_LIMIT {
+            return Err(OpError::invalid(
+                "note",
+                format!("must be at most {NOTE_LIMIT} characters"),
+            ));
+        }
+        if note.contains('\0') {
+            return Err(OpError::invalid("note", "must not contain NUL characters"));
+        }
+    }
+    let decided: Option<(i64, i64, i64)> = sqlx::query_as(
+        "update snk_submissions set status = $2, decided_by = $3, decided_at = now(), note = $4 \
+         where id = $1 and status = 'pending' returning customer_id, order_id, product_id",
     )
     .bind(id)
     .bind(status.as_str())
-    .bind(admin)
-    .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(changed == 1)
+    .bind(match actor {
+        Actor::Admin(admin) => Some(*admin),
+        _ => None,
+    })
+    .bind(note)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((customer_id, order_id, product_id)) = decided else {
+        let exists: bool =
+            sqlx::query_scalar("select exists (select 1 from snk_submissions where id = $1)")
+                .bind(id)
+                .fetch_one(&mut *conn)
+                .await?;
+        return Err(if exists {
+            OpError::conflict("already_decided", "this submission was already decided")
+        } else {
+            OpError::not_found("submission")
+        });
+    };
+    audit::record(
+        conn,
+        tenant,
+        Entry {
+            actor,
+            action: if status == Status::Approved {
+                "snk.approve"
+            } else {
+                "snk.reject"
+            },
+            subject: &id.to_string(),
+            before: json!({ "status": Status::Pending.as_str() }),
+            after: match note {
+                Some(note) => json!({ "status": status.as_str(), "note": note }),
+                None => json!({ "status": status.as_str() }),
+            },
+        },
+    )
+    .await?;
+    let (order_code, product): (String, Option<String>) = sqlx::query_as(
+        "select o.code, (select name from products where id = $2) from orders o where o.id = $1",
+    )
+    .bind(order_id)
+    .bind(product_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Decided {
+        customer_id,
+        order_code,
+        product: product.unwrap_or_default(),
+    })
 }
 
 /// Erases the store's submissions older than `days`; returns how many.

@@ -97,3 +97,26 @@ pub async fn read(
         handler_errors,
     })
 }
+
+/// The few numbers at the top of the admin menu.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct Summary {
+    pub customers: i64,
+    /// Customers seen in the last seven days.
+    pub active: i64,
+    /// Paid (and delivered) orders.
+    pub orders: i64,
+    pub revenue: i64,
+}
+
+pub async fn summary(conn: &mut PgConnection) -> sqlx::Result<Summary> {
+    sqlx::query_as(
+        "select \
+           (select count(*) from customers) as customers, \
+           (select count(*) from customers where last_seen_at > now() - interval '7 days') as active, \
+           (select count(*) from orders where status in ('paid', 'delivered')) as orders, \
+           (select coalesce(sum(total), 0)::bigint from orders where status in ('paid', 'delivered')) as revenue",
+    )
+    .fetch_one(conn)
+    .await
+}

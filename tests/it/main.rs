@@ -2,10 +2,12 @@
 
 mod admin_catalog;
 mod admin_coupons;
+mod admin_menu;
 mod admin_stock;
 mod api;
 mod catalog;
 mod catalog_v2;
+mod delivery;
 mod hosting;
 mod isolation;
 mod operations;

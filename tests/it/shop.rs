@@ -578,7 +578,7 @@ async fn the_stock_board_and_the_store_texts_come_from_the_catalog() {
     shop.text_containing(customer, "perintah tidak dikenal")
         .await;
     shop.say(777_000, "⚙️ Admin Settings").await;
-    let summary = shop.text_containing(777_000, "Ringkasan toko").await;
+    let summary = shop.text_containing(777_000, "Menu Admin").await;
     assert!(
         summary.contains("Spotify 1 Bulan (1)"),
         "low stock is listed: {summary}"

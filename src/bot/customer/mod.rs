@@ -88,6 +88,13 @@ pub async fn callback(
     customer: Customer,
     dialogue: CustomerDialogue,
 ) -> HandlerResult {
+    if let Some(data) = q
+        .data
+        .as_deref()
+        .filter(|d| d.starts_with(super::admin::PREFIX))
+    {
+        return super::admin::on_callback(bot.clone(), &q, ctx, dialogue, data).await;
+    }
     let t = texts_for(&ctx, &customer);
     let Some(callback) = q.data.as_deref().and_then(Callback::parse) else {
         return Ok(ui::notice(&bot, &q, t.stale_button, true).await?);

@@ -35,6 +35,10 @@ pub enum Command {
     /// The Indonesian name of the same command.
     Bahasa,
     Help,
+    /// Ends the conversation in progress (a question the bot asked), changing nothing.
+    Batal,
+    /// The English name of the same command.
+    Cancel,
     /// Admins: mark an order paid by hand (`/lunas KODE`).
     Lunas(String),
 }
@@ -75,6 +79,12 @@ pub async fn command(
         }
         Command::Language | Command::Bahasa => ask_language(&bot, &msg, t, &dialogue).await,
         Command::Help => Reply::text(t.help.to_owned()).send(&bot, msg.chat.id).await,
+        // Any command ended the conversation above; these two only say so.
+        Command::Batal | Command::Cancel => {
+            Reply::text(t.dialogue_cancelled.to_owned())
+                .send(&bot, msg.chat.id)
+                .await
+        }
         Command::Lunas(code) => {
             let store = crate::bot::payments::PayStore {
                 ctx: Arc::clone(&ctx),
@@ -215,10 +225,7 @@ pub async fn text(
                 .as_ref()
                 .is_some_and(|u| tenant.is_admin(u.id.0 as i64)) =>
         {
-            crate::bot::admin::summary(&ctx, t)
-                .await?
-                .send(&bot, chat)
-                .await
+            crate::bot::admin::menu_button(bot, &msg, ctx, dialogue).await
         }
         _ => {
             Reply::text(t.unknown_input.to_owned())

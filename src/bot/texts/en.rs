@@ -13,6 +13,9 @@ pub(super) static EN: Texts = Texts {
     language_unknown: "Please pick one of the language buttons below, or send /start to go back.",
     help: "Commands:\n/start — main menu\n/cart — your cart\n/orders — your orders\n/language — change language",
     unknown_input: "Sorry, I don't know that command. Send /start to open the menu.",
+    dialogue_cancelled: "Cancelled. Nothing changed.",
+    snk_note: "📝 Admin's note: {note}",
+    delivery_file_caption: "📎 Every item of order {code} in one file.",
     welcome_stats: "👥 {customers} customers · 📦 {sold} items sold",
     menu_products: "🛍 All Products",
     menu_stock: "🏷 Check Stock",
@@ -133,6 +136,5 @@ pub(super) static EN: Texts = Texts {
     balance_line: "💰 Your balance: <b>{balance}</b>",
     info_default: "This store sells digital goods, delivered automatically around the clock.",
     how_to_default: "1. Open 🛍 All Products\n2. Pick a product and a quantity, then add it to your cart\n3. Open your cart and press ✅ Checkout\n4. Pay by QRIS or from your balance\n5. Your goods arrive in this chat at once",
-    admin_summary: "⚙️ <b>Store summary</b>\n👥 Customers: {customers} (active in 7 days: {active})\n🧾 Paid orders: {orders}\n💵 Revenue: {revenue}\n📦 Active products: {products}\n⚠️ Low stock: {low}\n\nThe catalog is managed through the API /api/v1/tenants/…/catalog.",
     slow_down: "⏳ Easy there, too many requests. Please try again in a few seconds.",
 };

@@ -13,6 +13,9 @@ pub(super) static ID: Texts = Texts {
     language_unknown: "Pilih salah satu tombol bahasa di bawah, atau kirim /start untuk kembali.",
     help: "Perintah:\n/start — menu utama\n/cart — keranjang\n/orders — riwayat pesanan\n/language — ganti bahasa",
     unknown_input: "Maaf, perintah tidak dikenal. Kirim /start untuk membuka menu.",
+    dialogue_cancelled: "Dibatalkan. Tidak ada yang berubah.",
+    snk_note: "📝 Catatan admin: {note}",
+    delivery_file_caption: "📎 Semua item pesanan {code} dalam satu file.",
     welcome_stats: "👥 {customers} pelanggan · 📦 {sold} produk terjual",
     menu_products: "🛍 Semua Produk",
     menu_stock: "🏷 Cek Stok",
@@ -133,6 +136,5 @@ pub(super) static ID: Texts = Texts {
     balance_line: "💰 Saldo kamu: <b>{balance}</b>",
     info_default: "Toko ini menjual produk digital dengan pengiriman otomatis 24 jam.",
     how_to_default: "1. Pilih 🛍 Semua Produk\n2. Pilih produk dan jumlahnya, lalu tambah ke keranjang\n3. Buka keranjang dan tekan ✅ Checkout\n4. Bayar dengan QRIS atau saldo\n5. Barang langsung dikirim di chat ini",
-    admin_summary: "⚙️ <b>Ringkasan toko</b>\n👥 Pelanggan: {customers} (aktif 7 hari: {active})\n🧾 Pesanan dibayar: {orders}\n💵 Omzet: {revenue}\n📦 Produk aktif: {products}\n⚠️ Stok menipis: {low}\n\nKatalog dikelola lewat API /api/v1/tenants/…/catalog.",
     slow_down: "⏳ Pelan-pelan ya, terlalu banyak permintaan. Coba lagi dalam beberapa detik.",
 };

@@ -4,6 +4,7 @@
 //! customer's language and fill in values. Store-provided text (names, welcome text) is
 //! HTML-escaped here, because every message is sent with `ParseMode::Html`.
 
+pub mod admin;
 mod en;
 mod id;
 
@@ -27,6 +28,12 @@ pub struct Texts {
     pub language_unknown: &'static str,
     pub help: &'static str,
     pub unknown_input: &'static str,
+    /// The answer to `/batal` and `/cancel`.
+    pub dialogue_cancelled: &'static str,
+    /// Under an SNK decision: `{note}`, the admin's words.
+    pub snk_note: &'static str,
+    /// The caption of a long delivery's `.txt` file: `{code}`.
+    pub delivery_file_caption: &'static str,
     /// `{customers}` and `{sold}` are replaced.
     pub welcome_stats: &'static str,
     // The main keyboard.
@@ -192,8 +199,6 @@ pub struct Texts {
     pub balance_line: &'static str,
     pub info_default: &'static str,
     pub how_to_default: &'static str,
-    /// `{customers}`, `{active}`, `{orders}`, `{revenue}`, `{products}`, `{low}`.
-    pub admin_summary: &'static str,
     pub slow_down: &'static str,
 }
 

@@ -112,6 +112,9 @@ struct State {
     /// Pending injected failures and how many calls each still applies to.
     failures: HashMap<(String, String), (Failure, usize)>,
     blocked: HashSet<(String, i64)>,
+    /// Contents of files by `file_id`, as tests put them there (documents a user "sends"). Any
+    /// other file id downloads as `FILE_CONTENTS`.
+    files: HashMap<String, Vec<u8>>,
 }
 
 #[derive(Default)]
@@ -233,6 +236,28 @@ impl FakeTelegram {
     }
 
     /// Every request so far, in the order the fake answered them.
+    /// Makes `file_id` download as `bytes`, as if a user had sent that file.
+    pub fn add_file(&self, file_id: &str, bytes: Vec<u8>) {
+        self.state().files.insert(file_id.to_owned(), bytes);
+    }
+
+    /// The bytes of the documents `token` uploaded to `chat_id`, in order.
+    pub fn sent_documents(&self, token: &str, chat_id: i64) -> Vec<Vec<u8>> {
+        let state = self.state();
+        state
+            .requests
+            .iter()
+            .filter(|r| {
+                r.token == token
+                    && r.status == 200
+                    && r.method == "senddocument"
+                    && r.body.as_object().and_then(|p| int_param(p, "chat_id")) == Some(chat_id)
+            })
+            .filter_map(|r| r.files.iter().find(|(field, _)| field == "document"))
+            .map(|(_, bytes)| bytes.clone())
+            .collect()
+    }
+
     /// How many requests arrived, without copying them (for load tests).
     pub fn request_count(&self) -> usize {
         self.state().requests.len()
@@ -398,6 +423,9 @@ impl State {
         if method.starts_with("send") && blocked {
             return Failure::Blocked.answer();
         }
+        if let Some(refusal) = beyond_limits(method, params) {
+            return refusal;
+        }
         let state = self.tokens.entry(token.to_owned()).or_default();
         match method {
             "getme" => {
@@ -431,10 +459,16 @@ impl State {
             },
             "editmessagetext" | "editmessagecaption" | "editmessagereplymarkup" => edit(call, bot),
             "getfile" => match str_param(params, "file_id") {
-                Some(file_id) => ok(json!({
-                    "file_id": file_id, "file_unique_id": format!("{file_id}-unique"),
-                    "file_size": FILE_CONTENTS.len(), "file_path": format!("files/{file_id}"),
-                })),
+                Some(file_id) => {
+                    let size = self
+                        .files
+                        .get(file_id)
+                        .map_or(FILE_CONTENTS.len(), Vec::len);
+                    ok(json!({
+                        "file_id": file_id, "file_unique_id": format!("{file_id}-unique"),
+                        "file_size": size, "file_path": format!("files/{file_id}"),
+                    }))
+                }
                 None => bad_request("invalid file_id"),
             },
             _ if TRUE_METHODS.contains(&method) => ok(json!(true)),
@@ -641,9 +675,14 @@ async fn download(
     if !known {
         return error(status, "Unauthorized").into_response();
     }
+    let contents = path
+        .strip_prefix("files/")
+        .and_then(|id| state.files.get(id))
+        .cloned()
+        .unwrap_or_else(|| FILE_CONTENTS.to_vec());
     (
         [(header::CONTENT_TYPE, "application/octet-stream")],
-        FILE_CONTENTS,
+        contents,
     )
         .into_response()
 }
@@ -779,6 +818,28 @@ pub fn text_update(update_id: i64, user_id: i64, text: &str) -> Value {
     json!({ "update_id": update_id, "message": message })
 }
 
+/// Builds a private message from `user_id` carrying a document (`file_id`, as registered with
+/// `FakeTelegram::add_file`) named `file_name` of `size` bytes, with an optional caption.
+pub fn document_update(
+    update_id: i64,
+    user_id: i64,
+    file_id: &str,
+    file_name: &str,
+    size: usize,
+) -> Value {
+    json!({
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id, "date": now(),
+            "from": customer(user_id), "chat": chat(user_id),
+            "document": {
+                "file_id": file_id, "file_unique_id": format!("{file_id}-unique"),
+                "file_name": file_name, "mime_type": "application/octet-stream", "file_size": size,
+            },
+        },
+    })
+}
+
 /// Builds a press of an inline button carrying `data`, on message `message_id` that the bot
 /// sent earlier in its private chat with customer `user_id`.
 pub fn callback_update(update_id: i64, user_id: i64, message_id: i32, data: &str) -> Value {
@@ -905,6 +966,56 @@ fn error(status: StatusCode, description: &str) -> Answer {
         status,
         body: json!({ "ok": false, "error_code": status.as_u16(), "description": description }),
     }
+}
+
+/// Telegram's limits on what a bot sends, refused the way Telegram refuses them, so that a bot
+/// which would break them in production fails its tests: 4096 characters of text and 1024 of
+/// caption (counted in UTF-16 units after the HTML is parsed), and 64 bytes of button data.
+fn beyond_limits(method: &str, params: &Params) -> Option<Answer> {
+    let visible = |html: &str| -> usize {
+        let mut text = String::with_capacity(html.len());
+        let mut in_tag = false;
+        for c in html.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' if in_tag => in_tag = false,
+                _ if !in_tag => text.push(c),
+                _ => {}
+            }
+        }
+        let text = text
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&");
+        text.encode_utf16().count()
+    };
+    if let Some(text) = str_param(params, "text")
+        && matches!(method, "sendmessage" | "editmessagetext")
+        && visible(text) > 4096
+    {
+        return Some(bad_request("message is too long"));
+    }
+    if let Some(caption) = str_param(params, "caption")
+        && visible(caption) > 1024
+    {
+        return Some(bad_request("message caption is too long"));
+    }
+    let markup = params.get("reply_markup").cloned().map(|m| match m {
+        Value::String(json) => serde_json::from_str(&json).unwrap_or(Value::Null),
+        other => other,
+    });
+    let too_long_data = markup
+        .as_ref()
+        .and_then(|m| m.get("inline_keyboard"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(|button| button.get("callback_data").and_then(Value::as_str))
+        .any(|data| data.len() > 64 || data.is_empty());
+    too_long_data.then(|| bad_request("BUTTON_DATA_INVALID"))
 }
 
 fn bad_request(reason: &str) -> Answer {

@@ -11,7 +11,7 @@ use tokobot::{
     store::wallet::{self, Reason},
 };
 
-use super::{TestHost, bot_token, callback_update, text_update};
+use super::{TestHost, bot_token, callback_update, fake_telegram::document_update, text_update};
 
 /// Update ids are unique across the whole test process, as Telegram's are per bot.
 fn next_update_id() -> i64 {
@@ -62,6 +62,20 @@ impl<'a> Shop<'a> {
 
     pub async fn press(&self, user: i64, callback: Callback) {
         let update = callback_update(next_update_id(), user, 77, &callback.to_string());
+        let status = self
+            .host
+            .deliver(&self.slug, Some(&self.secret), &update)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    /// Sends a document whose contents are `bytes`, as a user attaching a file.
+    pub async fn send_file(&self, user: i64, file_name: &str, bytes: Vec<u8>) {
+        let update_id = next_update_id();
+        let file_id = format!("upload-{update_id}");
+        let size = bytes.len();
+        self.host.telegram.add_file(&file_id, bytes);
+        let update = document_update(update_id, user, &file_id, file_name, size);
         let status = self
             .host
             .deliver(&self.slug, Some(&self.secret), &update)

@@ -1,0 +1,138 @@
+//! Goods of any size reach the customer whole, and one stopped store's outbox never holds up
+//! another store's messages.
+
+use serde_json::json;
+use tokobot::{
+    bot::callbacks::Callback,
+    store::outbox::{self, Message},
+};
+
+use crate::support::{
+    bot_token,
+    shop::{Shop, sample_catalog},
+    spawn_host,
+};
+
+#[tokio::test]
+async fn licences_longer_than_a_message_are_delivered_whole_and_as_a_file() {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "toko-lisensi", 4201, json!({})).await;
+    // Three licences of 3,000 characters and one of 4,000 with characters HTML escapes.
+    let licences: Vec<String> = vec![
+        format!("A{}", "a".repeat(2999)),
+        format!("B{}", "b".repeat(2999)),
+        format!("C{}", "c".repeat(2999)),
+        format!("D<&>{}", "d".repeat(3996)),
+    ];
+    let lines: Vec<&str> = licences.iter().map(String::as_str).collect();
+    shop.import(sample_catalog(&lines, 10_000)).await;
+    let buyer = 88001;
+    shop.credit(buyer, 100_000).await;
+    let nfx = shop.product_id("NFX").await;
+    shop.say(buyer, "/start").await;
+    shop.press(
+        buyer,
+        Callback::Add {
+            id: nfx,
+            qty: 4,
+            price: 10_000,
+        },
+    )
+    .await;
+    shop.answer_containing("masuk keranjang").await;
+    shop.press(buyer, Callback::Checkout).await;
+    shop.text_containing(buyer, "Pesanan INV").await;
+    let (order, _, _) = shop.last_order(buyer).await.unwrap();
+    shop.press(buyer, Callback::PayBalance { order }).await;
+    shop.text_containing(buyer, "Terima kasih").await;
+
+    let token = bot_token(shop.bot);
+    host.telegram
+        .wait_for("the goods file", |_| {
+            !host.telegram.sent_documents(&token, buyer).is_empty()
+        })
+        .await;
+    let refused = host
+        .telegram
+        .requests()
+        .into_iter()
+        .filter(|r| r.token == token && r.status != 200)
+        .count();
+    assert_eq!(refused, 0, "Telegram refused none of the messages");
+    let texts = host.telegram.sent_texts(&token, buyer).join("\n");
+    let shown = texts
+        .replace("<code>", "")
+        .replace("</code>", "")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+        .replace('\n', "");
+    for licence in &licences {
+        assert!(shown.contains(licence.as_str()), "a licence arrived whole");
+    }
+    let file = String::from_utf8(host.telegram.sent_documents(&token, buyer).remove(0)).unwrap();
+    for licence in &licences {
+        assert!(
+            file.lines().any(|line| line == licence),
+            "the file has every licence"
+        );
+    }
+    // The order is marked delivered once its goods went out.
+    let mut status = String::new();
+    for _ in 0..50 {
+        status = shop.last_order(buyer).await.unwrap().1;
+        if status == "delivered" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "delivered");
+}
+
+#[tokio::test]
+async fn a_suspended_stores_backlog_does_not_hold_up_another_stores_outbox() {
+    let host = spawn_host().await;
+    let stopped = Shop::open(&host, "toko-berhenti", 4202, json!({})).await;
+    let running = Shop::open(&host, "toko-jalan", 4203, json!({})).await;
+    let (status, _) = host
+        .operator(
+            reqwest::Method::POST,
+            "/api/v1/tenants/toko-berhenti/suspend",
+            None,
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    // More due messages than an outbox pass reads, all of a store that cannot send.
+    {
+        let mut tx = stopped.tx().await;
+        for n in 0..250 {
+            let text = format!("pesan {n}");
+            outbox::enqueue(
+                &mut tx,
+                stopped.tenant,
+                9000 + n,
+                &Message::Text { text },
+                0,
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    // Then one message of a running store whose fast path did not send it.
+    {
+        let mut tx = running.tx().await;
+        let text = "Pesanan kamu sudah dikirim ulang.".to_owned();
+        outbox::enqueue(&mut tx, running.tenant, 88002, &Message::Text { text }, 0)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    running.text_containing(88002, "sudah dikirim ulang").await;
+    assert!(
+        host.telegram
+            .sent_texts(&bot_token(stopped.bot), 9000)
+            .is_empty(),
+        "the suspended store sends nothing"
+    );
+}
