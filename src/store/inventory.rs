@@ -71,9 +71,36 @@ pub struct Item {
     pub sold_at: Option<OffsetDateTime>,
 }
 
+/// Why an upload's lines were refused as a whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinesProblem {
+    /// Not one non-blank line.
+    Empty,
+    /// More than [`MAX_ITEMS`] lines.
+    TooMany,
+    /// The line (1-based) holds a NUL character, which PostgreSQL cannot store.
+    Nul(usize),
+    /// The line (1-based) is longer than [`MAX_LINE`] characters.
+    TooLong(usize),
+}
+
+impl From<LinesProblem> for OpError {
+    fn from(problem: LinesProblem) -> Self {
+        let message = match problem {
+            LinesProblem::Empty => "must hold at least one non-empty line".to_owned(),
+            LinesProblem::TooMany => format!("must hold at most {MAX_ITEMS} lines per upload"),
+            LinesProblem::Nul(line) => format!("line {line} contains a NUL character"),
+            LinesProblem::TooLong(line) => {
+                format!("line {line} is longer than {MAX_LINE} characters")
+            }
+        };
+        OpError::invalid("items", message)
+    }
+}
+
 /// Splits pasted text or a file into items (trimmed, blank lines skipped) and checks each
 /// against the limits; a line that breaks one refuses the whole upload, naming it.
-pub fn parse_lines<S: AsRef<str>>(lines: &[S]) -> OpResult<Vec<String>> {
+pub fn parse_lines<S: AsRef<str>>(lines: &[S]) -> Result<Vec<String>, LinesProblem> {
     let items: Vec<String> = lines
         .iter()
         .flat_map(|l| l.as_ref().lines())
@@ -82,29 +109,17 @@ pub fn parse_lines<S: AsRef<str>>(lines: &[S]) -> OpResult<Vec<String>> {
         .map(str::to_owned)
         .collect();
     if items.is_empty() {
-        return Err(OpError::invalid(
-            "items",
-            "must hold at least one non-empty line",
-        ));
+        return Err(LinesProblem::Empty);
     }
     if items.len() > MAX_ITEMS {
-        return Err(OpError::invalid(
-            "items",
-            format!("must hold at most {MAX_ITEMS} lines per upload"),
-        ));
+        return Err(LinesProblem::TooMany);
     }
     for (i, item) in items.iter().enumerate() {
         if item.contains('\0') {
-            return Err(OpError::invalid(
-                "items",
-                format!("line {} contains a NUL character", i + 1),
-            ));
+            return Err(LinesProblem::Nul(i + 1));
         }
         if item.chars().count() > MAX_LINE {
-            return Err(OpError::invalid(
-                "items",
-                format!("line {} is longer than {MAX_LINE} characters", i + 1),
-            ));
+            return Err(LinesProblem::TooLong(i + 1));
         }
     }
     Ok(items)
@@ -119,7 +134,7 @@ pub async fn upload<S: AsRef<str>>(
     code: &str,
     lines: &[S],
 ) -> OpResult<Upload> {
-    let items = parse_lines(lines)?;
+    let items = parse_lines(lines).map_err(OpError::from)?;
     let product = products::product(conn, code).await?;
     let before = stock::counts(conn, product.id).await?;
     let mut seen = HashSet::with_capacity(items.len());
@@ -170,6 +185,96 @@ pub async fn counts(conn: &mut PgConnection, code: &str) -> OpResult<(Product, C
     let product = products::product(conn, code).await?;
     let counts = stock::counts(conn, product.id).await?;
     Ok((product, counts))
+}
+
+/// A product's line on the stock board: code, name, whether customers see it, its counts.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Line {
+    pub code: String,
+    pub name: String,
+    pub active: bool,
+    pub available: i64,
+    pub reserved: i64,
+    pub sold: i64,
+}
+
+/// Every product (archived ones left out) with its counts, in the order customers see them.
+pub async fn board(conn: &mut PgConnection) -> OpResult<Vec<Line>> {
+    Ok(sqlx::query_as(
+        "select p.code, p.name, p.active, \
+                count(s.id) filter (where s.status = 'available') as available, \
+                count(s.id) filter (where s.status = 'reserved') as reserved, \
+                count(s.id) filter (where s.status = 'sold') as sold \
+         from products p left join stock_items s on s.product_id = p.id \
+         where not p.archived group by p.id order by p.sort, p.name, p.id",
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// One page of a product's available items, opened, so an admin can pick the one to remove:
+/// (how many there are, and (id, content) from `offset`).
+pub async fn available_page(
+    conn: &mut PgConnection,
+    sealer: &Sealer,
+    tenant: TenantId,
+    code: &str,
+    offset: i64,
+    limit: i64,
+) -> OpResult<(i64, Vec<(i64, String)>)> {
+    let product = products::product(conn, code).await?;
+    let total: i64 = sqlx::query_scalar(
+        "select count(*) from stock_items where product_id = $1 and status = 'available'",
+    )
+    .bind(product.id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        "select id, content from stock_items where product_id = $1 and status = 'available' \
+         order by id offset $2 limit $3",
+    )
+    .bind(product.id)
+    .bind(offset)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    let items = rows
+        .into_iter()
+        .map(|(id, sealed)| {
+            let plain = sealer
+                .open(&sealed, &stock::context(tenant, product.id))
+                .map_err(unopenable)?;
+            Ok((id, String::from_utf8_lossy(plain.expose()).into_owned()))
+        })
+        .collect::<OpResult<_>>()?;
+    Ok((total, items))
+}
+
+/// One available item, opened, to show an admin what they are about to remove.
+pub async fn available_item(
+    conn: &mut PgConnection,
+    sealer: &Sealer,
+    tenant: TenantId,
+    id: i64,
+) -> OpResult<Option<String>> {
+    let row: Option<(i64, Vec<u8>)> = sqlx::query_as(
+        "select product_id, content from stock_items where id = $1 and status = 'available'",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|(product_id, sealed)| {
+        let plain = sealer
+            .open(&sealed, &stock::context(tenant, product_id))
+            .map_err(unopenable)?;
+        Ok(String::from_utf8_lossy(plain.expose()).into_owned())
+    })
+    .transpose()
+}
+
+/// A sealed item that does not open is a fault of the host (a missing key), not of the input.
+fn unopenable(error: anyhow::Error) -> OpError {
+    OpError::Database(sqlx::Error::Decode(error.into()))
 }
 
 /// A page of a product's items, in id order after `after_id`.
@@ -246,8 +351,7 @@ pub async fn unsold_text(
         .await
         .map_err(|e| match e.downcast::<sqlx::Error>() {
             Ok(db) => OpError::Database(db),
-            // A sealed item that does not open is a fault of the host, not of the input.
-            Err(other) => OpError::Database(sqlx::Error::Decode(other.into())),
+            Err(other) => unopenable(other),
         })?;
     audit::record(
         conn,
@@ -280,9 +384,12 @@ mod tests {
 
     #[test]
     fn empty_overlong_and_nul_uploads_are_refused() {
-        assert!(parse_lines(&["\n  \n"]).is_err());
-        assert!(parse_lines(&["ok", &"x".repeat(MAX_LINE + 1)]).is_err());
-        assert!(parse_lines(&["a\0b"]).is_err());
+        assert_eq!(parse_lines(&["\n  \n"]), Err(LinesProblem::Empty));
+        assert_eq!(
+            parse_lines(&["ok", &"x".repeat(MAX_LINE + 1)]),
+            Err(LinesProblem::TooLong(2))
+        );
+        assert_eq!(parse_lines(&["a\0b"]), Err(LinesProblem::Nul(1)));
         assert!(parse_lines(&[&"y".repeat(MAX_LINE)]).is_ok());
     }
 }

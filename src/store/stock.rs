@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use crate::{crypto::Sealer, db::TenantId};
 
 /// What sealing and fingerprints of a product's items are bound to.
-fn context(tenant: TenantId, product_id: i64) -> String {
+pub(crate) fn context(tenant: TenantId, product_id: i64) -> String {
     format!("stock_items/{tenant}/{product_id}")
 }
 
