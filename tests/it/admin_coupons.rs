@@ -210,3 +210,106 @@ async fn an_unused_coupon_is_deleted_and_bad_coupons_are_refused() {
     assert_eq!(list["items"], json!([]));
     assert_eq!(audit_rows(&host, &shop.slug, "coupon.").await.len(), 2);
 }
+
+/// The store's owner, as `store_body` provisions it.
+const OWNER: i64 = 777_000;
+
+#[tokio::test]
+async fn the_owner_creates_coupons_in_the_bot_in_one_line_and_step_by_step_and_deactivates_one() {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "toko-kupon-bot", 5303, json!({})).await;
+    shop.say(OWNER, "⚙️ Admin Settings").await;
+    shop.press_raw(OWNER, "a:cp").await;
+    shop.text_containing(OWNER, "Belum ada kupon").await;
+
+    // One line: a bad line gets one line back, the question stands.
+    shop.press_raw(OWNER, "a:cp:n").await;
+    shop.text_containing(OWNER, "KODE | 10% | 100").await;
+    shop.say(OWNER, "hemat10 | sepuluh | 100").await;
+    shop.text_containing(OWNER, "Tulis persen 1–100").await;
+    shop.say(OWNER, "hemat10 | 10% | 100").await;
+    let summary = shop
+        .text_containing(OWNER, "Kupon baru <code>HEMAT10</code>")
+        .await;
+    assert!(
+        summary.contains("10%") && summary.contains("100"),
+        "{summary}"
+    );
+    shop.press_raw(OWNER, "a:y").await;
+    shop.text_containing(OWNER, "Kupon <code>HEMAT10</code> dibuat")
+        .await;
+
+    // Step by step, with a wrong answer at each step.
+    shop.press_raw(OWNER, "a:cp:s").await;
+    shop.say(OWNER, "x").await;
+    shop.text_containing(OWNER, "Kode harus 3–32 karakter")
+        .await;
+    shop.say(OWNER, "potong5k").await;
+    shop.text_containing(OWNER, "Langkah 2/3").await;
+    shop.say(OWNER, "Rp 5.000").await;
+    shop.text_containing(OWNER, "Langkah 3/3").await;
+    shop.say(OWNER, "nol").await;
+    shop.text_containing(OWNER, "Tulis angka 1 sampai 1000000")
+        .await;
+    shop.say(OWNER, "-").await;
+    let summary = shop
+        .text_containing(OWNER, "Kupon baru <code>POTONG5K</code>")
+        .await;
+    assert!(
+        summary.contains("Rp 5.000") && summary.contains("∞"),
+        "{summary}"
+    );
+    shop.press_raw(OWNER, "a:y").await;
+    shop.text_containing(OWNER, "Kupon <code>POTONG5K</code> dibuat")
+        .await;
+
+    shop.press_raw(OWNER, "a:cp:l:0").await;
+    let list = shop.text_containing(OWNER, "<b>Kupon</b> (2)").await;
+    assert!(
+        list.contains("<code>HEMAT10</code> · 10% · dipakai 0/100 · aktif")
+            && list.contains("<code>POTONG5K</code> · Rp 5.000 · dipakai 0/∞ · aktif"),
+        "{list}"
+    );
+    shop.press_raw(OWNER, "a:cp:t:HEMAT10").await;
+    shop.text_containing(OWNER, "<code>HEMAT10</code> sekarang nonaktif")
+        .await;
+
+    // A customer forging the coupon buttons changes nothing.
+    let customer = 63_003;
+    shop.press_raw(customer, "a:cp:t:HEMAT10").await;
+    shop.press_raw(customer, "a:cp:d:POTONG5K").await;
+    shop.press_raw(customer, "a:y").await;
+    shop.press_raw(customer, "a:cp:n").await;
+    shop.say(customer, "GRATIS | 100% | 1000").await;
+    host.telegram.settle().await;
+
+    let token = host.owner_token(&shop.slug);
+    let (_, coupons) = host
+        .api(
+            Method::GET,
+            &path(&shop.slug, "coupons"),
+            Some(&token),
+            None,
+        )
+        .await;
+    let states: Vec<(&str, bool)> = coupons["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["code"].as_str().unwrap(), c["active"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(states, [("HEMAT10", false), ("POTONG5K", true)]);
+    let rows = audit_rows(&host, &shop.slug, "coupon.").await;
+    let actions: Vec<(&str, i64)> = rows
+        .iter()
+        .map(|r| (r["action"].as_str().unwrap(), r["actor"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("coupon.update", OWNER),
+            ("coupon.create", OWNER),
+            ("coupon.create", OWNER)
+        ]
+    );
+}

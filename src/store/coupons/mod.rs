@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 pub(crate) use admin::insert;
-pub use admin::{CouponPatch, NewCoupon, Removal, create, delete, list, update};
+pub use admin::{CouponPatch, NewCoupon, Removal, check_code, create, delete, list, update};
 pub use line::parse_line;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
