@@ -496,3 +496,118 @@ async fn the_audit_trail_pages_newest_first_and_filters_by_actor_and_action() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
     }
 }
+
+/// The store's owner, as `store_body` provisions it.
+const OWNER: i64 = 777_000;
+
+#[tokio::test]
+async fn the_owner_runs_products_and_categories_from_the_bot_and_a_customer_forging_buttons_changes_nothing()
+ {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "toko-produk-bot", 5108, json!({})).await;
+    shop.import(sample_catalog(&["n1"], 25_000)).await;
+    shop.say(OWNER, "⚙️ Admin Settings").await;
+    shop.press_raw(OWNER, "a:pr").await;
+    shop.text_containing(OWNER, "<b>Produk</b> (2)").await;
+
+    // A new product in three steps, each wrong answer refused with one line.
+    shop.press_raw(OWNER, "a:pr:n").await;
+    shop.text_containing(OWNER, "langkah 1/3").await;
+    shop.say(OWNER, "ada spasi").await;
+    shop.text_containing(OWNER, "tanpa spasi").await;
+    shop.say(OWNER, "NFX").await;
+    shop.text_containing(OWNER, "sudah dipakai produk lain")
+        .await;
+    shop.say(OWNER, "ML-86").await;
+    shop.text_containing(OWNER, "Langkah 2/3").await;
+    shop.say(OWNER, &"n".repeat(101)).await;
+    shop.text_containing(OWNER, "Nama harus 1–100 karakter")
+        .await;
+    shop.say(OWNER, "86 Diamond").await;
+    shop.text_containing(OWNER, "Langkah 3/3").await;
+    shop.say(OWNER, "murah").await;
+    shop.text_containing(OWNER, "Harga harus angka rupiah")
+        .await;
+    shop.say(OWNER, "20.500").await;
+    shop.text_containing(OWNER, "Produk baru <code>ML-86</code>")
+        .await;
+    shop.press_raw(OWNER, "a:y").await;
+    shop.text_containing(OWNER, "Produk <b>86 Diamond</b> dibuat")
+        .await;
+
+    // One field at a time, the change shown before ✅; the customer sees it at once.
+    shop.press_raw(OWNER, "a:pr:e:ML-86:price").await;
+    shop.say(OWNER, "19000").await;
+    let change = shop.text_containing(OWNER, "→ Rp 19.000").await;
+    assert!(change.contains("<s>Rp 20.500</s>"), "{change}");
+    shop.press_raw(OWNER, "a:y").await;
+    shop.text_containing(OWNER, "<b>86 Diamond</b> disimpan")
+        .await;
+    let id = shop.product_id("ML-86").await;
+    shop.press(61_008, Callback::Product { id, qty: 1 }).await;
+    shop.text_containing(61_008, "Rp 19.000").await;
+
+    // Categories: a new one, the product put into it, and a refused delete while it is not empty.
+    shop.press_raw(OWNER, "a:pr:cn").await;
+    shop.say(OWNER, "Akun Premium").await;
+    shop.text_containing(OWNER, "Kategori <b>Akun Premium</b> sudah ada")
+        .await;
+    shop.say(OWNER, "Voucher Game").await;
+    shop.text_containing(OWNER, "Kategori <b>Voucher Game</b> dibuat")
+        .await;
+    let category = shop.category_id("Voucher Game").await;
+    shop.press_raw(OWNER, &format!("a:pr:kc:ML-86:{category}"))
+        .await;
+    shop.text_containing(OWNER, "<b>86 Diamond</b> disimpan")
+        .await;
+    shop.press_raw(OWNER, &format!("a:pr:cd:{category}")).await;
+    shop.press_raw(OWNER, "a:y").await;
+    shop.text_containing(OWNER, "masih berisi 1 produk").await;
+
+    // A customer pressing forged product buttons gets nothing admin-only and changes nothing.
+    let customer = 61_009;
+    shop.press_raw(customer, "a:pr:d:NFX").await;
+    shop.press_raw(customer, "a:y").await;
+    shop.press_raw(customer, "a:pr:t:NFX").await;
+    shop.press_raw(customer, "a:pr:e:NFX:price").await;
+    shop.say(customer, "1").await;
+    host.telegram.settle().await;
+    let texts = host.settled_texts(shop.bot, customer).await;
+    assert!(texts.iter().all(|t| !t.contains("Produk")), "{texts:?}");
+
+    shop.press_raw(OWNER, "a:pr:d:ML-86").await;
+    shop.text_containing(OWNER, "Hapus produk <b>86 Diamond</b>")
+        .await;
+    shop.press_raw(OWNER, "a:y").await;
+    shop.text_containing(OWNER, "dihapus beserta stoknya").await;
+
+    let token = host.owner_token(&shop.slug);
+    let (_, nfx) = host
+        .api(
+            Method::GET,
+            &path(&shop.slug, "products/NFX"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (&nfx["product"]["active"], &nfx["product"]["price"]),
+        (&json!(true), &json!(25000))
+    );
+    let rows = audit_rows(&host, &shop.slug, "").await;
+    let mine: Vec<(&str, &Value)> = rows
+        .iter()
+        .filter(|r| r["action"] != "catalog.import")
+        .map(|r| (r["action"].as_str().unwrap(), &r["actor"]))
+        .collect();
+    assert_eq!(
+        mine,
+        [
+            ("product.delete", &json!(OWNER)),
+            ("product.update", &json!(OWNER)),
+            ("category.create", &json!(OWNER)),
+            ("product.update", &json!(OWNER)),
+            ("product.create", &json!(OWNER)),
+        ]
+    );
+}
