@@ -84,12 +84,13 @@ async fn main() -> anyhow::Result<()> {
             per_second: 1_000,
             ..Default::default()
         },
+        access: Default::default(),
     };
     let rss_before = rss_kib();
     let host = app::start(config).await?;
     let base = format!("http://{}", host.addr);
     let http = reqwest::Client::new();
-    let token = JwtKeys::new(JWT.as_bytes()).issue(
+    let token = JwtKeys::new(JWT.as_bytes(), Duration::from_secs(3600)).issue(
         "bench",
         Role::Operator,
         None,

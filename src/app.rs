@@ -27,6 +27,8 @@ const POOL_SIZE: u32 = 16;
 pub struct AppHandle {
     /// The address the HTTP server listens on (useful with port 0).
     pub addr: SocketAddr,
+    /// The private metrics address, when `TOKOBOT_METRICS_BIND` asks for one.
+    pub metrics_addr: Option<SocketAddr>,
     pub host: Host,
     stop: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
@@ -54,6 +56,30 @@ pub fn provisioning(config: &Config, db: Db) -> anyhow::Result<(Sealer, BotFacto
     Ok((sealer, bots, provisioner))
 }
 
+/// Serves `/metrics` alone on `bind` until the stop signal.
+async fn serve_metrics(
+    bind: SocketAddr,
+    state: http::AppState,
+    mut stopped: watch::Receiver<bool>,
+) -> anyhow::Result<(SocketAddr, JoinHandle<()>)> {
+    let listener = TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind} (TOKOBOT_METRICS_BIND)"))?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, http::ops::metrics_router(state))
+            .with_graceful_shutdown(async move {
+                let _ = stopped.changed().await;
+            })
+            .await;
+        if let Err(error) = served {
+            tracing::error!(%error, "the metrics server failed");
+        }
+    });
+    tracing::info!(%addr, "metrics are served on their own address");
+    Ok((addr, task))
+}
+
 /// Starts the host and returns once HTTP is being served; stores start in the background.
 pub async fn start(config: Config) -> anyhow::Result<AppHandle> {
     let config = Arc::new(config);
@@ -64,7 +90,7 @@ pub async fn start(config: Config) -> anyhow::Result<AppHandle> {
     let state = AppState {
         host: host.clone(),
         provisioner,
-        jwt: JwtKeys::new(config.jwt_secret.expose()),
+        jwt: JwtKeys::new(config.jwt_secret.expose(), config.access.token_max_ttl),
         metrics: metrics.clone(),
     };
 
@@ -74,6 +100,10 @@ pub async fn start(config: Config) -> anyhow::Result<AppHandle> {
     let addr = listener.local_addr()?;
     let (stop, stopped) = watch::channel(false);
     let mut server_stop = stopped.clone();
+    let metrics_server = match config.access.metrics_bind {
+        Some(bind) => Some(serve_metrics(bind, state.clone(), stopped.clone()).await?),
+        None => None,
+    };
     let server = tokio::spawn(async move {
         axum::serve(listener, http::router(state))
             .with_graceful_shutdown(async move {
@@ -83,7 +113,7 @@ pub async fn start(config: Config) -> anyhow::Result<AppHandle> {
     });
     tracing::info!(%addr, mode = ?config.update_mode, "tokobot is listening");
 
-    let jobs = vec![
+    let mut jobs = vec![
         tokio::spawn({
             let host = host.clone();
             async move {
@@ -106,8 +136,13 @@ pub async fn start(config: Config) -> anyhow::Result<AppHandle> {
         tokio::spawn(jobs::payments::run(host.clone(), stopped.clone())),
         tokio::spawn(jobs::bookkeeping(host.clone(), metrics, stopped)),
     ];
+    let metrics_addr = metrics_server.map(|(addr, task)| {
+        jobs.push(task);
+        addr
+    });
     Ok(AppHandle {
         addr,
+        metrics_addr,
         host,
         stop,
         server,

@@ -11,6 +11,7 @@ use std::{
     net::SocketAddr,
     os::unix::fs::OpenOptionsExt,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use anyhow::{Context, bail};
@@ -64,6 +65,56 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Per-customer action limits; not read from the environment (the defaults follow SPEC §3.4).
     pub antispam: crate::bot::antispam::Limits,
+    /// Who may reach the API tokens and the metrics.
+    pub access: Access,
+}
+
+/// Limits on API tokens and on who reads `/metrics`.
+#[derive(Clone, Debug)]
+pub struct Access {
+    /// The longest life an API token may have (`TOKOBOT_TOKEN_MAX_TTL`, default 90 days):
+    /// tokens are issued no longer, and a longer one signed elsewhere is refused.
+    pub token_max_ttl: Duration,
+    /// Serve `/metrics` on this separate (private) address only (`TOKOBOT_METRICS_BIND`).
+    pub metrics_bind: Option<SocketAddr>,
+    /// Otherwise, require this bearer token for `/metrics` (`TOKOBOT_METRICS_TOKEN`).
+    pub metrics_token: Option<Secret>,
+}
+
+impl Default for Access {
+    fn default() -> Self {
+        Self {
+            token_max_ttl: Duration::from_secs(90 * 24 * 3600),
+            metrics_bind: None,
+            metrics_token: None,
+        }
+    }
+}
+
+impl Access {
+    fn from_lookup(var: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let token_max_ttl = match var("TOKOBOT_TOKEN_MAX_TTL") {
+            Some(ttl) => humantime::parse_duration(ttl.trim())
+                .context("TOKOBOT_TOKEN_MAX_TTL is not a duration such as 90d")?,
+            None => Access::default().token_max_ttl,
+        };
+        let metrics_bind = var("TOKOBOT_METRICS_BIND")
+            .map(|bind| bind.trim().parse())
+            .transpose()
+            .context("TOKOBOT_METRICS_BIND is not a socket address such as 127.0.0.1:9100")?;
+        let metrics_token = var("TOKOBOT_METRICS_TOKEN").map(Secret::new);
+        if metrics_token
+            .as_ref()
+            .is_some_and(|t| t.expose().len() < 16)
+        {
+            bail!("TOKOBOT_METRICS_TOKEN must be at least 16 characters long");
+        }
+        Ok(Self {
+            token_max_ttl,
+            metrics_bind,
+            metrics_token,
+        })
+    }
 }
 
 impl Config {
@@ -145,6 +196,7 @@ impl Config {
             )?,
             log_format,
             antispam: crate::bot::antispam::Limits::default(),
+            access: Access::from_lookup(&var)?,
         })
     }
 

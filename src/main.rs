@@ -93,15 +93,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::OperatorToken { ttl, subject } => {
-            println!(
-                "{}",
-                JwtKeys::new(config.jwt_secret.expose()).issue(
-                    &subject,
-                    Role::Operator,
-                    None,
-                    ttl
-                )?
-            );
+            let keys = JwtKeys::new(config.jwt_secret.expose(), config.access.token_max_ttl);
+            println!("{}", keys.issue(&subject, Role::Operator, None, ttl)?);
             Ok(())
         }
         Command::OwnerToken {
@@ -109,8 +102,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ttl,
             subject,
         } => {
-            let keys = JwtKeys::new(config.jwt_secret.expose());
-            println!("{}", keys.issue(&subject, Role::Owner, Some(&tenant), ttl)?);
+            // The token names the store's id too, so it dies with the store: a later store
+            // that takes the slug of a purged one is out of its reach.
+            let (_server, db) = app::connect(&config).await?;
+            let store = tokobot::tenants::repo::by_slug(db.registry(), &tenant)
+                .await?
+                .filter(|t| t.status != tokobot::tenants::model::TenantStatus::Deleted)
+                .with_context(|| format!("there is no store `{tenant}`"))?;
+            let keys = JwtKeys::new(config.jwt_secret.expose(), config.access.token_max_ttl);
+            let token = keys.issue(&subject, Role::Owner, Some((&tenant, store.id)), ttl)?;
+            println!("{token}");
             Ok(())
         }
         Command::Tenants {

@@ -4,9 +4,11 @@
 //! - `pakasir.rs`: Pakasir payment webhooks, verified before anything is settled.
 //! - `api/`: the provisioning API, its auth, its error shape and its OpenAPI document.
 //! - `ops.rs`: metrics, liveness and readiness.
+//! - `input.rs`: what every body and query goes through (NUL characters, integral numbers).
 
 pub mod api;
-mod ops;
+pub mod input;
+pub mod ops;
 mod pakasir;
 mod webhook;
 
@@ -34,14 +36,19 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/webhooks/telegram/{slug}", post(webhook::telegram))
-        .route("/webhooks/pakasir/{slug}", post(pakasir::webhook))
-        .route("/metrics", get(ops::metrics))
+        .route("/webhooks/pakasir/{slug}", post(pakasir::webhook));
+    // With a private metrics address, the public one has no metrics at all.
+    if state.host.config().access.metrics_bind.is_none() {
+        router = router.route("/metrics", get(ops::metrics));
+    }
+    router
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .merge(api::router())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::map_response(api::error::json_errors))
         .with_state(state)
 }

@@ -5,7 +5,7 @@
 //! current state (`where status = 'awaiting_payment'`) inside the transaction that moves the
 //! money and the stock, so a replayed or concurrent request changes nothing twice.
 
-use rand::{Rng, distr::Alphanumeric};
+use rand::Rng;
 use sqlx::PgConnection;
 use time::{Duration, OffsetDateTime};
 
@@ -168,6 +168,21 @@ fn check_cart(cart: &Cart) -> Result<(), CheckoutError> {
     Ok(())
 }
 
+/// Characters of order codes: upper-case letters and digits without the look-alikes (0/O, 1/I/L),
+/// since customers read codes out to the store and type them into `/lunas`.
+const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+
+/// A new order code such as `INV7KQ2M9XA`: opaque, so it says nothing of how many orders the
+/// host or the store took (it is shown to customers and is the gateway's order id), and long
+/// enough (31^8 ≈ 8.5 × 10^11 codes) that two orders of one store never draw the same one.
+fn order_code() -> String {
+    let mut rng = rand::rng();
+    let random: String = (0..8)
+        .map(|_| char::from(CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())]))
+        .collect();
+    format!("INV{random}")
+}
+
 async fn insert(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -175,17 +190,10 @@ async fn insert(
     cart: &Cart,
     expires_at: OffsetDateTime,
 ) -> sqlx::Result<Order> {
-    // The id is drawn first so the order number can carry it; a random suffix keeps order
-    // numbers (which are also the gateway's order ids) from being guessed.
     let id: i64 = sqlx::query_scalar("select nextval(pg_get_serial_sequence('orders', 'id'))")
         .fetch_one(&mut *conn)
         .await?;
-    let suffix: String = rand::rng()
-        .sample_iter(&Alphanumeric)
-        .take(5)
-        .map(char::from)
-        .collect();
-    let code = format!("INV{id:06}{}", suffix.to_uppercase());
+    let code = order_code();
     sqlx::query(
         "insert into orders (id, tenant_id, customer_id, code, subtotal, discount, total, coupon_code, expires_at) \
          overriding system value values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -479,4 +487,23 @@ pub async fn items(conn: &mut PgConnection, order_id: i64) -> sqlx::Result<Vec<I
     .bind(order_id)
     .fetch_all(conn)
     .await
+}
+
+#[cfg(test)]
+mod code_tests {
+    use super::*;
+
+    #[test]
+    fn order_codes_are_opaque_and_fit_the_gateway() {
+        let codes: std::collections::HashSet<String> = (0..1000).map(|_| order_code()).collect();
+        assert_eq!(codes.len(), 1000);
+        for code in &codes {
+            assert_eq!(code.len(), 11);
+            assert!(code.starts_with("INV"));
+            assert!(
+                code[3..].bytes().all(|b| CODE_ALPHABET.contains(&b)),
+                "{code}"
+            );
+        }
+    }
 }

@@ -71,16 +71,22 @@ impl TenantStatus {
 #[serde(default, deny_unknown_fields)]
 pub struct Branding {
     /// Shown under the store's name in the `/start` welcome.
+    #[schema(max_length = 1000)]
     pub welcome_text: Option<String>,
     /// A short description of what the store sells.
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
     /// One emoji shown before the store's name.
+    #[schema(max_length = 16)]
     pub emoji: Option<String>,
     /// A closing line under the welcome.
+    #[schema(max_length = 500)]
     pub footer: Option<String>,
     /// Who customers contact for help, for example `@tokobudi_cs`.
+    #[schema(max_length = 100)]
     pub support_contact: Option<String>,
     /// A Telegram file id of the store's logo.
+    #[schema(max_length = 200)]
     pub logo_file_id: Option<String>,
 }
 
@@ -135,13 +141,17 @@ pub enum FeePayer {
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// Minutes an unpaid invoice and its reserved stock are held (Pakasir's own expiry wins when earlier).
+    #[schema(minimum = 5, maximum = 1440)]
     pub invoice_ttl_minutes: u32,
     /// Admins are told when a product's available stock falls to this number.
+    #[schema(maximum = 100000)]
     pub low_stock_threshold: u32,
     pub fee_payer: FeePayer,
     /// The smallest balance top-up, in rupiah.
+    #[schema(minimum = 1000, maximum = 100000000)]
     pub deposit_minimum: i64,
     /// Days an SNK submission (a customer's text or screenshot) is kept before it is erased.
+    #[schema(minimum = 1, maximum = 3650)]
     pub snk_retention_days: u32,
 }
 

@@ -73,6 +73,13 @@ fn context(tenant: TenantId, field: &str) -> String {
 }
 
 pub async fn by_slug(db: impl PgExecutor<'_>, slug: &str) -> sqlx::Result<Option<Tenant>> {
+    // A slug that no store can have (a NUL, a space, 300 characters from a path) is no store,
+    // and is never sent to the database.
+    let mut errors = super::model::FieldErrors::default();
+    super::model::validate_slug(slug, &mut errors);
+    if !errors.is_empty() {
+        return Ok(None);
+    }
     let sql = format!("select {COLUMNS} from tenants where slug = $1");
     Ok(sqlx::query_as::<_, TenantRow>(&sql)
         .bind(slug)
@@ -317,6 +324,13 @@ pub async fn replace_secrets(
 }
 
 /// Tells every host process that a store changed; hosts LISTEN on this channel.
+/// How many stores should run (active), for the metrics that compare it with what runs.
+pub async fn count_active(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select count(*) from tenants where status = 'active'")
+        .fetch_one(db)
+        .await
+}
+
 pub async fn notify_changed(db: impl PgExecutor<'_>, slug: &str) -> sqlx::Result<()> {
     sqlx::query("select pg_notify($1, $2)")
         .bind(CHANGED_CHANNEL)

@@ -38,14 +38,18 @@ pub struct PakasirKeys {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTenant {
+    #[schema(pattern = "^[a-z0-9-]{3,32}$", min_length = 3, max_length = 32)]
     pub slug: String,
+    #[schema(min_length = 1, max_length = 64)]
     pub display_name: String,
     /// The store's BotFather token; checked with getMe, stored sealed, never returned.
     #[schema(value_type = String)]
     pub bot_token: Secret,
     pub pakasir: PakasirKeys,
+    #[schema(minimum = 1)]
     pub owner_telegram_id: i64,
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub admin_telegram_ids: Vec<i64>,
     #[serde(default)]
     pub branding: Branding,

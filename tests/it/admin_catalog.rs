@@ -16,7 +16,12 @@ use crate::support::{
 pub async fn audit_rows(host: &TestHost, slug: &str, action: &str) -> Vec<Value> {
     let path = format!("/api/v1/tenants/{slug}/audit?action={action}");
     let (status, page) = host
-        .api(Method::GET, &path, Some(&host.owner_token(slug)), None)
+        .api(
+            Method::GET,
+            &path,
+            Some(&host.owner_token(slug).await),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     page["items"].as_array().unwrap().clone()
@@ -30,7 +35,7 @@ fn path(slug: &str, rest: &str) -> String {
 async fn an_owner_creates_edits_and_deletes_products_and_each_change_is_audited() {
     let host = spawn_host().await;
     let shop = Shop::open(&host, "toko-produk", 5101, json!({})).await;
-    let token = host.owner_token(&shop.slug);
+    let token = host.owner_token(&shop.slug).await;
     let (status, category) = host
         .api(
             Method::POST,
@@ -150,7 +155,7 @@ async fn a_product_with_sold_history_or_an_open_order_is_deactivated_not_deleted
     let host = spawn_host().await;
     let shop = Shop::open(&host, "toko-riwayat", 5102, json!({})).await;
     shop.import(sample_catalog(&["n1", "n2"], 25_000)).await;
-    let token = host.owner_token(&shop.slug);
+    let token = host.owner_token(&shop.slug).await;
     let buyer = 61_002;
     let nfx = shop.product_id("NFX").await;
     shop.press(
@@ -216,7 +221,7 @@ async fn bad_product_input_is_refused_and_changes_nothing() {
     let host = spawn_host().await;
     let shop = Shop::open(&host, "toko-teliti", 5103, json!({})).await;
     shop.import(sample_catalog(&["n1"], 25_000)).await;
-    let token = host.owner_token(&shop.slug);
+    let token = host.owner_token(&shop.slug).await;
     let bad_creates = [
         (json!({"code": "X1", "name": "", "price": 1000}), "name"),
         (
@@ -295,7 +300,7 @@ async fn a_category_is_renamed_and_deleted_only_when_empty() {
     let host = spawn_host().await;
     let shop = Shop::open(&host, "toko-kategori", 5104, json!({})).await;
     shop.import(sample_catalog(&["n1"], 25_000)).await;
-    let token = host.owner_token(&shop.slug);
+    let token = host.owner_token(&shop.slug).await;
     let id = shop.category_id("Akun Premium").await;
     let (status, renamed) = host
         .api(
@@ -373,7 +378,7 @@ async fn an_owner_token_of_another_store_reaches_none_of_its_catalog_stock_coupo
     let shop = Shop::open(&host, "toko-sasaran", 5105, json!({})).await;
     shop.import(sample_catalog(&["n1"], 25_000)).await;
     host.create_store("toko-lain", 5106, json!({})).await;
-    let foreign = host.owner_token("toko-lain");
+    let foreign = host.owner_token("toko-lain").await;
     let trail = audit_rows(&host, &shop.slug, "").await;
     let attempts = [
         (Method::GET, "products", None),
@@ -385,7 +390,7 @@ async fn an_owner_token_of_another_store_reaches_none_of_its_catalog_stock_coupo
         (Method::PATCH, "products/NFX", Some(json!({"price": 1}))),
         (Method::DELETE, "products/NFX", None),
         (Method::POST, "categories", Some(json!({"name": "Z"}))),
-        (Method::GET, "stock?product=NFX", None),
+        (Method::GET, "products/NFX/stock", None),
         (
             Method::POST,
             "stock",
@@ -414,7 +419,7 @@ async fn an_owner_token_of_another_store_reaches_none_of_its_catalog_stock_coupo
         .api(
             Method::GET,
             &path(&shop.slug, "products/NFX"),
-            Some(&host.owner_token(&shop.slug)),
+            Some(&host.owner_token(&shop.slug).await),
             None,
         )
         .await;
@@ -429,7 +434,7 @@ async fn an_owner_token_of_another_store_reaches_none_of_its_catalog_stock_coupo
 async fn the_audit_trail_pages_newest_first_and_filters_by_actor_and_action() {
     let host = spawn_host().await;
     let shop = Shop::open(&host, "toko-jejak", 5107, json!({})).await;
-    let owner = host.owner_token(&shop.slug);
+    let owner = host.owner_token(&shop.slug).await;
     for i in 0..3 {
         let (status, _) = host
             .api(
@@ -581,7 +586,7 @@ async fn the_owner_runs_products_and_categories_from_the_bot_and_a_customer_forg
     shop.press_raw(OWNER, "a:y").await;
     shop.text_containing(OWNER, "dihapus beserta stoknya").await;
 
-    let token = host.owner_token(&shop.slug);
+    let token = host.owner_token(&shop.slug).await;
     let (_, nfx) = host
         .api(
             Method::GET,

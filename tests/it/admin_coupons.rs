@@ -20,7 +20,7 @@ async fn a_coupon_is_created_used_at_checkout_listed_with_its_use_and_deactivate
     let host = spawn_host().await;
     let shop = Shop::open(&host, "toko-kupon", 5301, json!({})).await;
     shop.import(sample_catalog(&["k1", "k2"], 20_000)).await;
-    let token = host.owner_token(&shop.slug);
+    let token = host.owner_token(&shop.slug).await;
     let (status, created) = host
         .api(
             Method::POST,
@@ -122,7 +122,7 @@ async fn a_coupon_is_created_used_at_checkout_listed_with_its_use_and_deactivate
 async fn an_unused_coupon_is_deleted_and_bad_coupons_are_refused() {
     let host = spawn_host().await;
     let shop = Shop::open(&host, "toko-kupon-teliti", 5302, json!({})).await;
-    let token = host.owner_token(&shop.slug);
+    let token = host.owner_token(&shop.slug).await;
     let bad = [
         (json!({"code": "X", "kind": "flat", "value": 1000}), "code"),
         (
@@ -283,7 +283,7 @@ async fn the_owner_creates_coupons_in_the_bot_in_one_line_and_step_by_step_and_d
     shop.say(customer, "GRATIS | 100% | 1000").await;
     host.telegram.settle().await;
 
-    let token = host.owner_token(&shop.slug);
+    let token = host.owner_token(&shop.slug).await;
     let (_, coupons) = host
         .api(
             Method::GET,

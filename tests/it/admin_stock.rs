@@ -36,7 +36,7 @@ async fn an_upload_refuses_repeats_within_it_and_of_sold_items_and_customers_see
     let shop = Shop::open(&host, "toko-stok", 5201, json!({})).await;
     shop.import(sample_catalog(&["lama-1", "lama-2"], 10_000))
         .await;
-    let token = host.owner_token(&shop.slug);
+    let token = host.owner_token(&shop.slug).await;
     let buyer = 62_001;
     let nfx = shop.product_id("NFX").await;
     // The customer buys both items, so `lama-1` and `lama-2` are sold history now.
@@ -124,7 +124,7 @@ async fn a_bad_upload_changes_nothing() {
     let host = spawn_host().await;
     let shop = Shop::open(&host, "toko-stok-teliti", 5202, json!({})).await;
     shop.import(sample_catalog(&["a"], 10_000)).await;
-    let token = host.owner_token(&shop.slug);
+    let token = host.owner_token(&shop.slug).await;
     let too_long = "x".repeat(4001);
     let bad = [
         (
@@ -159,7 +159,7 @@ async fn a_bad_upload_changes_nothing() {
     let (_, stock) = host
         .api(
             Method::GET,
-            &path(&shop.slug, "stock?product=NFX"),
+            &path(&shop.slug, "products/NFX/stock"),
             Some(&token),
             None,
         )
@@ -173,7 +173,7 @@ async fn an_unsold_item_is_removed_but_a_reserved_one_is_not() {
     let host = spawn_host().await;
     let shop = Shop::open(&host, "toko-stok-hapus", 5203, json!({})).await;
     shop.import(sample_catalog(&["satu", "dua"], 10_000)).await;
-    let token = host.owner_token(&shop.slug);
+    let token = host.owner_token(&shop.slug).await;
     let buyer = 62_003;
     let nfx = shop.product_id("NFX").await;
     shop.press(
@@ -192,7 +192,7 @@ async fn an_unsold_item_is_removed_but_a_reserved_one_is_not() {
     let (status, stock) = host
         .api(
             Method::GET,
-            &path(&shop.slug, "stock?product=NFX&limit=1"),
+            &path(&shop.slug, "products/NFX/stock?limit=1"),
             Some(&token),
             None,
         )
@@ -210,7 +210,7 @@ async fn an_unsold_item_is_removed_but_a_reserved_one_is_not() {
     let (_, rest) = host
         .api(
             Method::GET,
-            &path(&shop.slug, &format!("stock?product=NFX&cursor={cursor}")),
+            &path(&shop.slug, &format!("products/NFX/stock?cursor={cursor}")),
             Some(&token),
             None,
         )
@@ -334,8 +334,8 @@ async fn the_owner_adds_stock_in_the_bot_by_txt_file_and_by_pasting_and_bad_file
     let (_, stock) = host
         .api(
             Method::GET,
-            &path(&shop.slug, "stock?product=NFX"),
-            Some(&host.owner_token(&shop.slug)),
+            &path(&shop.slug, "products/NFX/stock"),
+            Some(&host.owner_token(&shop.slug).await),
             None,
         )
         .await;
@@ -429,8 +429,8 @@ async fn the_owner_removes_an_item_in_the_bot_and_a_customer_forging_the_buttons
     let (_, stock) = host
         .api(
             Method::GET,
-            &path(&shop.slug, "stock?product=NFX"),
-            Some(&host.owner_token(&shop.slug)),
+            &path(&shop.slug, "products/NFX/stock"),
+            Some(&host.owner_token(&shop.slug).await),
             None,
         )
         .await;

@@ -39,7 +39,7 @@ async fn an_owner_reaches_only_their_own_store() {
     let host = spawn_host().await;
     host.create_store("toko-pemilik", 1201, json!({})).await;
     host.create_store("toko-lain", 1202, json!({})).await;
-    let owner = host.owner_token("toko-pemilik");
+    let owner = host.owner_token("toko-pemilik").await;
 
     let (status, own) = host
         .api(

@@ -258,8 +258,8 @@ async fn only_the_store_owner_or_an_operator_reaches_a_catalog() {
     let host = spawn_host().await;
     store(&host, "toko-milik", 2601).await;
     store(&host, "toko-tetangga", 2602).await;
-    let owner = host.owner_token("toko-milik");
-    let neighbour = host.owner_token("toko-tetangga");
+    let owner = host.owner_token("toko-milik").await;
+    let neighbour = host.owner_token("toko-tetangga").await;
     let path = catalog_path("toko-milik");
 
     let (status, _) = host.api(Method::GET, &path, None, None).await;

@@ -22,7 +22,7 @@ async fn put(host: &TestHost, slug: &str, doc: &Value) -> (StatusCode, Value) {
     host.api(
         Method::PUT,
         &catalog(slug),
-        Some(&host.owner_token(slug)),
+        Some(&host.owner_token(slug).await),
         Some(doc.clone()),
     )
     .await
@@ -33,7 +33,7 @@ async fn get(host: &TestHost, slug: &str) -> Value {
         .api(
             Method::GET,
             &catalog(slug),
-            Some(&host.owner_token(slug)),
+            Some(&host.owner_token(slug).await),
             None,
         )
         .await;
@@ -162,7 +162,7 @@ async fn a_coupon_left_out_is_deleted_or_deactivated_when_used_and_keeps_its_use
         .api(
             Method::GET,
             &format!("/api/v1/tenants/{}/coupons", shop.slug),
-            Some(&host.owner_token(&shop.slug)),
+            Some(&host.owner_token(&shop.slug).await),
             None,
         )
         .await;

@@ -316,7 +316,7 @@ async fn a_profile_change_is_visible_at_once_without_a_new_webhook() {
     let secret = host.webhook_secret(1050);
     let set_webhooks = host.telegram.calls(&bot_token(1050), "setWebhook").len();
 
-    let token = host.owner_token("toko-ganti");
+    let token = host.owner_token("toko-ganti").await;
     let (status, updated) = host
         .api(
             Method::PATCH,

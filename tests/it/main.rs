@@ -1,10 +1,12 @@
 //! The integration suite: real HTTP routes, a real PostgreSQL, fakes only for Telegram and Pakasir.
 
+mod access;
 mod admin_catalog;
 mod admin_coupons;
 mod admin_menu;
 mod admin_stock;
 mod api;
+mod api_doc;
 mod catalog;
 mod catalog_v2;
 mod delivery;

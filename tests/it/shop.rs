@@ -610,7 +610,7 @@ async fn the_stats_show_customers_orders_and_revenue_to_the_owner_only() {
     shop.press(buyer, Callback::PayBalance { order }).await;
     shop.text_containing(buyer, "ini barang kamu").await;
 
-    let owner = host.owner_token("toko-angka");
+    let owner = host.owner_token("toko-angka").await;
     let (status, stats) = host
         .api(
             reqwest::Method::GET,
@@ -632,7 +632,7 @@ async fn the_stats_show_customers_orders_and_revenue_to_the_owner_only() {
     assert_eq!(stats["by_day"][0]["revenue"], 20_000);
     assert_eq!(stats["handler_errors"], 0);
 
-    let neighbour = host.owner_token("toko-tetangga");
+    let neighbour = host.owner_token("toko-tetangga").await;
     let (status, _) = host
         .api(
             reqwest::Method::GET,

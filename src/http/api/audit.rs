@@ -32,7 +32,7 @@ pub struct AuditQuery {
     pub limit: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{slug}/audit", tag = "audit",
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/audit", operation_id = "list_audit", tag = "audit",
     params(("slug" = String, Path, description = "The store's slug"), AuditQuery),
     security(("bearer" = [])),
     responses(

@@ -12,10 +12,7 @@ use super::{
     auth::Principal,
     error::{ApiError, ApiJson, ErrorBody, internal_or_unavailable},
 };
-use crate::store::{
-    audit::Actor,
-    catalog_doc::{self, CatalogDocument, ImportError, ImportSummary},
-};
+use crate::store::catalog_doc::{self, CatalogDocument, ImportError, ImportSummary};
 
 /// Catalog documents carry a store's stock and can be far larger than other API bodies.
 pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -34,7 +31,7 @@ impl From<ImportError> for ApiError {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{slug}/catalog", tag = "catalog",
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/catalog", operation_id = "export_catalog", tag = "catalog",
     params(("slug" = String, Path, description = "The store's slug")),
     security(("bearer" = [])),
     responses(
@@ -48,8 +45,7 @@ pub async fn export(
     principal: Principal,
     Path(slug): Path<String>,
 ) -> Result<Json<CatalogDocument>, ApiError> {
-    principal.require_store(&slug)?;
-    let tenant = state.provisioner.existing(&slug).await?;
+    let tenant = principal.store(&state, &slug).await?;
     let mut tx = state.host.db().tenant(tenant.id).await?;
     let doc = catalog_doc::export(&mut tx, state.host.sealer(), tenant.id)
         .await
@@ -57,7 +53,7 @@ pub async fn export(
     Ok(Json(doc))
 }
 
-#[utoipa::path(put, path = "/api/v1/tenants/{slug}/catalog", tag = "catalog", request_body = CatalogDocument,
+#[utoipa::path(put, path = "/api/v1/tenants/{slug}/catalog", operation_id = "import_catalog", tag = "catalog", request_body = CatalogDocument,
     params(("slug" = String, Path, description = "The store's slug")),
     security(("bearer" = [])),
     responses(
@@ -75,11 +71,10 @@ pub async fn import(
     Path(slug): Path<String>,
     ApiJson(doc): ApiJson<CatalogDocument>,
 ) -> Result<Json<ImportSummary>, ApiError> {
-    principal.require_store(&slug)?;
-    let tenant = state.provisioner.existing(&slug).await?;
+    let tenant = principal.store(&state, &slug).await?;
     // Checked before the transaction, so a bad document costs no connection.
     catalog_doc::validate(&doc).map_err(ImportError::Invalid)?;
-    let actor = Actor::Api(principal.0.sub.clone());
+    let actor = principal.actor();
     let mut tx = state.host.db().tenant(tenant.id).await?;
     let summary =
         catalog_doc::import(&mut tx, state.host.sealer(), tenant.id, &actor, &doc).await?;

@@ -35,7 +35,7 @@ pub struct CouponRemoval {
     pub result: Removal,
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{slug}/coupons", tag = "coupons",
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/coupons", operation_id = "list_coupons", tag = "coupons",
     params(("slug" = String, Path, description = "The store's slug"), CouponQuery),
     security(("bearer" = [])),
     responses(
@@ -59,7 +59,7 @@ pub async fn list(
     Ok(Json(page::page(rows, limit, |c| c.code.clone())))
 }
 
-#[utoipa::path(post, path = "/api/v1/tenants/{slug}/coupons", tag = "coupons", request_body = NewCoupon,
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/coupons", operation_id = "create_coupon", tag = "coupons", request_body = NewCoupon,
     params(("slug" = String, Path, description = "The store's slug")),
     security(("bearer" = [])),
     responses(
@@ -83,7 +83,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(coupon)))
 }
 
-#[utoipa::path(patch, path = "/api/v1/tenants/{slug}/coupons/{code}", tag = "coupons", request_body = CouponPatch,
+#[utoipa::path(patch, path = "/api/v1/tenants/{slug}/coupons/{code}", operation_id = "update_coupon", tag = "coupons", request_body = CouponPatch,
     params(("slug" = String, Path, description = "The store's slug"),
            ("code" = String, Path, description = "The coupon's code, in any case")),
     security(("bearer" = [])),
@@ -108,7 +108,7 @@ pub async fn update(
     Ok(Json(coupon))
 }
 
-#[utoipa::path(delete, path = "/api/v1/tenants/{slug}/coupons/{code}", tag = "coupons",
+#[utoipa::path(delete, path = "/api/v1/tenants/{slug}/coupons/{code}", operation_id = "delete_coupon", tag = "coupons",
     params(("slug" = String, Path, description = "The store's slug"),
            ("code" = String, Path, description = "The coupon's code, in any case")),
     security(("bearer" = [])),

@@ -4,16 +4,16 @@
 
 use axum::{
     Json,
-    extract::{
-        FromRequest, FromRequestParts, Request, rejection::JsonRejection, rejection::QueryRejection,
-    },
-    http::{StatusCode, request::Parts},
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Request, rejection::QueryRejection},
+    http::{StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
 use serde::{Serialize, de::DeserializeOwned};
 use utoipa::ToSchema;
 
 use crate::{
+    http::input,
     store::error::OpError,
     tenants::{model::FieldError, service::ProvisionError},
 };
@@ -135,6 +135,52 @@ impl From<ProvisionError> for ApiError {
     }
 }
 
+/// Answers in the API's error shape what axum's own extractors and routing answer in plain
+/// text (a body over the limit, a malformed path, a wrong method), so that every error of
+/// every route, the webhooks' included, has the one JSON shape.
+pub async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return response;
+    }
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid_input",
+        _ if status.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let mut message = String::from_utf8_lossy(&text).trim().to_owned();
+    if message.is_empty() {
+        message = status.canonical_reason().unwrap_or("error").to_owned();
+    }
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.to_owned(),
+            message,
+            fields: Vec::new(),
+        },
+    };
+    let mut response = (status, Json(body)).into_response();
+    // Headers such as `Allow` on a 405 stay.
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            response.headers_mut().insert(name, value.clone());
+        }
+    }
+    response
+}
+
 /// A database that cannot be reached is a dependency being down (503), not our bug (500).
 pub(super) fn internal_or_unavailable(cause: anyhow::Error) -> ApiError {
     let unavailable = cause.chain().any(|e| {
@@ -181,32 +227,53 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(ApiJson(value)),
-            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::Unprocessable {
-                code: "invalid_body",
-                message: format!(
-                    "the body does not match the expected shape: {}",
-                    e.body_text()
-                ),
-                fields: Vec::new(),
-            }),
-            Err(JsonRejection::JsonSyntaxError(_)) => Err(ApiError::BadRequest {
-                code: "invalid_json",
-                message: "the body is not valid JSON".into(),
-            }),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::BadRequest {
+        let json_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                let mime = v.split(';').next().unwrap_or_default().trim();
+                mime.eq_ignore_ascii_case("application/json")
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
+            });
+        if !json_type {
+            return Err(ApiError::BadRequest {
                 code: "invalid_content_type",
                 message: "send the body as application/json".into(),
-            }),
-            Err(JsonRejection::BytesRejection(e))
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-            {
-                Err(ApiError::TooLarge)
+            });
+        }
+        let body = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge
+            } else {
+                ApiError::BadRequest {
+                    code: "invalid_body",
+                    message: e.body_text(),
+                }
             }
-            Err(other) => Err(ApiError::BadRequest {
+        })?;
+        let mut value: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|_| ApiError::BadRequest {
+                code: "invalid_json",
+                message: "the body is not valid JSON".into(),
+            })?;
+        if let Some(field) = input::first_nul(&value) {
+            return Err(ApiError::Unprocessable {
+                code: "validation_failed",
+                message: format!("{field}: must not contain NUL characters"),
+                fields: vec![FieldError {
+                    field,
+                    message: "must not contain NUL characters".into(),
+                }],
+            });
+        }
+        input::normalize_integers(&mut value);
+        match serde_path_to_error::deserialize(value) {
+            Ok(value) => Ok(ApiJson(value)),
+            Err(e) => Err(ApiError::Unprocessable {
                 code: "invalid_body",
-                message: other.body_text(),
+                message: format!("the body does not match the expected shape: {e}"),
+                fields: Vec::new(),
             }),
         }
     }
@@ -219,6 +286,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(field) = parts.uri.query().and_then(input::nul_in_query) {
+            return Err(ApiError::Unprocessable {
+                code: "validation_failed",
+                message: format!("{field}: must not contain NUL characters"),
+                fields: vec![FieldError {
+                    field,
+                    message: "must not contain NUL characters".into(),
+                }],
+            });
+        }
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| ApiQuery(q.0))

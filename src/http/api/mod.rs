@@ -26,7 +26,11 @@ pub use super::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "tokobot", description = "Provisioning and management API of the tokobot store-bot host."),
+    info(
+        title = "tokobot",
+        description = "Provisioning and management API of the tokobot store-bot host.",
+        license(name = "Proprietary"),
+    ),
     paths(
         tenants::create,
         tenants::list,
@@ -57,7 +61,7 @@ pub use super::AppState;
         coupons::delete,
         audit::list,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &StandardResponses),
     tags(
         (name = "tenants", description = "Stores hosted by this tokobot"),
         (name = "catalog", description = "A store's catalog: as one JSON document, or product by product and category by category"),
@@ -82,6 +86,84 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// The answers every operation of a kind can give, added where an annotation left them out,
+/// so that the document lists every status the code can answer without each handler
+/// repeating them: 401 for a bearer-protected operation, 403 and 404 under a store, 400, 413
+/// and 422 for a body, 422 for query parameters (a NUL character), and 503 when the database
+/// is away.
+struct StandardResponses;
+
+impl Modify for StandardResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{
+            ContentBuilder, Ref, ResponseBuilder,
+            path::{HttpMethod, ParameterIn},
+        };
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let methods = [
+                HttpMethod::Get,
+                HttpMethod::Post,
+                HttpMethod::Put,
+                HttpMethod::Patch,
+                HttpMethod::Delete,
+            ];
+            for method in methods {
+                let operation = match method {
+                    HttpMethod::Get => item.get.as_mut(),
+                    HttpMethod::Post => item.post.as_mut(),
+                    HttpMethod::Put => item.put.as_mut(),
+                    HttpMethod::Patch => item.patch.as_mut(),
+                    HttpMethod::Delete => item.delete.as_mut(),
+                    _ => None,
+                };
+                let Some(operation) = operation else { continue };
+                let mut add = |status: &str, description: &str| {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error(description).into());
+                };
+                if operation.security.is_some() {
+                    add("401", "No token, or an invalid or expired one");
+                }
+                if path.contains("{slug}") {
+                    add("403", "The token does not reach this store");
+                    add("404", "No such store");
+                }
+                if operation.request_body.is_some() {
+                    add(
+                        "400",
+                        "The body is not JSON, or not sent as application/json",
+                    );
+                    add("413", "The body is larger than this route takes");
+                    add("422", "Invalid fields, all listed; nothing was changed");
+                }
+                let has_query = operation
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| p.parameter_in == ParameterIn::Query);
+                if has_query {
+                    add("422", "A query parameter is invalid");
+                }
+                add("503", "The database is not reachable; retry");
+            }
+        }
     }
 }
 
@@ -133,9 +215,11 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/tenants/{slug}/stock",
             // An upload of many items outgrows the router-wide limit, like a catalog document.
-            get(stock::list)
-                .post(stock::upload)
-                .layer(DefaultBodyLimit::max(catalog::BODY_LIMIT)),
+            post(stock::upload).layer(DefaultBodyLimit::max(catalog::BODY_LIMIT)),
+        )
+        .route(
+            "/api/v1/tenants/{slug}/products/{code}/stock",
+            get(stock::list),
         )
         .route("/api/v1/tenants/{slug}/stock/{id}", delete(stock::remove))
         .route(

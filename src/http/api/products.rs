@@ -49,7 +49,7 @@ pub struct ProductRemoval {
     pub result: Removal,
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{slug}/products", tag = "catalog",
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/products", operation_id = "list_products", tag = "catalog",
     params(("slug" = String, Path, description = "The store's slug"), ProductQuery),
     security(("bearer" = [])),
     responses(
@@ -73,7 +73,7 @@ pub async fn list(
     Ok(Json(page::page(rows, limit, |p| p.id.to_string())))
 }
 
-#[utoipa::path(post, path = "/api/v1/tenants/{slug}/products", tag = "catalog", request_body = NewProduct,
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/products", operation_id = "create_product", tag = "catalog", request_body = NewProduct,
     params(("slug" = String, Path, description = "The store's slug")),
     security(("bearer" = [])),
     responses(
@@ -98,7 +98,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(product)))
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{slug}/products/{code}", tag = "catalog",
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/products/{code}", operation_id = "get_product", tag = "catalog",
     params(("slug" = String, Path, description = "The store's slug"),
            ("code" = String, Path, description = "The product's code")),
     security(("bearer" = [])),
@@ -120,7 +120,7 @@ pub async fn get(
     Ok(Json(ProductDetail { product, stock }))
 }
 
-#[utoipa::path(patch, path = "/api/v1/tenants/{slug}/products/{code}", tag = "catalog", request_body = ProductPatch,
+#[utoipa::path(patch, path = "/api/v1/tenants/{slug}/products/{code}", operation_id = "update_product", tag = "catalog", request_body = ProductPatch,
     params(("slug" = String, Path, description = "The store's slug"),
            ("code" = String, Path, description = "The product's code")),
     security(("bearer" = [])),
@@ -146,7 +146,7 @@ pub async fn update(
     Ok(Json(product))
 }
 
-#[utoipa::path(delete, path = "/api/v1/tenants/{slug}/products/{code}", tag = "catalog",
+#[utoipa::path(delete, path = "/api/v1/tenants/{slug}/products/{code}", operation_id = "delete_product", tag = "catalog",
     params(("slug" = String, Path, description = "The store's slug"),
            ("code" = String, Path, description = "The product's code")),
     security(("bearer" = [])),
@@ -168,7 +168,7 @@ pub async fn delete(
     Ok(Json(ProductRemoval { result }))
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{slug}/categories", tag = "catalog",
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/categories", operation_id = "list_categories", tag = "catalog",
     params(("slug" = String, Path, description = "The store's slug")),
     security(("bearer" = [])),
     responses(
@@ -188,7 +188,7 @@ pub async fn list_categories(
     Ok(Json(all))
 }
 
-#[utoipa::path(post, path = "/api/v1/tenants/{slug}/categories", tag = "catalog", request_body = CategoryInput,
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/categories", operation_id = "create_category", tag = "catalog", request_body = CategoryInput,
     params(("slug" = String, Path, description = "The store's slug")),
     security(("bearer" = [])),
     responses(
@@ -212,7 +212,7 @@ pub async fn create_category(
     Ok((StatusCode::CREATED, Json(category)))
 }
 
-#[utoipa::path(patch, path = "/api/v1/tenants/{slug}/categories/{id}", tag = "catalog", request_body = CategoryInput,
+#[utoipa::path(patch, path = "/api/v1/tenants/{slug}/categories/{id}", operation_id = "update_category", tag = "catalog", request_body = CategoryInput,
     params(("slug" = String, Path, description = "The store's slug"),
            ("id" = i64, Path, description = "The category's id")),
     security(("bearer" = [])),
@@ -238,7 +238,7 @@ pub async fn update_category(
     Ok(Json(category))
 }
 
-#[utoipa::path(delete, path = "/api/v1/tenants/{slug}/categories/{id}", tag = "catalog",
+#[utoipa::path(delete, path = "/api/v1/tenants/{slug}/categories/{id}", operation_id = "delete_category", tag = "catalog",
     params(("slug" = String, Path, description = "The store's slug"),
            ("id" = i64, Path, description = "The category's id")),
     security(("bearer" = [])),

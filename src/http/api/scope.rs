@@ -20,13 +20,12 @@ impl StoreScope {
         principal: &Principal,
         slug: &str,
     ) -> Result<Self, ApiError> {
-        principal.require_store(slug)?;
-        let tenant = state.provisioner.existing(slug).await?;
+        let tenant = principal.store(state, slug).await?;
         let tx = state.host.db().tenant(tenant.id).await?;
         Ok(Self {
             tenant,
             tx,
-            actor: Actor::Api(principal.0.sub.clone()),
+            actor: principal.actor(),
         })
     }
 

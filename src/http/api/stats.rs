@@ -15,13 +15,14 @@ use super::{
 use crate::store::stats::{self, Stats};
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StatsQuery {
     /// How many days the daily list covers, 1 to 366 (default 30).
     pub days: Option<i32>,
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{slug}/stats", tag = "tenants",
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/stats", operation_id = "get_stats", tag = "tenants",
     params(("slug" = String, Path, description = "The store's slug"), StatsQuery),
     security(("bearer" = [])),
     responses(
@@ -36,7 +37,7 @@ pub async fn get(
     Path(slug): Path<String>,
     ApiQuery(query): ApiQuery<StatsQuery>,
 ) -> Result<Json<Stats>, ApiError> {
-    principal.require_store(&slug)?;
+    let tenant = principal.store(&state, &slug).await?;
     let days = query.days.unwrap_or(30);
     if !(1..=366).contains(&days) {
         return Err(ApiError::BadRequest {
@@ -44,7 +45,6 @@ pub async fn get(
             message: "days must be between 1 and 366".into(),
         });
     }
-    let tenant = state.provisioner.existing(&slug).await?;
     let errors = state
         .host
         .running_stores()

@@ -1,5 +1,6 @@
-//! `/api/v1/tenants/{slug}/stock`: appending items to a product, listing a product's items and
-//! removing an unsold one (`store::inventory`).
+//! A store's stock (`store::inventory`): `POST .../stock` appends items to a product,
+//! `GET .../products/{code}/stock` lists a product's items and `DELETE .../stock/{id}` removes
+//! an unsold one.
 //!
 //! Listing gives ids, states and times but never the goods: they are sealed at rest, and the
 //! owner who needs them in plain text has the catalog export (`GET .../catalog`, available
@@ -40,8 +41,6 @@ pub struct StockUpload {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct StockQuery {
-    /// The product's code.
-    pub product: String,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// 1 to 200 (default 50).
@@ -60,7 +59,7 @@ pub struct StockPage {
     pub next_cursor: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/tenants/{slug}/stock", tag = "stock", request_body = StockUpload,
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/stock", operation_id = "add_stock", tag = "stock", request_body = StockUpload,
     params(("slug" = String, Path, description = "The store's slug")),
     security(("bearer" = [])),
     responses(
@@ -91,8 +90,9 @@ pub async fn upload(
     Ok(Json(upload))
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{slug}/stock", tag = "stock",
-    params(("slug" = String, Path, description = "The store's slug"), StockQuery),
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/products/{code}/stock", operation_id = "list_stock", tag = "stock",
+    params(("slug" = String, Path, description = "The store's slug"),
+           ("code" = String, Path, description = "The product's code"), StockQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The product's counts and a page of its items, in id order, without contents", body = StockPage),
@@ -104,13 +104,13 @@ pub async fn upload(
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    Path(slug): Path<String>,
+    Path((slug, code)): Path<(String, String)>,
     ApiQuery(query): ApiQuery<StockQuery>,
 ) -> Result<Json<StockPage>, ApiError> {
     let limit = page::limit(query.limit)?;
     let after = page::decode_id(query.cursor.as_deref())?;
     let mut scope = StoreScope::open(&state, &principal, &slug).await?;
-    let (product, counts) = inventory::counts(&mut scope.tx, &query.product).await?;
+    let (product, counts) = inventory::counts(&mut scope.tx, &code).await?;
     let rows = inventory::items(&mut scope.tx, &product.code, after, limit + 1).await?;
     scope.commit().await?;
     let page = page::page(rows, limit, |item| item.id.to_string());
@@ -122,7 +122,7 @@ pub async fn list(
     }))
 }
 
-#[utoipa::path(delete, path = "/api/v1/tenants/{slug}/stock/{id}", tag = "stock",
+#[utoipa::path(delete, path = "/api/v1/tenants/{slug}/stock/{id}", operation_id = "remove_stock_item", tag = "stock",
     params(("slug" = String, Path, description = "The store's slug"),
            ("id" = i64, Path, description = "The item's id")),
     security(("bearer" = [])),

@@ -87,6 +87,7 @@ pub struct TenantPage {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// How many stores per page, 1 to 100 (default 50).
@@ -96,6 +97,7 @@ pub struct ListQuery {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteQuery {
     /// Erase the store and all of its rows instead of the default soft delete.
@@ -119,7 +121,7 @@ async fn fresh(state: &AppState, slug: &str, fallback: Tenant) -> Tenant {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants", request_body = NewTenant,
+#[utoipa::path(post, path = "/api/v1/tenants", operation_id = "create_tenant", tag = "tenants", request_body = NewTenant,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The store was created and its bot started", body = TenantView),
@@ -141,7 +143,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(TenantView::new(&state, tenant))))
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants", params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/tenants", operation_id = "list_tenants", tag = "tenants", params(ListQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of stores, in slug order", body = TenantPage),
@@ -190,7 +192,7 @@ pub async fn list(
     Ok(Json(TenantPage { items, next_cursor }))
 }
 
-#[utoipa::path(get, path = "/api/v1/tenants/{slug}", tag = "tenants",
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}", operation_id = "get_tenant", tag = "tenants",
     params(("slug" = String, Path, description = "The store's slug")),
     security(("bearer" = [])),
     responses(
@@ -203,12 +205,11 @@ pub async fn get(
     principal: Principal,
     Path(slug): Path<String>,
 ) -> Result<Json<TenantView>, ApiError> {
-    principal.require_store(&slug)?;
-    let tenant = state.provisioner.existing(&slug).await?;
+    let tenant = principal.store(&state, &slug).await?;
     Ok(Json(TenantView::new(&state, tenant)))
 }
 
-#[utoipa::path(patch, path = "/api/v1/tenants/{slug}", tag = "tenants", request_body = TenantPatch,
+#[utoipa::path(patch, path = "/api/v1/tenants/{slug}", operation_id = "update_tenant", tag = "tenants", request_body = TenantPatch,
     params(("slug" = String, Path, description = "The store's slug")),
     security(("bearer" = [])),
     responses(
@@ -223,7 +224,7 @@ pub async fn update(
     Path(slug): Path<String>,
     ApiJson(patch): ApiJson<TenantPatch>,
 ) -> Result<Json<TenantView>, ApiError> {
-    principal.require_store(&slug)?;
+    principal.store(&state, &slug).await?;
     let tenant = state
         .provisioner
         .update(&slug, patch, principal.is_operator())
@@ -232,7 +233,7 @@ pub async fn update(
     Ok(Json(TenantView::new(&state, tenant)))
 }
 
-#[utoipa::path(delete, path = "/api/v1/tenants/{slug}", tag = "tenants", params(("slug" = String, Path), DeleteQuery),
+#[utoipa::path(delete, path = "/api/v1/tenants/{slug}", operation_id = "delete_tenant", tag = "tenants", params(("slug" = String, Path), DeleteQuery),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "The store was deleted and its bot stopped"),
@@ -254,7 +255,7 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/v1/tenants/{slug}/suspend", tag = "tenants", params(("slug" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/suspend", operation_id = "suspend_tenant", tag = "tenants", params(("slug" = String, Path)),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The store is suspended: its bot stopped and its webhook deleted", body = TenantView),
@@ -269,7 +270,7 @@ pub async fn suspend(
     set_status(state, principal, slug, TenantStatus::Suspended).await
 }
 
-#[utoipa::path(post, path = "/api/v1/tenants/{slug}/resume", tag = "tenants", params(("slug" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/resume", operation_id = "resume_tenant", tag = "tenants", params(("slug" = String, Path)),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The store runs again", body = TenantView),
@@ -297,7 +298,7 @@ async fn set_status(
     Ok(Json(TenantView::new(&state, tenant)))
 }
 
-#[utoipa::path(put, path = "/api/v1/tenants/{slug}/secrets", tag = "tenants", request_body = SecretsUpdate,
+#[utoipa::path(put, path = "/api/v1/tenants/{slug}/secrets", operation_id = "rotate_secrets", tag = "tenants", request_body = SecretsUpdate,
     params(("slug" = String, Path)),
     security(("bearer" = [])),
     responses(
@@ -312,7 +313,7 @@ pub async fn rotate_secrets(
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<SecretsUpdate>,
 ) -> Result<Json<TenantView>, ApiError> {
-    principal.require_store(&slug)?;
+    principal.store(&state, &slug).await?;
     let tenant = state.provisioner.rotate_secrets(&slug, body).await?;
     sync(&state, &slug).await;
     let tenant = fresh(&state, &slug, tenant).await;

@@ -136,6 +136,7 @@ pub fn test_config(mode: UpdateMode, database_url: String, telegram: &FakeTelegr
             per_second: 1_000,
             ..Default::default()
         },
+        access: Default::default(),
     }
 }
 
@@ -188,15 +189,30 @@ impl TestHost {
     }
 
     pub fn operator_token(&self) -> String {
-        JwtKeys::new(JWT_SECRET.as_bytes())
+        self.jwt()
             .issue("tests", Role::Operator, None, Duration::from_secs(600))
             .unwrap()
     }
 
-    pub fn owner_token(&self, slug: &str) -> String {
-        JwtKeys::new(JWT_SECRET.as_bytes())
-            .issue("owner", Role::Owner, Some(slug), Duration::from_secs(600))
+    /// An owner token for the store that has the slug `slug` now.
+    pub async fn owner_token(&self, slug: &str) -> String {
+        let id: uuid::Uuid = sqlx::query_scalar("select id from tenants where slug = $1")
+            .bind(slug)
+            .fetch_one(self.db().registry())
+            .await
+            .expect("the store exists");
+        self.jwt()
+            .issue(
+                "owner",
+                Role::Owner,
+                Some((slug, tokobot::db::TenantId(id))),
+                Duration::from_secs(600),
+            )
             .unwrap()
+    }
+
+    fn jwt(&self) -> JwtKeys {
+        JwtKeys::new(JWT_SECRET.as_bytes(), self.config.access.token_max_ttl)
     }
 
     /// Calls the API; returns the status and the JSON body (`Null` when empty).
