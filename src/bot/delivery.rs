@@ -3,7 +3,7 @@
 use teloxide::{prelude::*, types::InputFile, utils::html::escape};
 
 use super::{
-    HandlerResult, StoreBot, StoreCtx,
+    HandlerResult, StoreBot, StoreCtx, events,
     split::{MESSAGE_LIMIT, code_blocks, pack},
     texts::{Texts, fill, texts},
     ui,
@@ -11,7 +11,7 @@ use super::{
 use crate::store::{
     orders::{self, Order},
     outbox::{self, Claimed, Message},
-    stock,
+    stock, templates,
 };
 
 /// Sends one outbox message if it is still pending and nobody else holds it, then records
@@ -58,7 +58,24 @@ async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerResul
             None,
         )
         .await?),
+        Message::OrderPaid { .. } | Message::LowStock { .. } => {
+            super::notices::send(bot, ctx, claimed).await
+        }
         _ => super::payments::notify::send(bot, ctx, claimed).await,
+    }
+}
+
+/// Sends outbox messages right after the commit that wrote them. A failure is logged and left
+/// to the outbox worker, so one chat that cannot be reached never holds up the others.
+pub async fn process_all(bot: &StoreBot, ctx: &StoreCtx, outbox: &[i64]) {
+    for &id in outbox {
+        if let Err(error) = process(bot, ctx, id).await {
+            tracing::warn!(
+                outbox_id = id,
+                error = format!("{error:#}"),
+                "a message was not sent; the outbox retries it"
+            );
+        }
     }
 }
 
@@ -74,6 +91,14 @@ pub async fn send_goods(bot: &StoreBot, ctx: &StoreCtx, t: &Texts, order: &Order
     let mut tx = ctx.db.tenant(tenant).await?;
     let items = orders::items(&mut tx, order.id).await?;
     let goods = stock::contents_of_order(&mut tx, &ctx.sealer, tenant, order.id).await?;
+    let own_footer = events::render(
+        ctx,
+        &mut tx,
+        templates::GOODS_DELIVERED,
+        order.customer_id,
+        Some(order),
+    )
+    .await?;
     tx.commit().await?;
     let mut blocks = vec![fill(t.delivery_title, &[("code", &order.code)])];
     let mut file = String::new();
@@ -90,7 +115,11 @@ pub async fn send_goods(bot: &StoreBot, ctx: &StoreCtx, t: &Texts, order: &Order
         }
         file.push('\n');
     }
-    blocks.push(format!("\n{}", t.delivery_footer));
+    // The store's `goods_delivered` text closes the delivery in place of the bot's own line.
+    blocks.push(format!(
+        "\n{}",
+        own_footer.as_deref().unwrap_or(t.delivery_footer)
+    ));
     let messages = pack(blocks, MESSAGE_LIMIT);
     let chat = teloxide::types::ChatId(order.customer_id);
     let long = messages.len() > FILE_AFTER_MESSAGES;

@@ -8,7 +8,9 @@
 //!   anti-spam gate (`antispam.rs`).
 //! - `customer/`: what customers do: start and menu, browse, cart, checkout and orders.
 //! - `callbacks.rs`: inline-button data; `ui.rs`: send and edit helpers.
-//! - `delivery.rs`: sending outbox messages and the goods of paid orders.
+//! - `delivery.rs`: sending outbox messages and the goods of paid orders; `notices.rs`: the
+//!   staff's notices of the outbox (a paid order, low stock); `events.rs`: the store's own
+//!   texts (templates) at their events.
 //! - `texts/`: the message catalogue, one file per language.
 //! - `dialogue.rs`: dialogue state in PostgreSQL, keyed by (store, chat).
 //! - `admin/`: the admin menu, one file per area, and the dialogue mechanism they share.
@@ -22,6 +24,8 @@ pub mod callbacks;
 pub mod customer;
 pub mod delivery;
 pub mod dialogue;
+pub mod events;
+pub mod notices;
 pub mod payments;
 pub mod snk;
 pub mod split;

@@ -15,7 +15,6 @@ use super::{
     callbacks::Callback,
     customer::{Reply, start, texts_for},
     dialogue::State,
-    payments::confirm::admins,
     texts::{Texts, fill, menu_button, texts},
     ui::{self, button},
 };
@@ -124,7 +123,14 @@ pub async fn submitted(
     Reply::text(t.snk_received.to_owned())
         .send(&bot, msg.chat.id)
         .await?;
-    for admin in admins(&tenant) {
+    // The submission waits in the store's pending list either way; the switch only decides
+    // whether the staff are told at once.
+    let forward_to = if tenant.settings.notifications.snk_submission {
+        tenant.staff()
+    } else {
+        Vec::new()
+    };
+    for admin in forward_to {
         let t = texts(ctx.locale_of(admin));
         let summary = fill(
             t.snk_admin,

@@ -10,13 +10,14 @@ use tokio::sync::watch;
 
 use crate::{
     bot::{
-        delivery,
+        delivery, events,
         texts::{fill, texts},
     },
     host::Host,
     store::{
         orders,
         outbox::{self, Message},
+        templates,
     },
 };
 
@@ -98,7 +99,16 @@ pub async fn expire_due(host: &Host) -> anyhow::Result<()> {
         let mut notices = Vec::new();
         for order in &expired {
             let t = texts(ctx.locale_of(order.customer_id));
-            let text = fill(t.order_expired_notice, &[("code", &order.code)]);
+            let own = events::render(
+                ctx,
+                &mut tx,
+                templates::INVOICE_EXPIRED,
+                order.customer_id,
+                Some(order),
+            )
+            .await?;
+            let text =
+                own.unwrap_or_else(|| fill(t.order_expired_notice, &[("code", &order.code)]));
             notices.push(
                 outbox::enqueue(
                     &mut tx,

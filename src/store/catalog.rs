@@ -42,6 +42,9 @@ pub struct Snapshot {
     pub products: Vec<Product>,
     /// Customers who ever wrote to the store, for the welcome's stats.
     pub customers: i64,
+    /// The store's own texts by template name, so the welcome, the store information and how
+    /// to order are answered from memory like the rest of browsing.
+    pub templates: HashMap<String, String>,
     by_id: HashMap<i64, usize>,
 }
 
@@ -116,10 +119,12 @@ pub async fn load(conn: &mut PgConnection) -> sqlx::Result<Snapshot> {
     let customers: i64 = sqlx::query_scalar("select count(*) from customers")
         .fetch_one(&mut *conn)
         .await?;
+    let templates = super::templates::all(conn).await?.into_iter().collect();
     Ok(Snapshot {
         categories,
         products,
         customers,
+        templates,
         by_id,
     })
 }

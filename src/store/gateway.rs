@@ -13,11 +13,11 @@ use crate::db::TenantId;
 pub const ALERT_AFTER: i32 = 3;
 
 /// Counts a failed call; returns the outbox id of the owner's alert when this failure is the
-/// one that reached the threshold.
+/// one that reached the threshold. `owner` is `None` when the owner switched the alert off.
 pub async fn record_failure(
     conn: &mut PgConnection,
     tenant: TenantId,
-    owner: i64,
+    owner: Option<i64>,
     error: &str,
 ) -> sqlx::Result<Option<i64>> {
     let failures: i32 = sqlx::query_scalar(
@@ -31,9 +31,9 @@ pub async fn record_failure(
     .bind(error)
     .fetch_one(&mut *conn)
     .await?;
-    if failures != ALERT_AFTER {
+    let Some(owner) = owner.filter(|_| failures == ALERT_AFTER) else {
         return Ok(None);
-    }
+    };
     sqlx::query("update gateway_health set alerted_at = now() where tenant_id = $1")
         .bind(tenant)
         .execute(&mut *conn)

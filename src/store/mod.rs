@@ -7,7 +7,8 @@
 //! - `catalog_doc`: the whole catalog as one JSON document, imported and exported.
 //! - `products`, `categories`, `inventory`: the catalog and its stock as admins change them.
 //! - `stock`: the goods, sealed, and their reservation and sale.
-//! - `cart`, `coupons`, `orders`: from cart to a paid order.
+//! - `cart`, `coupons`, `orders`: from cart to a paid order; `fulfilment`: what follows a paid
+//!   order however it was paid (goods, terms, the staff's notices, low stock).
 //! - `wallet`: balances and their ledger.
 //! - `payments`: gateway invoices, settled or closed exactly once; `gateway`: its health.
 //! - `outbox`: messages that must follow a change of money or stock.
@@ -23,6 +24,7 @@ pub mod categories;
 pub mod coupons;
 pub mod customers;
 pub mod error;
+pub mod fulfilment;
 pub mod gateway;
 pub mod inventory;
 pub mod money;

@@ -33,6 +33,20 @@ pub enum Message {
     AdminPayment { payment_id: i64 },
     /// Warn the owner that the payment gateway keeps failing.
     GatewayAlert { failures: i32, error: String },
+    /// Tell the owner or an admin that an order was paid (by QRIS, from the balance, by hand),
+    /// with the gateway's payment when there is one.
+    OrderPaid {
+        order_id: i64,
+        payment_id: Option<i64>,
+    },
+    /// Tell the owner or an admin that a product's available stock fell to the threshold.
+    LowStock {
+        product_id: i64,
+        /// The product's name when its stock crossed the threshold.
+        name: String,
+        available: i64,
+        threshold: u32,
+    },
 }
 
 impl Message {
@@ -45,6 +59,8 @@ impl Message {
             Message::Snk { .. } => "snk",
             Message::AdminPayment { .. } => "admin_payment",
             Message::GatewayAlert { .. } => "gateway_alert",
+            Message::OrderPaid { .. } => "order_paid",
+            Message::LowStock { .. } => "low_stock",
         }
     }
 }

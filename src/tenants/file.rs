@@ -12,7 +12,7 @@ use super::{
     repo,
     service::{NewTenant, PakasirKeys, ProvisionError, Provisioner, SecretsUpdate, TenantPatch},
 };
-use crate::{crypto::Sealer, db::Db};
+use crate::{crypto::Sealer, db::Db, store::audit::Actor};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -91,19 +91,13 @@ pub async fn apply(
             display_name: Some(wanted.display_name),
             // The file describes the whole branding: fields it leaves out are cleared.
             branding: Some(full_branding(wanted.branding)),
-            settings: Some(crate::tenants::model::SettingsPatch {
-                invoice_ttl_minutes: Some(wanted.settings.invoice_ttl_minutes),
-                low_stock_threshold: Some(wanted.settings.low_stock_threshold),
-                fee_payer: Some(wanted.settings.fee_payer),
-                deposit_minimum: Some(wanted.settings.deposit_minimum),
-                snk_retention_days: Some(wanted.settings.snk_retention_days),
-            }),
+            settings: Some(wanted.settings.into()),
             locale: Some(wanted.locale),
             timezone: Some(wanted.timezone),
             owner_telegram_id: Some(wanted.owner_telegram_id),
             admin_telegram_ids: Some(wanted.admin_telegram_ids),
         };
-        provisioner.update(&slug, patch, true).await?;
+        provisioner.update(&slug, patch, true, &Actor::Host).await?;
         changed = true;
     }
     let stored = repo::secrets(db.registry(), sealer, current.id).await?;
@@ -120,7 +114,9 @@ pub async fn apply(
         });
     }
     if update.bot_token.is_some() || update.pakasir.is_some() {
-        provisioner.rotate_secrets(&slug, update).await?;
+        provisioner
+            .rotate_secrets(&slug, update, &Actor::Host)
+            .await?;
         changed = true;
     }
     Ok(if changed {

@@ -153,6 +153,8 @@ pub struct Settings {
     /// Days an SNK submission (a customer's text or screenshot) is kept before it is erased.
     #[schema(minimum = 1, maximum = 3650)]
     pub snk_retention_days: u32,
+    /// Which notices the owner (and the admins) receive.
+    pub notifications: Notifications,
 }
 
 impl Default for Settings {
@@ -163,12 +165,132 @@ impl Default for Settings {
             fee_payer: FeePayer::Customer,
             deposit_minimum: 10_000,
             snk_retention_days: 30,
+            notifications: Notifications::default(),
         }
     }
 }
 
+/// The owner's notification switches, all on by default. Stored settings written before the
+/// switches existed parse with every switch on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Notifications {
+    /// A new paid order, to the owner and the admins (code, items, total).
+    pub new_order: bool,
+    /// A product's available stock fell to the low-stock threshold (once per crossing).
+    pub low_stock: bool,
+    /// A customer sent something for a product's terms (SNK), forwarded for review.
+    pub snk_submission: bool,
+    /// The payment gateway failed several times in a row.
+    pub gateway_failure: bool,
+}
+
+impl Default for Notifications {
+    fn default() -> Self {
+        Self {
+            new_order: true,
+            low_stock: true,
+            snk_submission: true,
+            gateway_failure: true,
+        }
+    }
+}
+
+/// One notification switch, named the way the bot's settings screen and the audit log name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Notification {
+    NewOrder,
+    LowStock,
+    SnkSubmission,
+    GatewayFailure,
+}
+
+impl Notification {
+    pub const ALL: [Notification; 4] = [
+        Notification::NewOrder,
+        Notification::LowStock,
+        Notification::SnkSubmission,
+        Notification::GatewayFailure,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Notification::NewOrder => "new_order",
+            Notification::LowStock => "low_stock",
+            Notification::SnkSubmission => "snk_submission",
+            Notification::GatewayFailure => "gateway_failure",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|n| n.as_str() == value)
+    }
+}
+
+impl Notifications {
+    /// Whether the owner receives `which`.
+    pub fn get(&self, which: Notification) -> bool {
+        match which {
+            Notification::NewOrder => self.new_order,
+            Notification::LowStock => self.low_stock,
+            Notification::SnkSubmission => self.snk_submission,
+            Notification::GatewayFailure => self.gateway_failure,
+        }
+    }
+
+    pub fn set(&mut self, which: Notification, on: bool) {
+        let slot = match which {
+            Notification::NewOrder => &mut self.new_order,
+            Notification::LowStock => &mut self.low_stock,
+            Notification::SnkSubmission => &mut self.snk_submission,
+            Notification::GatewayFailure => &mut self.gateway_failure,
+        };
+        *slot = on;
+    }
+}
+
+/// A partial [`Notifications`] for PATCH; absent switches keep their value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotificationsPatch {
+    pub new_order: Option<bool>,
+    pub low_stock: Option<bool>,
+    pub snk_submission: Option<bool>,
+    pub gateway_failure: Option<bool>,
+}
+
+impl NotificationsPatch {
+    /// A patch that turns one switch on or off.
+    pub fn switch(which: Notification, on: bool) -> Self {
+        let mut patch = Self::default();
+        *patch.slot(which) = Some(on);
+        patch
+    }
+
+    fn slot(&mut self, which: Notification) -> &mut Option<bool> {
+        match which {
+            Notification::NewOrder => &mut self.new_order,
+            Notification::LowStock => &mut self.low_stock,
+            Notification::SnkSubmission => &mut self.snk_submission,
+            Notification::GatewayFailure => &mut self.gateway_failure,
+        }
+    }
+}
+
+impl From<Notifications> for NotificationsPatch {
+    /// A patch that sets every switch to `switches`' value.
+    fn from(switches: Notifications) -> Self {
+        let mut patch = Self::default();
+        for which in Notification::ALL {
+            *patch.slot(which) = Some(switches.get(which));
+        }
+        patch
+    }
+}
+
 /// A partial [`Settings`] for PATCH; absent fields keep their value.
-#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SettingsPatch {
     pub invoice_ttl_minutes: Option<u32>,
@@ -176,6 +298,21 @@ pub struct SettingsPatch {
     pub fee_payer: Option<FeePayer>,
     pub deposit_minimum: Option<i64>,
     pub snk_retention_days: Option<u32>,
+    pub notifications: Option<NotificationsPatch>,
+}
+
+impl From<Settings> for SettingsPatch {
+    /// A patch that sets every field to `settings`' value.
+    fn from(settings: Settings) -> Self {
+        SettingsPatch {
+            invoice_ttl_minutes: Some(settings.invoice_ttl_minutes),
+            low_stock_threshold: Some(settings.low_stock_threshold),
+            fee_payer: Some(settings.fee_payer),
+            deposit_minimum: Some(settings.deposit_minimum),
+            snk_retention_days: Some(settings.snk_retention_days),
+            notifications: Some(settings.notifications.into()),
+        }
+    }
 }
 
 impl Settings {
@@ -194,6 +331,13 @@ impl Settings {
         }
         if let Some(v) = patch.snk_retention_days {
             self.snk_retention_days = v;
+        }
+        if let Some(mut switches) = patch.notifications {
+            for which in Notification::ALL {
+                if let Some(on) = *switches.slot(which) {
+                    self.notifications.set(which, on);
+                }
+            }
         }
     }
 
@@ -249,6 +393,22 @@ impl Tenant {
     pub fn is_admin(&self, user_id: i64) -> bool {
         user_id == self.owner_telegram_id || self.admin_telegram_ids.contains(&user_id)
     }
+
+    /// Whether `user_id` owns the store: only the owner appoints and removes admins.
+    pub fn is_owner(&self, user_id: i64) -> bool {
+        user_id == self.owner_telegram_id
+    }
+
+    /// The owner and the admins, each once, the owner first: who hears of the store's business.
+    pub fn staff(&self) -> Vec<i64> {
+        let mut staff = vec![self.owner_telegram_id];
+        for &admin in &self.admin_telegram_ids {
+            if !staff.contains(&admin) {
+                staff.push(admin);
+            }
+        }
+        staff
+    }
 }
 
 /// A store's secrets, opened.
@@ -261,7 +421,7 @@ pub struct TenantSecrets {
 }
 
 /// The editable profile of a store, validated as a whole.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Profile {
     pub display_name: String,
     pub branding: Branding,
@@ -273,6 +433,24 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// The editable part of `tenant`.
+    pub fn of(tenant: &Tenant) -> Self {
+        Self {
+            display_name: tenant.display_name.clone(),
+            branding: tenant.branding.clone(),
+            settings: tenant.settings.clone(),
+            locale: tenant.locale,
+            timezone: tenant.timezone.clone(),
+            owner_telegram_id: tenant.owner_telegram_id,
+            admin_telegram_ids: tenant.admin_telegram_ids.clone(),
+        }
+    }
+
+    /// The profile as a JSON object, for audit rows.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
     pub fn validate(&self, errors: &mut FieldErrors) {
         let name = self.display_name.trim();
         if name.is_empty() || name.chars().count() > 64 {

@@ -97,6 +97,17 @@ pub async fn by_id(db: impl PgExecutor<'_>, id: TenantId) -> sqlx::Result<Option
         .map(Tenant::from))
 }
 
+/// The store's row, locked until the end of the transaction, so that a change computed from
+/// the current profile (adding one admin to the list) cannot lose a concurrent one.
+pub async fn lock(conn: &mut sqlx::PgConnection, id: TenantId) -> sqlx::Result<Option<Tenant>> {
+    let sql = format!("select {COLUMNS} from tenants where id = $1 for update");
+    Ok(sqlx::query_as::<_, TenantRow>(&sql)
+        .bind(id.0)
+        .fetch_optional(conn)
+        .await?
+        .map(Tenant::from))
+}
+
 /// Stores that are not deleted, in slug order after `after`, for paginated listings.
 pub async fn list(
     db: impl PgExecutor<'_>,

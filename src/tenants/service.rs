@@ -6,6 +6,7 @@
 
 use rand::{Rng, distr::Alphanumeric};
 use serde::Deserialize;
+use serde_json::{Map, Value, json};
 use sqlx::PgConnection;
 use utoipa::ToSchema;
 
@@ -21,6 +22,7 @@ use crate::{
     db::{Db, TenantId},
     host::telegram::{BotFactory, TokenCheckError},
     secret::Secret,
+    store::audit::{self, Actor, Entry},
 };
 
 /// Pakasir credentials of a store.
@@ -190,42 +192,15 @@ impl Provisioner {
         Ok(tenant)
     }
 
-    /// Applies a patch; `operator` says whether the caller may change the owner.
+    /// Applies a patch by `actor`; `operator` says whether the caller may change the owner.
     pub async fn update(
         &self,
         slug: &str,
         patch: TenantPatch,
         operator: bool,
+        actor: &Actor,
     ) -> Result<Tenant, ProvisionError> {
-        let tenant = self.existing(slug).await?;
-        if patch.owner_telegram_id.is_some() && !operator {
-            return Err(ProvisionError::Forbidden("change a store's owner"));
-        }
-        let mut profile = Profile {
-            display_name: patch.display_name.unwrap_or(tenant.display_name),
-            branding: tenant.branding,
-            settings: tenant.settings,
-            locale: patch.locale.unwrap_or(tenant.locale),
-            timezone: patch.timezone.unwrap_or(tenant.timezone),
-            owner_telegram_id: patch.owner_telegram_id.unwrap_or(tenant.owner_telegram_id),
-            admin_telegram_ids: patch
-                .admin_telegram_ids
-                .unwrap_or(tenant.admin_telegram_ids),
-        };
-        if let Some(branding) = patch.branding {
-            profile.branding.merge(branding);
-        }
-        if let Some(settings) = patch.settings {
-            profile.settings.merge(settings);
-        }
-        let mut errors = FieldErrors::default();
-        profile.validate(&mut errors);
-        errors.into_result()?;
-        let mut tx = self.db.registry().begin().await?;
-        let updated = repo::update_profile(&mut *tx, tenant.id, &profile).await?;
-        repo::notify_changed(&mut *tx, slug).await?;
-        tx.commit().await?;
-        Ok(updated)
+        change_profile(&self.db, slug, actor, |_| Ok(patch), operator).await
     }
 
     /// Suspends or resumes a store.
@@ -272,6 +247,7 @@ impl Provisioner {
         &self,
         slug: &str,
         update: SecretsUpdate,
+        actor: &Actor,
     ) -> Result<Tenant, ProvisionError> {
         let tenant = self.existing(slug).await?;
         let mut errors = FieldErrors::default();
@@ -299,11 +275,18 @@ impl Provisioner {
             secrets.bot_token = token;
             secrets.webhook_secret = new_webhook_secret();
         }
+        let new_keys = update.pakasir.is_some();
         if let Some(keys) = update.pakasir {
             secrets.pakasir_project = keys.project;
             secrets.pakasir_api_key = keys.api_key;
         }
-        let mut tx = self.db.registry().begin().await?;
+        let rotated = json!({
+            "bot_token": new_bot,
+            "pakasir": new_keys,
+        });
+        // A tenant-scoped transaction, so the audit row lands in the store's own log with the
+        // change; the registry tables themselves have no row-level security.
+        let mut tx = self.db.tenant(tenant.id).await?;
         if new_bot {
             // The new bot has no webhook yet: make the host register one.
             repo::record_webhook(&mut *tx, tenant.id, None).await?;
@@ -311,6 +294,15 @@ impl Provisioner {
         let updated =
             repo::replace_secrets(&mut tx, &self.sealer, tenant.id, &secrets, (bot.0, &bot.1))
                 .await?;
+        // Which secrets changed and the bot they now belong to; never a secret's value.
+        let entry = Entry {
+            actor,
+            action: "store.rotate_secrets",
+            subject: slug,
+            before: json!({ "bot_username": tenant.bot_username }),
+            after: json!({ "bot_username": updated.bot_username, "rotated": rotated }),
+        };
+        audit::record(&mut tx, tenant.id, entry).await?;
         repo::notify_changed(&mut *tx, slug).await?;
         tx.commit().await?;
         tracing::info!(store = %slug, "store secrets rotated");
@@ -349,7 +341,8 @@ pub async fn replace_settings(
     let mut errors = FieldErrors::default();
     settings.validate(&mut errors);
     errors.into_result()?;
-    let before = repo::by_id(&mut *conn, tenant)
+    // Locked, so a concurrent change of the profile commits before or after this, never between.
+    let before = repo::lock(&mut *conn, tenant)
         .await?
         .ok_or(ProvisionError::NotFound)?;
     if before.settings != *settings {
@@ -357,6 +350,100 @@ pub async fn replace_settings(
         repo::notify_changed(&mut *conn, &updated.slug).await?;
     }
     Ok(before.settings)
+}
+
+/// Changes a store's profile by `actor`: `change` computes the patch from the store as it is
+/// now, read under the row's lock, so a change built on the current value (one more admin)
+/// never loses a concurrent one, and a role checked inside `change` holds when the change is
+/// made. The audit row (the changed fields, before and after) is written in the store's log
+/// in the same transaction; running hosts learn of the change through NOTIFY on commit.
+pub async fn change_profile<E: From<ProvisionError>>(
+    db: &Db,
+    slug: &str,
+    actor: &Actor,
+    change: impl FnOnce(&Tenant) -> Result<TenantPatch, E>,
+    operator: bool,
+) -> Result<Tenant, E> {
+    let fault = |error: sqlx::Error| E::from(ProvisionError::from(error));
+    let id = match repo::by_slug(db.registry(), slug).await.map_err(fault)? {
+        Some(tenant) if tenant.status != TenantStatus::Deleted => tenant.id,
+        _ => return Err(ProvisionError::NotFound.into()),
+    };
+    let mut tx = db.tenant(id).await.map_err(fault)?;
+    let tenant = match repo::lock(&mut tx, id).await.map_err(fault)? {
+        Some(tenant) if tenant.status != TenantStatus::Deleted => tenant,
+        _ => return Err(ProvisionError::NotFound.into()),
+    };
+    let patch = change(&tenant)?;
+    if patch.owner_telegram_id.is_some() && !operator {
+        return Err(ProvisionError::Forbidden("change a store's owner").into());
+    }
+    let before = Profile::of(&tenant);
+    let mut profile = before.clone();
+    apply(&mut profile, patch);
+    let mut errors = FieldErrors::default();
+    profile.validate(&mut errors);
+    errors.into_result().map_err(ProvisionError::from)?;
+    let (was, now) = profile_diff(&before, &profile);
+    if was.is_empty() {
+        // Nothing changes: no write, no audit row, no restart of anything.
+        return Ok(tenant);
+    }
+    let updated = repo::update_profile(&mut *tx, id, &profile)
+        .await
+        .map_err(fault)?;
+    let entry = Entry {
+        actor,
+        action: "store.update",
+        subject: slug,
+        before: Value::Object(was),
+        after: Value::Object(now),
+    };
+    audit::record(&mut tx, id, entry).await.map_err(fault)?;
+    repo::notify_changed(&mut *tx, slug).await.map_err(fault)?;
+    tx.commit().await.map_err(fault)?;
+    Ok(updated)
+}
+
+fn apply(profile: &mut Profile, patch: TenantPatch) {
+    if let Some(name) = patch.display_name {
+        profile.display_name = name;
+    }
+    if let Some(branding) = patch.branding {
+        profile.branding.merge(branding);
+    }
+    if let Some(settings) = patch.settings {
+        profile.settings.merge(settings);
+    }
+    if let Some(locale) = patch.locale {
+        profile.locale = locale;
+    }
+    if let Some(timezone) = patch.timezone {
+        profile.timezone = timezone;
+    }
+    if let Some(owner) = patch.owner_telegram_id {
+        profile.owner_telegram_id = owner;
+    }
+    if let Some(admins) = patch.admin_telegram_ids {
+        profile.admin_telegram_ids = admins;
+    }
+}
+
+/// The fields of two profiles that differ, as JSON objects: (before, after).
+fn profile_diff(before: &Profile, after: &Profile) -> (Map<String, Value>, Map<String, Value>) {
+    let (Value::Object(old), Value::Object(new)) = (before.to_json(), after.to_json()) else {
+        unreachable!("a profile serialises to an object");
+    };
+    let mut was = Map::new();
+    let mut now = Map::new();
+    for (key, value) in new {
+        let previous = old.get(&key).cloned().unwrap_or(Value::Null);
+        if previous != value {
+            was.insert(key.clone(), previous);
+            now.insert(key, value);
+        }
+    }
+    (was, now)
 }
 
 /// A fresh `secret_token` for setWebhook: 48 characters of `A-Za-z0-9`.

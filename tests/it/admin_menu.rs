@@ -17,16 +17,6 @@ use crate::{
 
 const CUSTOMER: i64 = 424242;
 
-/// The audit rows with `action`: actor, before, after.
-async fn audit_rows(shop: &Shop<'_>, action: &str) -> Vec<(Option<i64>, Value, Value)> {
-    let mut tx = shop.tx().await;
-    sqlx::query_as("select actor, before, after from audit_log where action = $1 order by id")
-        .bind(action)
-        .fetch_all(&mut *tx)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn the_owner_opens_the_admin_menu_and_a_customer_reaches_nothing_of_it() {
     let host = spawn_host().await;
@@ -140,7 +130,7 @@ async fn a_backup_restores_into_an_empty_store_and_a_bad_file_changes_nothing() 
     assert_eq!(restored, original);
     target.say(CUSTOMER, "🏷 Cek Stok").await;
     target.text_containing(CUSTOMER, "Netflix 1 Bulan: 3").await;
-    let audit = audit_rows(&target, "catalog.import").await;
+    let audit = target.audit_rows("catalog.import").await;
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].0, Some(OWNER));
     assert_eq!(audit[0].1["holdings"]["products"], 0);
@@ -149,7 +139,7 @@ async fn a_backup_restores_into_an_empty_store_and_a_bad_file_changes_nothing() 
     // ✅ again after the dialogue ended does nothing.
     target.press_raw(OWNER, "a:y").await;
     target.answer_containing("sudah tidak berlaku").await;
-    assert_eq!(audit_rows(&target, "catalog.import").await.len(), 1);
+    assert_eq!(target.audit_rows("catalog.import").await.len(), 1);
 }
 
 #[tokio::test]

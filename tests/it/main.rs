@@ -3,13 +3,16 @@
 mod access;
 mod admin_catalog;
 mod admin_coupons;
+mod admin_events;
 mod admin_menu;
+mod admin_settings;
 mod admin_stock;
 mod api;
 mod api_doc;
 mod catalog;
 mod catalog_v2;
 mod delivery;
+mod deploy;
 mod hosting;
 mod isolation;
 mod operations;

@@ -13,22 +13,18 @@ use crate::{
     bot::{
         HandlerResult, StoreBot, StoreCtx,
         callbacks::Callback,
-        delivery,
+        delivery, events,
         payments::PayStore,
         texts::{Texts, fill},
         ui::{self, button},
     },
     store::{
-        cart,
+        cart, fulfilment,
         money::rupiah,
         orders::{self, CheckoutError, Order, PayError, Status},
-        outbox::{self, Message},
         payments::{self, Status as PaymentStatus},
     },
 };
-
-/// Seconds the outbox worker leaves a fresh delivery to the fast path before taking it over.
-const FAST_PATH_GRACE_SECS: i64 = 30;
 
 /// Handles the checkout, payment and order buttons.
 pub async fn on_callback(
@@ -228,23 +224,22 @@ async fn pay_with_balance(
             return Ok(ui::notice(bot, q, &text, true).await?);
         }
     };
-    let balance = crate::store::wallet::balance(&mut tx, customer).await?;
-    let delivery = outbox::enqueue(
-        &mut tx,
-        tenant,
-        customer,
-        &Message::DeliverOrder { order_id },
-        FAST_PATH_GRACE_SECS,
-    )
-    .await?;
+    // The goods, the terms and the staff's notices follow as they do for a QRIS payment.
+    let follow_up = fulfilment::after_paid(&mut tx, tenant, &order, None).await?;
+    let text = match events::payment_received(ctx, &mut tx, &order).await? {
+        Some(text) => text,
+        None => {
+            let balance = crate::store::wallet::balance(&mut tx, customer).await?;
+            fill(
+                t.paid_with_balance,
+                &[("code", &order.code), ("balance", &rupiah(balance))],
+            )
+        }
+    };
     tx.commit().await?;
     ctx.catalog.invalidate(tenant);
-    let text = fill(
-        t.paid_with_balance,
-        &[("code", &order.code), ("balance", &rupiah(balance))],
-    );
     Reply::text(text).show(bot, q).await?;
-    delivery::process(bot, ctx, delivery).await?;
+    delivery::process_all(bot, ctx, &follow_up).await;
     withdraw_invoice(bot, ctx, order_id).await
 }
 

@@ -13,6 +13,7 @@ use crate::{
     bot::{
         CustomerDialogue, HandlerResult, StoreBot, StoreCtx,
         dialogue::State,
+        events,
         texts::{self, MenuButton, Texts, fill, texts},
         ui,
     },
@@ -132,7 +133,9 @@ async fn welcome(
             ("sold", &catalog.items_sold().to_string()),
         ],
     );
-    let text = format!("{}\n\n{stats}", texts::welcome(&tenant, locale));
+    let first_name = msg.from.as_ref().map(|u| u.first_name.as_str());
+    let own = events::render_cached(ctx, templates::WELCOME, msg.chat.id.0, first_name).await?;
+    let text = format!("{}\n\n{stats}", texts::welcome(&tenant, locale, own));
     let admin = msg
         .from
         .as_ref()
@@ -215,9 +218,9 @@ pub async fn text(
         Some(MenuButton::Deposit) => {
             crate::bot::payments::handlers::deposit_menu(&bot, chat, &ctx, t, &dialogue).await
         }
-        Some(MenuButton::Info) => template(&bot, &ctx, chat, "info", t.info_default).await,
+        Some(MenuButton::Info) => template(&bot, &ctx, &msg, templates::INFO, t.info_default).await,
         Some(MenuButton::HowTo) => {
-            template(&bot, &ctx, chat, "how_to_order", t.how_to_default).await
+            template(&bot, &ctx, &msg, templates::HOW_TO_ORDER, t.how_to_default).await
         }
         Some(MenuButton::Admin)
             if msg
@@ -235,20 +238,16 @@ pub async fn text(
     }
 }
 
-/// The store's own text, or the default; store texts are plain, so they are escaped.
+/// The store's own text, filled for the customer, or the bot's default.
 async fn template(
     bot: &StoreBot,
     ctx: &StoreCtx,
-    chat: ChatId,
+    msg: &Message,
     name: &str,
     default: &str,
 ) -> HandlerResult {
-    let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
-    let body = templates::get(&mut tx, name).await?;
-    tx.commit().await?;
-    let text = match body {
-        Some(body) => teloxide::utils::html::escape(&body),
-        None => default.to_owned(),
-    };
-    Ok(ui::send(bot, chat, text, None).await?)
+    let first_name = msg.from.as_ref().map(|u| u.first_name.as_str());
+    let own = events::render_cached(ctx, name, msg.chat.id.0, first_name).await?;
+    let text = own.unwrap_or_else(|| default.to_owned());
+    Ok(ui::send(bot, msg.chat.id, text, None).await?)
 }

@@ -6,7 +6,6 @@ use super::PayStore;
 use crate::{
     pakasir::{PaymentStatus, Transaction},
     store::payments::{self, Closed, Payment, Settled, Status},
-    tenants::model::Tenant,
 };
 
 /// What confirming a payment came to.
@@ -74,7 +73,7 @@ fn mismatch(store: &PayStore, payment: &Payment, tx: &Transaction) -> Option<&'s
 async fn settle(store: &PayStore, payment: &Payment) -> anyhow::Result<Verdict> {
     let tenant = store.ctx.tenant();
     let mut tx = store.ctx.db.tenant(tenant.id).await?;
-    let settled = payments::settle(&mut tx, tenant.id, payment.id, &admins(&tenant)).await?;
+    let settled = payments::settle(&mut tx, tenant.id, payment.id).await?;
     tx.commit().await?;
     match settled {
         Settled::Now { payment, outbox } => {
@@ -87,17 +86,6 @@ async fn settle(store: &PayStore, payment: &Payment) -> anyhow::Result<Verdict> 
         }
         Settled::Already(payment) => Ok(Verdict::Already(payment)),
     }
-}
-
-/// The store's owner and admins, each once.
-pub fn admins(tenant: &Tenant) -> Vec<i64> {
-    let mut admins = vec![tenant.owner_telegram_id];
-    for &admin in &tenant.admin_telegram_ids {
-        if !admins.contains(&admin) {
-            admins.push(admin);
-        }
-    }
-    admins
 }
 
 /// What ending an unpaid payment came to.

@@ -138,8 +138,14 @@ impl PayStore {
                     None
                 }
                 Some(reason) => {
-                    gateway::record_failure(&mut tx, tenant.id, tenant.owner_telegram_id, reason)
-                        .await?
+                    // The streak is counted either way; the switch decides whether the owner
+                    // is told when it reaches the threshold.
+                    let owner = tenant
+                        .settings
+                        .notifications
+                        .gateway_failure
+                        .then_some(tenant.owner_telegram_id);
+                    gateway::record_failure(&mut tx, tenant.id, owner, reason).await?
                 }
             };
             tx.commit().await?;

@@ -12,6 +12,7 @@ use crate::{
     bot::{
         HandlerResult, StoreBot, StoreCtx,
         callbacks::Callback,
+        events,
         texts::{Texts, fill, texts},
         ui::{self, button},
     },
@@ -20,6 +21,7 @@ use crate::{
         orders::{self, Status as OrderStatus},
         outbox::{Claimed, Message},
         payments::{self, Kind, Outcome, Payment, Status},
+        templates::{INVOICE_EXPIRED, PAYMENT_RECEIVED},
         wallet,
     },
 };
@@ -45,7 +47,7 @@ pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerR
             if order.is_some_and(|status| status.is_paid()) {
                 return Ok(());
             }
-            closed(t, &payment, &code)
+            closed(ctx, t, &payment, &code).await?
         }
         Message::AdminPayment { payment_id } => {
             let Some((payment, code, _)) = load(ctx, *payment_id).await? else {
@@ -61,7 +63,10 @@ pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerR
             ],
         ),
         Message::Snk { order_id } => return send_terms(bot, ctx, t, chat, *order_id).await,
-        Message::DeliverOrder { .. } | Message::Text { .. } => return Ok(()),
+        Message::DeliverOrder { .. }
+        | Message::Text { .. }
+        | Message::OrderPaid { .. }
+        | Message::LowStock { .. } => return Ok(()),
     };
     Ok(ui::send(bot, chat, text, None).await?)
 }
@@ -102,10 +107,13 @@ async fn received(
 ) -> anyhow::Result<String> {
     let amount = rupiah(payment.amount);
     Ok(match payment.outcome {
-        Some(Outcome::Delivered) | None => fill(
-            t.paid_order,
-            &[("code", code), ("total", &rupiah(payment.total_payment))],
-        ),
+        Some(Outcome::Delivered) | None => match own_text(ctx, payment, PAYMENT_RECEIVED).await? {
+            Some(text) => text,
+            None => fill(
+                t.paid_order,
+                &[("code", code), ("total", &rupiah(payment.total_payment))],
+            ),
+        },
         Some(Outcome::LateDelivered) => fill(t.paid_late_delivered, &[("code", code)]),
         Some(outcome @ (Outcome::Credited | Outcome::Deposited)) => {
             let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
@@ -126,14 +134,37 @@ async fn received(
     })
 }
 
-fn closed(t: &Texts, payment: &Payment, code: &str) -> String {
+async fn closed(
+    ctx: &StoreCtx,
+    t: &Texts,
+    payment: &Payment,
+    code: &str,
+) -> anyhow::Result<String> {
     let amount = rupiah(payment.amount);
-    match (payment.kind, payment.status) {
+    Ok(match (payment.kind, payment.status) {
         (Kind::Order, Status::Cancelled) => t.order_cancelled.to_owned(),
-        (Kind::Order, _) => fill(t.order_expired_notice, &[("code", code)]),
+        (Kind::Order, _) => match own_text(ctx, payment, INVOICE_EXPIRED).await? {
+            Some(text) => text,
+            None => fill(t.order_expired_notice, &[("code", code)]),
+        },
         (Kind::Deposit, Status::Cancelled) => fill(t.deposit_cancelled, &[("amount", &amount)]),
         (Kind::Deposit, _) => fill(t.deposit_expired, &[("amount", &amount)]),
-    }
+    })
+}
+
+/// The store's own text `name` for the order of `payment`; `None` when it wrote none.
+async fn own_text(ctx: &StoreCtx, payment: &Payment, name: &str) -> anyhow::Result<Option<String>> {
+    let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
+    let order = match payment.order_id {
+        Some(order_id) => orders::get(&mut tx, order_id).await?,
+        None => None,
+    };
+    let text = match &order {
+        Some(order) => events::render(ctx, &mut tx, name, order.customer_id, Some(order)).await?,
+        None => None,
+    };
+    tx.commit().await?;
+    Ok(text)
 }
 
 fn admin_notice(t: &Texts, payment: &Payment, code: &str) -> String {

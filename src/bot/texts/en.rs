@@ -137,4 +137,11 @@ pub(super) static EN: Texts = Texts {
     info_default: "This store sells digital goods, delivered automatically around the clock.",
     how_to_default: "1. Open 🛍 All Products\n2. Pick a product and a quantity, then add it to your cart\n3. Open your cart and press ✅ Checkout\n4. Pay by QRIS or from your balance\n5. Your goods arrive in this chat at once",
     slow_down: "⏳ Easy there, too many requests. Please try again in a few seconds.",
+    order_paid_notice: "💰 <b>Payment received</b>\nOrder <code>{code}</code> — {method}\nCustomer: <code>{customer}</code>\n{items}\n{amount}",
+    method_qris: "QRIS",
+    method_balance: "balance",
+    method_manual: "marked paid by an admin",
+    amount_with_fee: "Price {amount} + fee {fee} = <b>{total}</b>",
+    amount_total: "Total: <b>{total}</b>",
+    low_stock_notice: "⚠️ <b>Low stock</b>\n{product}: {available} left (threshold {threshold}). Add stock so buyers do not run out.",
 };

@@ -137,4 +137,11 @@ pub(super) static ID: Texts = Texts {
     info_default: "Toko ini menjual produk digital dengan pengiriman otomatis 24 jam.",
     how_to_default: "1. Pilih 🛍 Semua Produk\n2. Pilih produk dan jumlahnya, lalu tambah ke keranjang\n3. Buka keranjang dan tekan ✅ Checkout\n4. Bayar dengan QRIS atau saldo\n5. Barang langsung dikirim di chat ini",
     slow_down: "⏳ Pelan-pelan ya, terlalu banyak permintaan. Coba lagi dalam beberapa detik.",
+    order_paid_notice: "💰 <b>Pembayaran masuk</b>\nPesanan <code>{code}</code> — {method}\nPelanggan: <code>{customer}</code>\n{items}\n{amount}",
+    method_qris: "QRIS",
+    method_balance: "saldo",
+    method_manual: "ditandai lunas oleh admin",
+    amount_with_fee: "Harga {amount} + biaya {fee} = <b>{total}</b>",
+    amount_total: "Total: <b>{total}</b>",
+    low_stock_notice: "⚠️ <b>Stok menipis</b>\n{product}: sisa {available} (batas {threshold}). Tambah stok agar pembeli tidak kehabisan.",
 };

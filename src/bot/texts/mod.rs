@@ -200,6 +200,18 @@ pub struct Texts {
     pub info_default: &'static str,
     pub how_to_default: &'static str,
     pub slow_down: &'static str,
+    // The staff's notices (owner notifications).
+    /// `{code}`, `{method}`, `{customer}`, `{items}`, `{amount}`.
+    pub order_paid_notice: &'static str,
+    pub method_qris: &'static str,
+    pub method_balance: &'static str,
+    pub method_manual: &'static str,
+    /// `{amount}`, `{fee}`, `{total}`.
+    pub amount_with_fee: &'static str,
+    /// `{total}`.
+    pub amount_total: &'static str,
+    /// `{product}`, `{available}`, `{threshold}`.
+    pub low_stock_notice: &'static str,
 }
 
 /// The catalogue of `locale`.
@@ -210,8 +222,9 @@ pub fn texts(locale: Locale) -> &'static Texts {
     }
 }
 
-/// The `/start` welcome of `tenant`, in HTML.
-pub fn welcome(tenant: &Tenant, locale: Locale) -> String {
+/// The `/start` welcome of `tenant`, in HTML. `template` is the store's own `welcome` text,
+/// filled and escaped, which takes the place of the branding's welcome text.
+pub fn welcome(tenant: &Tenant, locale: Locale, template: Option<String>) -> String {
     let t = texts(locale);
     let branding = &tenant.branding;
     let mut title = t
@@ -221,12 +234,14 @@ pub fn welcome(tenant: &Tenant, locale: Locale) -> String {
         title = format!("{} {title}", escape(emoji));
     }
     let mut parts = vec![title];
-    parts.push(escape(
-        branding
-            .welcome_text
-            .as_deref()
-            .unwrap_or(t.welcome_default),
-    ));
+    parts.push(template.unwrap_or_else(|| {
+        escape(
+            branding
+                .welcome_text
+                .as_deref()
+                .unwrap_or(t.welcome_default),
+        )
+    }));
     if let Some(description) = &branding.description {
         parts.push(escape(description));
     }

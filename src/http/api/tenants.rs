@@ -225,9 +225,10 @@ pub async fn update(
     ApiJson(patch): ApiJson<TenantPatch>,
 ) -> Result<Json<TenantView>, ApiError> {
     principal.store(&state, &slug).await?;
+    let actor = principal.actor();
     let tenant = state
         .provisioner
-        .update(&slug, patch, principal.is_operator())
+        .update(&slug, patch, principal.is_operator(), &actor)
         .await?;
     sync(&state, &slug).await;
     Ok(Json(TenantView::new(&state, tenant)))
@@ -314,7 +315,11 @@ pub async fn rotate_secrets(
     ApiJson(body): ApiJson<SecretsUpdate>,
 ) -> Result<Json<TenantView>, ApiError> {
     principal.store(&state, &slug).await?;
-    let tenant = state.provisioner.rotate_secrets(&slug, body).await?;
+    let actor = principal.actor();
+    let tenant = state
+        .provisioner
+        .rotate_secrets(&slug, body, &actor)
+        .await?;
     sync(&state, &slug).await;
     let tenant = fresh(&state, &slug, tenant).await;
     Ok(Json(TenantView::new(&state, tenant)))

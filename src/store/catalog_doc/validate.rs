@@ -177,18 +177,14 @@ fn validate_stock(i: usize, stock: &[String], errors: &mut FieldErrors) {
 }
 
 fn validate_templates(doc: &CatalogDocument, errors: &mut FieldErrors) {
+    // The same rule as the bot's template editor: names, length, placeholders.
     for (name, body) in &doc.templates {
-        let field = format!("templates.{name}");
-        if !templates::NAMES.contains(&name.as_str()) {
-            errors.push(
-                &field,
-                format!(
-                    "is not a template; use one of {}",
-                    templates::NAMES.join(", ")
-                ),
-            );
-        } else {
-            text(&field, body, 4000, errors);
+        if let Err(error) = templates::check(name, body) {
+            let message = match error {
+                OpError::Invalid { message, .. } => message,
+                other => other.to_string(),
+            };
+            errors.push(&format!("templates.{name}"), message);
         }
     }
 }

@@ -4,13 +4,12 @@
 use serde_json::json;
 use sqlx::PgConnection;
 
-use super::settle::{FAST_PATH_GRACE_SECS, has_terms};
 use crate::{
     db::TenantId,
     store::{
         audit::{self, Actor, Entry},
+        fulfilment,
         orders::{self, Order, Status},
-        outbox::{self, Message},
     },
 };
 
@@ -30,8 +29,9 @@ pub enum Manual {
 }
 
 /// Marks the order `code` paid by `actor`: an order awaiting payment is paid; one that expired
-/// or was cancelled is paid if its goods can be reserved again. Its goods and terms go out
-/// through the outbox and the change is written to the audit log, in the caller's transaction.
+/// or was cancelled is paid if its goods can be reserved again. What follows a paid order goes
+/// out through the outbox and the change is written to the audit log, in the caller's
+/// transaction.
 pub async fn mark_order_paid(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -66,15 +66,7 @@ pub async fn mark_order_paid(
         after: json!({ "status": "paid", "payment_method": "manual" }),
     };
     audit::record(conn, tenant, entry).await?;
-    let customer = order.customer_id;
-    let mut messages = vec![Message::DeliverOrder { order_id: order.id }];
-    if has_terms(conn, order.id).await? {
-        messages.push(Message::Snk { order_id: order.id });
-    }
-    let mut ids = Vec::with_capacity(messages.len());
-    for message in &messages {
-        ids.push(outbox::enqueue(conn, tenant, customer, message, FAST_PATH_GRACE_SECS).await?);
-    }
+    let ids = fulfilment::after_paid(conn, tenant, &order, None).await?;
     Ok(Manual::Paid {
         order: Order {
             status: Status::Paid,

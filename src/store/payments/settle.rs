@@ -8,6 +8,7 @@ use super::{Kind, Outcome, Payment, Status, dequeue, lock};
 use crate::{
     db::TenantId,
     store::{
+        fulfilment::{self, Audience},
         orders::{self, Status as OrderStatus},
         outbox::{self, Message},
         wallet::{self, Reason, WalletError},
@@ -37,14 +38,13 @@ pub enum Settled {
 }
 
 /// Completes a payment the gateway confirmed: the order is paid (or, when it had expired,
-/// revived or credited), or the deposit credited; the customer and the admins are told
-/// through the outbox. Exactly once: the payment row is locked and only a payment that is not
+/// revived or credited), or the deposit credited; the customer and the staff are told
+/// through the outbox (a paid order by [`fulfilment::after_paid`]). Exactly once: the payment row is locked and only a payment that is not
 /// completed yet changes, so a replay finds it completed and does nothing.
 pub async fn settle(
     conn: &mut PgConnection,
     tenant: TenantId,
     payment_id: i64,
-    admins: &[i64],
 ) -> Result<Settled, SettleError> {
     let payment = lock(conn, payment_id).await?.ok_or(SettleError::NotFound)?;
     if payment.status == Status::Completed {
@@ -76,21 +76,27 @@ pub async fn settle(
     dequeue(conn, payment.id).await?;
 
     let customer = payment.customer_id;
-    let mut messages = vec![(customer, Message::PaymentReceived { payment_id })];
-    if let (Outcome::Delivered | Outcome::LateDelivered, Some(order_id)) =
-        (outcome, payment.order_id)
-    {
-        messages.push((customer, Message::DeliverOrder { order_id }));
-        if has_terms(conn, order_id).await? {
-            messages.push((customer, Message::Snk { order_id }));
+    let received = Message::PaymentReceived { payment_id };
+    let mut ids =
+        vec![outbox::enqueue(conn, tenant, customer, &received, FAST_PATH_GRACE_SECS).await?];
+    match (outcome, payment.order_id) {
+        (Outcome::Delivered | Outcome::LateDelivered, Some(order_id)) => {
+            // A paid order is followed the same way however it was paid.
+            let order = orders::get(conn, order_id)
+                .await?
+                .ok_or(SettleError::NotFound)?;
+            ids.extend(fulfilment::after_paid(conn, tenant, &order, Some(payment_id)).await?);
         }
-    }
-    for &admin in admins {
-        messages.push((admin, Message::AdminPayment { payment_id }));
-    }
-    let mut ids = Vec::with_capacity(messages.len());
-    for (chat, message) in &messages {
-        ids.push(outbox::enqueue(conn, tenant, *chat, message, FAST_PATH_GRACE_SECS).await?);
+        _ => {
+            // Money that reached a balance instead: the staff hear of it as a payment.
+            let audience = Audience::load(conn, tenant).await?;
+            for &member in &audience.staff {
+                let notice = Message::AdminPayment { payment_id };
+                ids.push(
+                    outbox::enqueue(conn, tenant, member, &notice, FAST_PATH_GRACE_SECS).await?,
+                );
+            }
+        }
     }
     Ok(Settled::Now {
         payment: Payment {
@@ -141,17 +147,6 @@ async fn pay_order(
         .await?;
     }
     Ok(outcome)
-}
-
-/// Whether any product of the order has terms (SNK) to send after delivery.
-pub(super) async fn has_terms(conn: &mut PgConnection, order_id: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "select exists (select 1 from order_items i join products p on p.id = i.product_id \
-         where i.order_id = $1 and p.snk is not null and p.snk <> '')",
-    )
-    .bind(order_id)
-    .fetch_one(conn)
-    .await
 }
 
 /// What closing did.

@@ -194,6 +194,16 @@ impl<'a> Shop<'a> {
         tx.commit().await.unwrap();
     }
 
+    /// The store's audit rows of `action`, oldest first: (actor, before, after).
+    pub async fn audit_rows(&self, action: &str) -> Vec<(Option<i64>, Value, Value)> {
+        let mut tx = self.tx().await;
+        sqlx::query_as("select actor, before, after from audit_log where action = $1 order by id")
+            .bind(action)
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap()
+    }
+
     pub async fn balance(&self, user: i64) -> i64 {
         let mut tx = self.tx().await;
         wallet::balance(&mut tx, user).await.unwrap()

@@ -2,11 +2,89 @@
 
 use crate::tenants::model::Locale;
 
-pub struct SettingsTexts {}
+pub struct SettingsTexts {
+    /// `{ttl}`, `{threshold}`, `{deposit}`, `{fee_payer}`, `{language}`.
+    pub title: &'static str,
+    pub ttl_button: &'static str,
+    pub threshold_button: &'static str,
+    pub deposit_button: &'static str,
+    /// `{who}`.
+    pub fee_button: &'static str,
+    pub fee_customer: &'static str,
+    pub fee_store: &'static str,
+    /// `{language}`.
+    pub language_button: &'static str,
+    pub language_id: &'static str,
+    pub language_en: &'static str,
+    pub switch_on: &'static str,
+    pub switch_off: &'static str,
+    pub notify_new_order: &'static str,
+    pub notify_low_stock: &'static str,
+    pub notify_snk: &'static str,
+    pub notify_gateway: &'static str,
+    /// `{value}`.
+    pub ttl_prompt: &'static str,
+    pub ttl_invalid: &'static str,
+    /// `{value}`.
+    pub threshold_prompt: &'static str,
+    pub threshold_invalid: &'static str,
+    /// `{value}`.
+    pub deposit_prompt: &'static str,
+    pub deposit_invalid: &'static str,
+    pub saved: &'static str,
+}
 
-pub const ID: SettingsTexts = SettingsTexts {};
+pub const ID: SettingsTexts = SettingsTexts {
+    title: "🔧 <b>Pengaturan toko</b>\n⏱ Batas waktu invoice: {ttl} menit\n⚠️ Batas stok menipis: {threshold}\n💰 Deposit minimum: {deposit}\n💳 Biaya QRIS ditanggung: {fee_payer}\n🌐 Bahasa bot: {language}\n\n🔔 Notifikasi untuk pemilik dan admin: tekan untuk menyalakan atau mematikan.",
+    ttl_button: "⏱ Batas waktu invoice",
+    threshold_button: "⚠️ Batas stok menipis",
+    deposit_button: "💰 Deposit minimum",
+    fee_button: "💳 Biaya: {who}",
+    fee_customer: "pelanggan",
+    fee_store: "toko",
+    language_button: "🌐 Bahasa: {language}",
+    language_id: "Indonesia",
+    language_en: "English",
+    switch_on: "✅",
+    switch_off: "🔕",
+    notify_new_order: "Pesanan baru dibayar",
+    notify_low_stock: "Stok menipis",
+    notify_snk: "SNK baru masuk",
+    notify_gateway: "Gangguan gateway",
+    ttl_prompt: "Ketik batas waktu invoice dalam menit, 5 sampai 1440. Sekarang: {value}.",
+    ttl_invalid: "Ketik angka 5 sampai 1440, misalnya 30.",
+    threshold_prompt: "Ketik batas stok menipis, 0 sampai 100000. Sekarang: {value}.",
+    threshold_invalid: "Ketik angka 0 sampai 100000, misalnya 5.",
+    deposit_prompt: "Ketik deposit minimum dalam rupiah, 1000 sampai 100000000. Sekarang: {value}.",
+    deposit_invalid: "Ketik angka 1000 sampai 100000000, misalnya 10000.",
+    saved: "✅ Pengaturan disimpan.",
+};
 
-pub const EN: SettingsTexts = SettingsTexts {};
+pub const EN: SettingsTexts = SettingsTexts {
+    title: "🔧 <b>Store settings</b>\n⏱ Invoice lifetime: {ttl} minutes\n⚠️ Low-stock threshold: {threshold}\n💰 Deposit minimum: {deposit}\n💳 QRIS fee paid by: {fee_payer}\n🌐 Bot language: {language}\n\n🔔 Notices to the owner and admins: press to switch on or off.",
+    ttl_button: "⏱ Invoice lifetime",
+    threshold_button: "⚠️ Low-stock threshold",
+    deposit_button: "💰 Deposit minimum",
+    fee_button: "💳 Fee: {who}",
+    fee_customer: "customer",
+    fee_store: "store",
+    language_button: "🌐 Language: {language}",
+    language_id: "Indonesia",
+    language_en: "English",
+    switch_on: "✅",
+    switch_off: "🔕",
+    notify_new_order: "New paid order",
+    notify_low_stock: "Low stock",
+    notify_snk: "New SNK submission",
+    notify_gateway: "Gateway failures",
+    ttl_prompt: "Type the invoice lifetime in minutes, 5 to 1440. Now: {value}.",
+    ttl_invalid: "Type a number from 5 to 1440, for example 30.",
+    threshold_prompt: "Type the low-stock threshold, 0 to 100000. Now: {value}.",
+    threshold_invalid: "Type a number from 0 to 100000, for example 5.",
+    deposit_prompt: "Type the deposit minimum in rupiah, 1000 to 100000000. Now: {value}.",
+    deposit_invalid: "Type a number from 1000 to 100000000, for example 10000.",
+    saved: "✅ Settings saved.",
+};
 
 pub fn of(locale: Locale) -> &'static SettingsTexts {
     match locale {

@@ -1,0 +1,120 @@
+//! The staff's notices of the outbox, rendered when they are sent, in the reader's language:
+//! a paid order (however it was paid) and a product's stock at the low-stock threshold.
+
+use teloxide::{types::ChatId, utils::html::escape};
+
+use super::{
+    HandlerResult, StoreBot, StoreCtx,
+    texts::{Texts, fill, texts},
+    ui,
+};
+use crate::store::{
+    money::rupiah,
+    orders,
+    outbox::{Claimed, Message},
+    payments::{self, Outcome},
+};
+
+/// Sends one staff notice of the outbox; other kinds are not for this module.
+pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerResult {
+    let t = texts(ctx.locale_of(claimed.chat_id));
+    let text = match &claimed.message {
+        Message::OrderPaid {
+            order_id,
+            payment_id,
+        } => match order_paid(ctx, t, *order_id, *payment_id).await? {
+            Some(text) => text,
+            None => return Ok(()),
+        },
+        Message::LowStock {
+            name,
+            available,
+            threshold,
+            ..
+        } => fill(
+            t.low_stock_notice,
+            &[
+                ("product", &escape(name)),
+                ("available", &available.to_string()),
+                ("threshold", &threshold.to_string()),
+            ],
+        ),
+        _ => return Ok(()),
+    };
+    Ok(ui::send(bot, ChatId(claimed.chat_id), text, None).await?)
+}
+
+/// A paid order as the staff read it: code, how it was paid, the buyer, the items and the
+/// amount; `None` when the order is gone (the store was purged meanwhile).
+async fn order_paid(
+    ctx: &StoreCtx,
+    t: &Texts,
+    order_id: i64,
+    payment_id: Option<i64>,
+) -> anyhow::Result<Option<String>> {
+    let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
+    let Some(order) = orders::get(&mut tx, order_id).await? else {
+        return Ok(None);
+    };
+    let items = orders::items(&mut tx, order_id).await?;
+    let payment = match payment_id {
+        Some(id) => payments::get(&mut tx, id).await?,
+        None => None,
+    };
+    tx.commit().await?;
+    let method = match (&payment, order.payment_method.as_deref()) {
+        (Some(_), _) | (None, Some("qris")) => t.method_qris,
+        (None, Some("balance")) => t.method_balance,
+        (None, _) => t.method_manual,
+    };
+    let amount = match &payment {
+        Some(payment) => {
+            let amount = fill(
+                t.amount_with_fee,
+                &[
+                    ("amount", &rupiah(payment.amount)),
+                    ("fee", &rupiah(payment.fee)),
+                    ("total", &rupiah(payment.total_payment)),
+                ],
+            );
+            // A payment that arrived after the invoice expired says so.
+            let outcome = match payment.outcome {
+                Some(Outcome::LateDelivered) => t.outcome_late_delivered,
+                _ => t.outcome_delivered,
+            };
+            format!("{amount}\n{outcome}")
+        }
+        None => fill(t.amount_total, &[("total", &rupiah(order.total))]),
+    };
+    // A huge order's list is cut, so the notice still fits in one message.
+    let mut lines = String::new();
+    for item in &items {
+        let line = format!(
+            "• {} × {} = {}",
+            escape(&item.product_name),
+            item.quantity,
+            rupiah(item.unit_price * i64::from(item.quantity))
+        );
+        if lines.chars().count() + line.chars().count() > ITEMS_MAX_CHARS {
+            lines.push_str("\n…");
+            break;
+        }
+        if !lines.is_empty() {
+            lines.push('\n');
+        }
+        lines.push_str(&line);
+    }
+    Ok(Some(fill(
+        t.order_paid_notice,
+        &[
+            ("code", &order.code),
+            ("method", method),
+            ("customer", &order.customer_id.to_string()),
+            ("items", &lines),
+            ("amount", &amount),
+        ],
+    )))
+}
+
+/// Where the item list of a notice is cut (Telegram allows 4096 characters a message).
+const ITEMS_MAX_CHARS: usize = 3000;
