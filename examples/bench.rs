@@ -85,6 +85,7 @@ async fn main() -> anyhow::Result<()> {
             ..Default::default()
         },
         access: Default::default(),
+        capacity: Default::default(),
     };
     let rss_before = rss_kib();
     let host = app::start(config).await?;

@@ -13,15 +13,12 @@ use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 use crate::{
     config::Config,
     crypto::Sealer,
-    db::{self, DatabaseServer, Db},
+    db::{self, DatabaseServer, Db, PoolLimits},
     host::{Host, telegram::BotFactory},
     http::{self, AppState, api::auth::JwtKeys},
     jobs, telemetry,
     tenants::service::Provisioner,
 };
-
-/// How many database connections the runtime pool opens at most.
-const POOL_SIZE: u32 = 16;
 
 /// A running host.
 pub struct AppHandle {
@@ -41,7 +38,12 @@ pub struct AppHandle {
 pub async fn connect(config: &Config) -> anyhow::Result<(DatabaseServer, Db)> {
     let server = DatabaseServer::open(config).await?;
     db::migrate(&server.owner).await?;
-    let db = Db::connect(server.runtime_options(config)?, POOL_SIZE).await?;
+    let limits = PoolLimits {
+        shared: config.capacity.pool,
+        money: config.capacity.money_pool,
+        acquire_timeout: config.capacity.acquire_timeout,
+    };
+    let db = Db::connect(server.runtime_options(config)?, limits).await?;
     Ok((server, db))
 }
 

@@ -65,6 +65,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Per-customer action limits; not read from the environment (the defaults follow SPEC §3.4).
     pub antispam: crate::bot::antispam::Limits,
+    /// How much work the host takes on at once.
+    pub capacity: Capacity,
     /// Who may reach the API tokens and the metrics.
     pub access: Access,
 }
@@ -87,6 +89,41 @@ impl Default for Access {
             token_max_ttl: Duration::from_secs(90 * 24 * 3600),
             metrics_bind: None,
             metrics_token: None,
+        }
+    }
+}
+
+/// How much work the host takes on at once: its database connections and the updates it
+/// holds between the webhook's answer and the end of their handling. Beyond these the webhook
+/// answers 503 and Telegram keeps the update, so overload costs latency, never an update.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capacity {
+    /// Connections of the pool that serves updates, the API and the registry.
+    pub pool: u32,
+    /// Connections reserved for the background work that moves money or stock (payment
+    /// reconciliation and expiry, the outbox, order expiry) and the Pakasir webhook, so no
+    /// amount of browsing can stop payments.
+    pub money_pool: u32,
+    /// Updates one store may hold; a store flooded by its customers answers 503 beyond this
+    /// while the other stores keep their share.
+    pub store_updates: usize,
+    /// Updates the whole host may hold, across its stores.
+    pub host_updates: usize,
+    /// How long a query waits for a free connection before it fails (and its update is run
+    /// again); not read from the environment, tests shorten it.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for Capacity {
+    fn default() -> Self {
+        Self {
+            pool: 16,
+            money_pool: 4,
+            // A bot may send about 30 messages a second, so a store holding more than a few
+            // seconds of them only makes its customers wait longer for the same answers.
+            store_updates: 256,
+            host_updates: 4096,
+            acquire_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -114,6 +151,33 @@ impl Access {
             metrics_bind,
             metrics_token,
         })
+    }
+}
+
+impl Capacity {
+    fn from_lookup(var: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let defaults = Self::default();
+        Ok(Self {
+            pool: positive(var, "TOKOBOT_DB_POOL_SIZE", defaults.pool)?,
+            money_pool: positive(var, "TOKOBOT_DB_MONEY_POOL_SIZE", defaults.money_pool)?,
+            store_updates: positive(var, "TOKOBOT_STORE_INBOX", defaults.store_updates)?,
+            host_updates: positive(var, "TOKOBOT_HOST_INBOX", defaults.host_updates)?,
+            acquire_timeout: defaults.acquire_timeout,
+        })
+    }
+}
+
+/// A positive whole number from `name`, or `default` when it is not set.
+fn positive<T>(var: &impl Fn(&str) -> Option<String>, name: &str, default: T) -> anyhow::Result<T>
+where
+    T: std::str::FromStr + PartialOrd + From<u8>,
+{
+    let Some(value) = var(name) else {
+        return Ok(default);
+    };
+    match value.trim().parse::<T>() {
+        Ok(number) if number >= T::from(1) => Ok(number),
+        _ => bail!("{name} must be a whole number of at least 1, not `{value}`"),
     }
 }
 
@@ -145,6 +209,7 @@ impl Config {
                 bail!("TOKOBOT_UPDATE_MODE must be `webhook` or `polling`, not `{other}`")
             }
         };
+        let capacity = Capacity::from_lookup(&var)?;
         let log_format = match var("TOKOBOT_LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -197,6 +262,7 @@ impl Config {
             log_format,
             antispam: crate::bot::antispam::Limits::default(),
             access: Access::from_lookup(&var)?,
+            capacity,
         })
     }
 
@@ -301,5 +367,38 @@ mod tests {
         assert!(config(&[("TOKOBOT_BIND", "nowhere")]).is_err());
         assert!(config(&[("TOKOBOT_MASTER_KEY", "c2hvcnQ=")]).is_err());
         assert!(config(&[("TOKOBOT_JWT_SECRET", "short")]).is_err());
+    }
+
+    #[test]
+    fn capacity_comes_from_the_environment_and_refuses_nonsense() {
+        assert_eq!(config(&[]).unwrap().capacity, Capacity::default());
+        let capacity = config(&[
+            ("TOKOBOT_DB_POOL_SIZE", "32"),
+            ("TOKOBOT_DB_MONEY_POOL_SIZE", "2"),
+            ("TOKOBOT_STORE_INBOX", "64"),
+            ("TOKOBOT_HOST_INBOX", "1000"),
+        ])
+        .unwrap()
+        .capacity;
+        assert_eq!(
+            capacity,
+            Capacity {
+                pool: 32,
+                money_pool: 2,
+                store_updates: 64,
+                host_updates: 1000,
+                ..Capacity::default()
+            }
+        );
+        for name in [
+            "TOKOBOT_DB_POOL_SIZE",
+            "TOKOBOT_DB_MONEY_POOL_SIZE",
+            "TOKOBOT_STORE_INBOX",
+            "TOKOBOT_HOST_INBOX",
+        ] {
+            assert!(config(&[(name, "0")]).is_err(), "{name}=0");
+            assert!(config(&[(name, "many")]).is_err(), "{name}=many");
+            assert!(config(&[(name, "-3")]).is_err(), "{name}=-3");
+        }
     }
 }

@@ -5,14 +5,32 @@
 //! `Storage` that teloxide's `Dialogue` uses; behind it, one [`DialogueStore`] shared by all
 //! stores caches states in memory (the browse path reads them on every update) and writes
 //! through to the `dialogues` table on every change, so a restart loses no conversation.
+//!
+//! [`enter`] puts the customer's dialogue and state into the handler tree in place of
+//! teloxide's `enter_dialogue`, which drops an update whose state cannot be read (logging
+//! through `log`, which this host does not collect) and writes a row for every customer it
+//! meets for the first time.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    ops::ControlFlow,
+    sync::Arc,
+    time::Duration,
+};
 
 use futures::future::BoxFuture;
 use moka::sync::Cache;
 use serde::{Deserialize, Serialize};
-use teloxide::{dispatching::dialogue::Storage, types::ChatId};
+use teloxide::dptree::{self, HandlerDescription, HandlerSignature, Type};
+use teloxide::{
+    dispatching::{
+        DpHandlerDescription, UpdateHandler,
+        dialogue::{GetChatId, Storage},
+    },
+    types::ChatId,
+};
 
+use super::CustomerDialogue;
 use crate::db::{Db, TenantId};
 
 /// Where a customer is in a multi-step conversation.
@@ -40,6 +58,48 @@ pub enum DialogueError {
     Database(#[from] sqlx::Error),
     #[error("dialogue state could not be encoded: {0}")]
     Encode(#[from] serde_json::Error),
+}
+
+/// Enters the dialogue of the chat behind an `Upd` (a message or a button press): the rest of
+/// the tree gets the [`CustomerDialogue`] and the current [`State`] (`Idle` when none is
+/// stored). A state that cannot be read fails the update, so it is retried and counted like
+/// any other failure instead of vanishing; "no state" is answered without writing one.
+#[track_caller]
+pub fn enter<Upd>() -> UpdateHandler<anyhow::Error>
+where
+    Upd: GetChatId + Clone + Send + Sync + 'static,
+{
+    let location = std::panic::Location::caller();
+    let signature = HandlerSignature::Other {
+        obligations: BTreeMap::from([
+            (Type::of::<Arc<TenantDialogues>>(), location),
+            (Type::of::<Upd>(), location),
+        ]),
+        guaranteed_outcomes: BTreeSet::from([Type::of::<CustomerDialogue>(), Type::of::<State>()]),
+        conditional_outcomes: BTreeSet::new(),
+        continues: true,
+    };
+    dptree::from_fn_with_description(
+        DpHandlerDescription::user_defined(),
+        |mut deps: dptree::di::DependencyMap, cont| async move {
+            let storage = Arc::clone(&*deps.get::<Arc<TenantDialogues>>());
+            // Nothing to enter for an update without a chat: the next branch may take it.
+            let Some(chat) = deps.get::<Upd>().chat_id() else {
+                return ControlFlow::Continue(deps);
+            };
+            let dialogue = CustomerDialogue::new(storage, chat);
+            match dialogue.get().await {
+                Ok(state) => {
+                    deps.insert(dialogue);
+                    deps.insert(state.unwrap_or_default());
+                    cont(deps).await
+                }
+                Err(error) => ControlFlow::Break(Err(anyhow::Error::new(error)
+                    .context("could not read the customer's dialogue state"))),
+            }
+        },
+        signature,
+    )
 }
 
 /// The cache and table behind every store's dialogues.

@@ -15,6 +15,7 @@
 //! - `dialogue.rs`: dialogue state in PostgreSQL, keyed by (store, chat).
 //! - `admin/`: the admin menu, one file per area, and the dialogue mechanism they share.
 //! - `split.rs`: data-sized text cut into messages Telegram accepts.
+//! - `retry.rs`: running an update again after a transient database fault.
 //! - `payments/`: QRIS invoices, confirming and ending payments, their messages, deposits.
 //! - `snk.rs`: customers fulfil products' terms (SNK); admins review the submissions.
 
@@ -27,6 +28,7 @@ pub mod dialogue;
 pub mod events;
 pub mod notices;
 pub mod payments;
+mod retry;
 pub mod snk;
 pub mod split;
 pub mod texts;
@@ -190,5 +192,17 @@ impl StoreCtx {
 
     pub fn replace_tenant(&self, tenant: Arc<Tenant>) {
         *self.tenant.write().unwrap_or_else(|p| p.into_inner()) = tenant;
+    }
+
+    /// The same store over other shared services: background money work takes the running
+    /// store's context onto the money pool this way (see `Host::money`).
+    pub fn with_services(&self, shared: &Shared) -> Self {
+        Self {
+            tenant: RwLock::new(self.tenant()),
+            shared: shared.clone(),
+            gateway: RwLock::new(self.gateway()),
+            gateway_failing: AtomicBool::new(self.gateway_was_failing()),
+            handler_errors: std::sync::atomic::AtomicU64::new(0),
+        }
     }
 }

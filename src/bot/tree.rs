@@ -1,35 +1,33 @@
 //! The handler tree and the middleware around it.
 
-use std::{
-    collections::{BTreeMap, BTreeSet},
-    ops::ControlFlow,
-    sync::Arc,
-    time::Instant,
-};
+use std::{ops::ControlFlow, sync::Arc, time::Instant};
 
-use dptree::{HandlerDescription, HandlerSignature, di::DependencyMap};
+use dptree::di::DependencyMap;
 use teloxide::{
     ApiError, RequestError,
-    dispatching::{DpHandlerDescription, UpdateHandler},
+    dispatching::UpdateHandler,
     prelude::*,
-    types::{CallbackQuery, ChatMemberUpdated, Update},
+    types::{CallbackQuery, ChatMemberUpdated, Update, UpdateId},
 };
 use tracing::Instrument;
 
 use super::{
     HandlerResult, StoreBot, StoreCtx, admin, antispam,
     customer::{self, Command},
-    dialogue::{State, TenantDialogues},
-    payments, snk,
+    dialogue::{self, State},
+    payments, retry, snk,
 };
-use crate::store::customers::{Contact, Customer};
+use crate::{
+    host::{Admission, TokenWatch, telegram::is_token_rejection},
+    store::customers::{Contact, Customer},
+};
 
 /// Builds the handler tree that every store's dispatcher shares.
 pub fn handler_tree() -> UpdateHandler<anyhow::Error> {
     let private_messages = Update::filter_message()
         .filter(|msg: Message| msg.chat.is_private() && msg.from.is_some())
         .map_async(touch_customer)
-        .enter_dialogue::<Message, TenantDialogues, State>()
+        .chain(dialogue::enter::<Message>())
         .branch(
             dptree::entry()
                 .filter_command::<Command>()
@@ -52,11 +50,11 @@ pub fn handler_tree() -> UpdateHandler<anyhow::Error> {
         .branch(dptree::endpoint(customer::start::text));
     let buttons = Update::filter_callback_query()
         .map_async(touch_customer)
-        .enter_dialogue::<CallbackQuery, TenantDialogues, State>()
+        .chain(dialogue::enter::<CallbackQuery>())
         .endpoint(customer::callback);
     let membership = Update::filter_my_chat_member().endpoint(membership_changed);
 
-    observed().chain(
+    observed(
         dptree::entry().branch(membership).branch(
             dptree::filter_async(not_spam)
                 .branch(private_messages)
@@ -111,70 +109,107 @@ async fn membership_changed(update: ChatMemberUpdated, ctx: Arc<StoreCtx>) -> Ha
     Ok(())
 }
 
-/// Middleware around the whole tree: a tracing span carrying the store's slug, the per-store
-/// update counter, the latency histogram and the error counter.
-fn observed() -> UpdateHandler<anyhow::Error> {
-    let signature = HandlerSignature::Other {
-        obligations: BTreeMap::new(),
-        guaranteed_outcomes: BTreeSet::new(),
-        conditional_outcomes: BTreeSet::new(),
-        continues: true,
-    };
+/// Middleware around the whole tree: a tracing span carrying the store's slug, the retry of
+/// an update that failed on a transient database fault, the per-store update counter, the
+/// latency histogram and the error counter; and, once the tree is done with the update, its
+/// admission place given back.
+fn observed(tree: UpdateHandler<anyhow::Error>) -> UpdateHandler<anyhow::Error> {
+    // The middleware runs the tree itself (as often as a retry needs), so it stands for the
+    // tree: the same description (the updates the bot asks Telegram for) and the same
+    // signature (what the dispatcher must provide).
+    let description = tree.description().clone();
+    let signature = tree.sig().clone();
     dptree::from_fn_with_description(
-        DpHandlerDescription::entry(),
-        |deps: DependencyMap, cont| async move {
-            let ctx = deps.try_get::<Arc<StoreCtx>>().map(|ctx| Arc::clone(&ctx));
-            let update = deps.try_get::<Update>();
-            let slug = ctx
-                .as_ref()
-                .map(|ctx| ctx.tenant().slug.clone())
-                .unwrap_or_default();
-            let span = tracing::info_span!(
-                "update",
-                store = %slug,
-                update_id = update.as_ref().map(|u| u.id.0).unwrap_or_default()
-            );
-            let started = Instant::now();
-            let outcome = cont(deps).instrument(span.clone()).await;
-            metrics::counter!("tokobot_updates_total", "store" => slug.clone()).increment(1);
-            metrics::histogram!("tokobot_update_duration_seconds", "store" => slug.clone())
-                .record(started.elapsed().as_secs_f64());
-            if let ControlFlow::Break(Err(error)) = &outcome {
-                let blocked_by = update
+        description,
+        move |deps: DependencyMap, cont| {
+            let tree = tree.clone();
+            async move {
+                let ctx = deps.try_get::<Arc<StoreCtx>>().map(|ctx| Arc::clone(&*ctx));
+                let update = deps.try_get::<Update>();
+                // Dropped last, even if a handler panics: the place goes back in every case.
+                let _place = update.as_ref().and_then(|update| {
+                    let admission = deps.try_get::<Arc<Admission>>()?;
+                    Some(HeldPlace(Arc::clone(&admission), update.id))
+                });
+                let token_watch = deps.try_get::<TokenWatch>();
+                let slug = ctx
                     .as_ref()
-                    .and_then(|u| u.from())
-                    .map(|u| u.id.0 as i64);
-                match (ctx, blocked_by) {
-                    (Some(ctx), Some(user)) if is_blocked(error) => {
-                        // Not a fault of ours: the customer blocked the bot. Stop writing to them.
-                        metrics::counter!("tokobot_blocked_customers_total", "store" => slug)
-                            .increment(1);
-                        if let Err(error) = ctx
-                            .customers
-                            .mark_blocked(&ctx.db, ctx.tenant_id(), user, true)
-                            .await
-                        {
-                            span.in_scope(
-                                || tracing::warn!(%error, "could not mark a customer as blocked"),
-                            );
+                    .map(|ctx| ctx.tenant().slug.clone())
+                    .unwrap_or_default();
+                let span = tracing::info_span!(
+                    "update",
+                    store = %slug,
+                    update_id = update.as_ref().map(|u| u.id.0).unwrap_or_default()
+                );
+                let started = Instant::now();
+                let outcome = retry::dispatch(&tree, deps, &slug)
+                    .instrument(span.clone())
+                    .await;
+                metrics::counter!("tokobot_updates_total", "store" => slug.clone()).increment(1);
+                metrics::histogram!("tokobot_update_duration_seconds", "store" => slug.clone())
+                    .record(started.elapsed().as_secs_f64());
+                match outcome {
+                    ControlFlow::Break(Err(error)) if is_token_rejection(&error) => {
+                        // Revoked since the store started: stop the store, as a start would.
+                        if let Some(watch) = token_watch {
+                            watch.rejected();
                         }
+                        ControlFlow::Break(Err(error))
                     }
-                    (ctx, _) => {
-                        if let Some(ctx) = ctx {
-                            ctx.note_handler_error();
-                        }
-                        metrics::counter!("tokobot_handler_errors_total", "store" => slug)
-                            .increment(1);
-                        span.in_scope(|| {
-                            tracing::error!(error = format!("{error:#}"), "update handler failed")
-                        });
+                    ControlFlow::Break(Err(error)) => {
+                        failed(&error, ctx, update.as_deref(), slug, &span).await;
+                        ControlFlow::Break(Err(error))
                     }
+                    ControlFlow::Break(Ok(())) => ControlFlow::Break(Ok(())),
+                    // Nothing in the tree took the update: whatever follows the tree may.
+                    ControlFlow::Continue(deps) => cont(deps).await,
                 }
             }
-            outcome
         },
         signature,
     )
+}
+
+/// An update's admission place, given back when dropped.
+struct HeldPlace(Arc<Admission>, UpdateId);
+
+impl Drop for HeldPlace {
+    fn drop(&mut self) {
+        self.0.finished(self.1);
+    }
+}
+
+/// Logs and counts an update that failed for good; a customer who blocked the bot is marked
+/// instead, since that is not a fault of ours.
+async fn failed(
+    error: &anyhow::Error,
+    ctx: Option<Arc<StoreCtx>>,
+    update: Option<&Update>,
+    slug: String,
+    span: &tracing::Span,
+) {
+    let blocked_by = update.and_then(|u| u.from()).map(|u| u.id.0 as i64);
+    match (ctx, blocked_by) {
+        (Some(ctx), Some(user)) if is_blocked(error) => {
+            metrics::counter!("tokobot_blocked_customers_total", "store" => slug).increment(1);
+            if let Err(error) = ctx
+                .customers
+                .mark_blocked(&ctx.db, ctx.tenant_id(), user, true)
+                .await
+            {
+                span.in_scope(|| tracing::warn!(%error, "could not mark a customer as blocked"));
+            }
+        }
+        (ctx, _) => {
+            if let Some(ctx) = ctx {
+                ctx.note_handler_error();
+            }
+            metrics::counter!("tokobot_handler_errors_total", "store" => slug).increment(1);
+            span.in_scope(|| {
+                tracing::error!(error = format!("{error:#}"), "update handler failed")
+            });
+        }
+    }
 }
 
 /// Whether Telegram refused a send because the customer blocked the bot or left Telegram.

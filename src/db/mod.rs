@@ -1,9 +1,9 @@
 //! Database access: connecting, migrating, and the tenant-scoped transaction.
 //!
 //! Two kinds of connection exist. The *owner* (from `DATABASE_URL`, or the embedded cluster's
-//! superuser) applies migrations and creates the runtime role. The *runtime pool* is what the
-//! host uses for everything else: it runs as [`APP_ROLE`], which is neither superuser nor
-//! BYPASSRLS, so row-level security holds even if a query forgets its tenant.
+//! superuser) applies migrations and creates the runtime role. The *runtime pools* ([`Db`]) are
+//! what the host uses for everything else: they run as [`APP_ROLE`], which is neither superuser
+//! nor BYPASSRLS, so row-level security holds even if a query forgets its tenant.
 //!
 //! Store code reaches data only through [`Db::tenant`], a transaction that has set
 //! `app.tenant_id`. The tenant registry (src/host/tenants.rs) is the one named cross-tenant
@@ -108,10 +108,34 @@ pub struct RuntimeConnect {
     pub set_role: bool,
 }
 
-/// The host's handle on the runtime pool.
+/// How many connections each of the runtime pools may open, and how long a query waits for
+/// one before it fails with "pool timed out".
+#[derive(Clone, Copy, Debug)]
+pub struct PoolLimits {
+    /// Updates, the API, the registry and bookkeeping.
+    pub shared: u32,
+    /// Background work that moves money or stock; see [`Db::money`].
+    pub money: u32,
+    pub acquire_timeout: Duration,
+}
+
+/// The host's handle on the runtime pools.
+///
+/// There are three, so that one kind of work can never starve another of connections:
+/// - the *shared* pool, for updates, the API, the registry and bookkeeping;
+/// - the *money* pool, a few connections reserved for the background work that moves money
+///   or stock (payment reconciliation and expiry, the outbox, order expiry) and for the
+///   Pakasir webhook: a flood of browsing can exhaust the shared pool, never this one;
+/// - one connection for `LISTEN`, which holds its connection for as long as it listens.
+///
+/// A handle hands out transactions from one of them: [`Db::money`] is the same handle on the
+/// money pool, so code written against `Db` runs unchanged on either.
 #[derive(Clone, Debug)]
 pub struct Db {
+    /// Where this handle's transactions come from: the shared pool or the money pool.
     pool: PgPool,
+    money: PgPool,
+    listen: PgPool,
     /// Kept current by [`Db::watch_health`]; the webhook route reads it on every delivery.
     healthy: Arc<AtomicBool>,
     /// Where the health probe connects: its own connection, so a busy pool never reads as a
@@ -120,36 +144,43 @@ pub struct Db {
 }
 
 impl Db {
-    /// Opens the runtime pool and refuses a role that could bypass row-level security.
+    /// Opens the runtime pools and refuses a role that could bypass row-level security.
     ///
-    /// The pool connects lazily, so a host whose database is briefly down still starts its HTTP
-    /// server (webhooks answer 503 and Telegram retries) and recovers by itself.
-    pub async fn connect(connect: RuntimeConnect, max_connections: u32) -> anyhow::Result<Self> {
-        let set_role = connect.set_role;
+    /// The pools connect lazily (the shared one opens its first connection to check the
+    /// role), so a host whose database is briefly down recovers by itself.
+    pub async fn connect(connect: RuntimeConnect, limits: PoolLimits) -> anyhow::Result<Self> {
         let probe = connect.options.clone();
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .min_connections(0)
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if set_role {
-                        conn.execute(format!("set role {APP_ROLE}").as_str())
-                            .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(connect.options)
+        let pool = pool_options(&connect, limits.shared, limits.acquire_timeout)
+            .connect_with(connect.options.clone())
             .await
             .context("cannot connect to the database")?;
+        let money = pool_options(&connect, limits.money, limits.acquire_timeout)
+            .connect_lazy_with(connect.options.clone());
+        let listen =
+            pool_options(&connect, 1, limits.acquire_timeout).connect_lazy_with(connect.options);
         let db = Self {
             pool,
+            money,
+            listen,
             healthy: Arc::new(AtomicBool::new(true)),
             probe,
         };
         db.check_runtime_role().await?;
         Ok(db)
+    }
+
+    /// The same handle on the money pool: every transaction it begins (through
+    /// [`Db::tenant`] or [`Db::registry`]) uses one of the reserved connections.
+    pub fn money(&self) -> Db {
+        Db {
+            pool: self.money.clone(),
+            ..self.clone()
+        }
+    }
+
+    /// The pool of the one connection that `LISTEN`s for store changes.
+    pub fn notifications(&self) -> &PgPool {
+        &self.listen
     }
 
     /// The host must not run as a role that ignores row-level security (SPEC §4).
@@ -198,7 +229,7 @@ impl Db {
         Ok(TenantTx { tx, tenant })
     }
 
-    /// The cross-tenant pool, for the tenant registry and webhook routing only.
+    /// The cross-tenant pool, for the tenant registry and the id-only work queues only.
     pub fn registry(&self) -> &PgPool {
         &self.pool
     }
@@ -261,9 +292,28 @@ impl Db {
         ok
     }
 
+    /// Closes every pool, waiting for the connections in use to come back.
     pub async fn close(&self) {
-        self.pool.close().await;
+        tokio::join!(self.pool.close(), self.money.close(), self.listen.close());
     }
+}
+
+/// A pool of the runtime role, `size` connections at most, opened on demand.
+fn pool_options(connect: &RuntimeConnect, size: u32, acquire_timeout: Duration) -> PgPoolOptions {
+    let set_role = connect.set_role;
+    PgPoolOptions::new()
+        .max_connections(size)
+        .min_connections(0)
+        .acquire_timeout(acquire_timeout)
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if set_role {
+                    conn.execute(format!("set role {APP_ROLE}").as_str())
+                        .await?;
+                }
+                Ok(())
+            })
+        })
 }
 
 /// A transaction that has set `app.tenant_id`; it rolls back when dropped uncommitted.

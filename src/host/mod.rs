@@ -9,8 +9,13 @@
 //!
 //! - `telegram.rs`: the bot factory (one shared HTTP client) and token checks.
 //! - `runtime.rs`: one running store (dispatcher task, inbox, duplicate filter).
-//! - `listener.rs`: the channel-fed update listener used in webhook mode.
+//! - `listener.rs`: the update listeners (the webhook route's channel, admitted polling).
+//! - `dispatch.rs`: a store's dispatcher, updates through the shared handler tree.
+//! - `admission.rs`: the bounded places of the updates between the webhook's 200 and the end
+//!   of their handling.
 
+mod admission;
+mod dispatch;
 mod listener;
 mod runtime;
 pub mod telegram;
@@ -18,19 +23,21 @@ pub mod telegram;
 use std::{
     collections::HashMap,
     sync::{
-        Arc, RwLock,
+        Arc, RwLock, Weak,
         atomic::{AtomicBool, Ordering},
     },
 };
 
 use anyhow::Context;
 use futures::StreamExt;
-use teloxide::{dispatching::UpdateHandler, prelude::*};
+use teloxide::{adaptors::CacheMe, dispatching::UpdateHandler, prelude::*, types::Me};
+use time::OffsetDateTime;
 
+pub use admission::{Admission, Budget};
 pub use runtime::Accepted;
 use runtime::Launch;
 pub use runtime::Running;
-use telegram::{ALLOWED_UPDATES, BotFactory, TokenCheckError};
+use telegram::{ALLOWED_UPDATES, BotFactory, REJECTED_TOKEN, TokenCheckError};
 
 use crate::{
     bot::{GatewayKeys, Shared, StoreCtx, antispam::AntiSpam, dialogue::DialogueStore},
@@ -38,6 +45,7 @@ use crate::{
     crypto::Sealer,
     db::{Db, TenantId},
     pakasir::PakasirClient,
+    secret::Secret,
     store::{catalog::CatalogCache, customers::CustomerBook},
     tenants::{
         model::{Tenant, TenantStatus},
@@ -48,6 +56,30 @@ use crate::{
 
 /// How many stores start at once; the rest wait, so a host with many stores starts staggered.
 const START_CONCURRENCY: usize = 32;
+
+/// Lets a running store report that Telegram refused its token, without keeping the host
+/// alive: the handlers hold it, the host holds the handlers.
+#[derive(Clone)]
+pub struct TokenWatch {
+    host: Weak<Inner>,
+    slug: String,
+    /// The runtime the handlers belong to (its `generation`), so that a refusal of an old
+    /// token never stops the runtime that replaced it.
+    generation: OffsetDateTime,
+}
+
+impl TokenWatch {
+    /// Records the refusal and stops the store, in the background: the store's own handler
+    /// reports it, and stopping waits for that handler to finish.
+    pub fn rejected(&self) {
+        let Some(inner) = self.host.upgrade() else {
+            return;
+        };
+        let host = Host { inner };
+        let (slug, generation) = (self.slug.clone(), self.generation);
+        tokio::spawn(async move { host.token_rejected(&slug, generation).await });
+    }
+}
 
 /// Where the webhook route should send an update for a slug.
 pub enum Route {
@@ -100,6 +132,10 @@ struct Inner {
     bots: BotFactory,
     handler: UpdateHandler<anyhow::Error>,
     shared: Shared,
+    /// The same services on the money pool, for background work on money and stock.
+    money: Shared,
+    /// The host's places for accepted updates, shared by its stores.
+    budget: Budget,
     dialogues: Arc<DialogueStore>,
     slots: RwLock<HashMap<String, Arc<Slot>>>,
     /// Set once the first pass over the registry has finished, for `/readyz`.
@@ -112,7 +148,21 @@ impl Host {
         let pakasir = PakasirClient::new(bots.client().clone(), &config.pakasir_api_url);
         let antispam = Arc::new(AntiSpam::new(config.antispam));
         let gated_on_arrival = config.update_mode == UpdateMode::Webhook;
-        let provisioner = Provisioner::new(db.clone(), sealer.clone(), bots.clone());
+        let shared = Shared {
+            db: db.clone(),
+            sealer: sealer.clone(),
+            customers: Arc::new(CustomerBook::new()),
+            catalog: Arc::new(CatalogCache::new()),
+            antispam,
+            gated_on_arrival,
+            pakasir,
+            provisioner: Provisioner::new(db.clone(), sealer.clone(), bots.clone()),
+        };
+        let money = Shared {
+            db: db.money(),
+            ..shared.clone()
+        };
+        let budget = Budget::new(config.capacity.host_updates);
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -120,16 +170,9 @@ impl Host {
                 sealer: sealer.clone(),
                 bots,
                 handler: crate::bot::handler_tree(),
-                shared: Shared {
-                    db: db.clone(),
-                    sealer: sealer.clone(),
-                    customers: Arc::new(CustomerBook::new()),
-                    catalog: Arc::new(CatalogCache::new()),
-                    antispam,
-                    gated_on_arrival,
-                    pakasir,
-                    provisioner,
-                },
+                shared,
+                money,
+                budget,
                 dialogues,
                 slots: RwLock::new(HashMap::new()),
                 started: AtomicBool::new(false),
@@ -157,6 +200,17 @@ impl Host {
     /// The services every store's handlers share.
     pub fn shared(&self) -> &Shared {
         &self.inner.shared
+    }
+
+    /// The shared services on the money pool ([`Db::money`]): background work that moves
+    /// money or stock uses these, so that browsing can never starve it of connections.
+    pub fn money(&self) -> &Shared {
+        &self.inner.money
+    }
+
+    /// The host's places for accepted updates.
+    pub fn budget(&self) -> &Budget {
+        &self.inner.budget
     }
 
     /// Tells the host that a store's catalog changed, so cached catalog pages are rebuilt.
@@ -329,25 +383,10 @@ impl Host {
         webhook_current: bool,
     ) -> anyhow::Result<Option<Running>> {
         let registry = self.inner.db.registry();
-        let (bot, me) = match self.inner.bots.check(&secrets.bot_token).await {
-            Ok(checked) => checked,
-            Err(TokenCheckError::Rejected) => {
-                tracing::warn!(store = %tenant.slug, "Telegram rejected the store's bot token; the store is skipped");
-                repo::record_bot(
-                    registry,
-                    tenant.id,
-                    None,
-                    Some("Telegram rejected the bot token"),
-                )
-                .await?;
-                return Ok(None);
-            }
-            Err(error) => return Err(error.into()),
+        let Some((bot, me)) = self.identify(&tenant, &secrets.bot_token).await? else {
+            return Ok(None);
         };
         let username = me.username().to_owned();
-        if tenant.bot_username.as_deref() != Some(&username) || tenant.bot_error.is_some() {
-            repo::record_bot(registry, tenant.id, Some((me.id.0 as i64, &username)), None).await?;
-        }
         let launch = Launch {
             dialogues: self.inner.dialogues.for_tenant(tenant.id),
             ctx: Arc::new(StoreCtx::new(
@@ -360,6 +399,16 @@ impl Host {
             webhook_secret: secrets.webhook_secret.clone(),
             generation: tenant.updated_at,
             handler: self.inner.handler.clone(),
+            me,
+            token_watch: TokenWatch {
+                host: Arc::downgrade(&self.inner),
+                slug: tenant.slug.clone(),
+                generation: tenant.updated_at,
+            },
+            admission: Arc::new(Admission::new(
+                self.inner.config.capacity.store_updates,
+                &self.inner.budget,
+            )),
         };
         let running = match self.inner.config.update_mode {
             UpdateMode::Webhook => {
@@ -389,6 +438,59 @@ impl Host {
         };
         tracing::info!(store = %tenant.slug, bot = %username, "store started");
         Ok(Some(running))
+    }
+
+    /// The store's bot and its identity: the registry's record when it stands for the token
+    /// (no call to Telegram), else `getMe`, whose answer is recorded. `None` when Telegram
+    /// rejects the token, which is recorded too.
+    async fn identify(
+        &self,
+        tenant: &Tenant,
+        token: &Secret,
+    ) -> anyhow::Result<Option<(CacheMe<Bot>, Me)>> {
+        if let Some(me) = telegram::recorded_identity(tenant, token) {
+            return Ok(Some((self.inner.bots.bot(token), me)));
+        }
+        let registry = self.inner.db.registry();
+        match self.inner.bots.check(token).await {
+            Ok((bot, me)) => {
+                let (id, username) = (me.id.0 as i64, me.username());
+                if tenant.bot_id != Some(id)
+                    || tenant.bot_username.as_deref() != Some(username)
+                    || tenant.bot_error.is_some()
+                {
+                    repo::record_bot(registry, tenant.id, Some((id, username)), None).await?;
+                }
+                Ok(Some((bot, me)))
+            }
+            Err(TokenCheckError::Rejected) => {
+                tracing::warn!(store = %tenant.slug, "Telegram rejected the store's bot token; the store is skipped");
+                repo::record_bot(registry, tenant.id, None, Some(REJECTED_TOKEN)).await?;
+                Ok(None)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Telegram refused the token of the store's runtime `generation` at its first use
+    /// (revoked since the host started it from the registry's record): the refusal is recorded
+    /// in `bot_error`, as a check at start would, and the store stops. The periodic pass checks
+    /// the token again. A runtime that replaced that one (a rotated token) is left alone.
+    pub async fn token_rejected(&self, slug: &str, generation: OffsetDateTime) {
+        let slot = self.slot(slug);
+        let _serialised = slot.sync.lock().await;
+        let Some(running) = slot.running().filter(|r| r.generation == generation) else {
+            return;
+        };
+        tracing::warn!(store = %slug, "Telegram rejected the store's bot token; the store stops");
+        let tenant = running.ctx.tenant_id();
+        if let Err(error) =
+            repo::record_bot(self.inner.db.registry(), tenant, None, Some(REJECTED_TOKEN)).await
+        {
+            tracing::warn!(store = %slug, %error, "could not record the rejected token");
+        }
+        slot.set(SlotState::Stopped);
+        running.stop().await;
     }
 
     async fn ensure_stopped(&self, slot: &Slot, tenant: Option<Tenant>) -> anyhow::Result<()> {

@@ -7,18 +7,17 @@ use std::{
 };
 
 use teloxide::{
-    dispatching::{Dispatcher, UpdateHandler},
-    error_handlers::{IgnoringErrorHandler, LoggingErrorHandler},
+    dispatching::UpdateHandler,
     prelude::*,
     stop::StopToken,
-    types::Update,
+    types::{Me, Update, UpdateId},
     update_listeners::{Polling, UpdateListener},
 };
 use time::OffsetDateTime;
 use tokio::{sync::mpsc, task::JoinHandle};
 use tracing::Instrument;
 
-use super::listener;
+use super::{TokenWatch, admission::Admission, dispatch::Dispatch, listener};
 use crate::{
     bot::{StoreBot, StoreCtx, dialogue::TenantDialogues},
     secret::Secret,
@@ -35,7 +34,8 @@ pub enum Accepted {
     Duplicate,
     /// The customer is over the anti-spam limit; the update is dropped on purpose.
     Throttled,
-    /// The store's inbox is full or closing; Telegram should retry later.
+    /// The store or the host holds all the updates it may; or the store is stopping.
+    /// Nothing was recorded, so Telegram's retry is handled as new.
     Busy,
 }
 
@@ -48,6 +48,8 @@ pub struct Running {
     pub generation: OffsetDateTime,
     /// Present in webhook mode: where the webhook route pushes updates.
     inbox: Option<mpsc::Sender<Update>>,
+    /// The places of the updates accepted and not yet handled.
+    admission: Arc<Admission>,
     /// Recently accepted update ids, so a redelivered update is processed once.
     seen: Mutex<RecentIds>,
     stop: StopToken,
@@ -63,12 +65,18 @@ pub struct Launch {
     pub generation: OffsetDateTime,
     pub dialogues: Arc<TenantDialogues>,
     pub handler: UpdateHandler<anyhow::Error>,
+    /// The bot's identity, which commands addressed `/start@username` are checked against.
+    pub me: Me,
+    /// Where handlers report that Telegram refused the bot's token.
+    pub token_watch: TokenWatch,
+    /// The store's share of places; its capacity is also the size of the store's inbox.
+    pub admission: Arc<Admission>,
 }
 
 impl Running {
     /// Starts a dispatcher fed by the webhook route.
     pub fn start_webhook(launch: Launch) -> Self {
-        let (tx, listener, stop) = listener::channel();
+        let (tx, listener, stop) = listener::channel(launch.admission.capacity());
         Self::start(launch, listener, stop, Some(tx))
     }
 
@@ -81,7 +89,8 @@ impl Running {
             .await
             .build();
         let stop = polling.stop_token();
-        Self::start(launch, polling, stop, None)
+        let listener = listener::admitted(polling, Arc::clone(&launch.admission));
+        Self::start(launch, listener, stop, None)
     }
 
     fn start<L>(
@@ -95,26 +104,19 @@ impl Running {
         L::Err: std::fmt::Debug + Send,
     {
         let slug = launch.ctx.tenant().slug.clone();
-        let mut dispatcher = Dispatcher::builder(launch.bot.clone(), launch.handler)
-            .dependencies(dptree::deps![Arc::clone(&launch.ctx), launch.dialogues])
-            // Handler errors are logged and counted by the tree's middleware, with the store's span.
-            .error_handler(Arc::new(IgnoringErrorHandler))
-            .default_handler(|_| async {})
-            .build();
-        let span = tracing::info_span!("store", store = %slug);
-        let task = tokio::spawn(
-            async move {
-                let listener_errors =
-                    LoggingErrorHandler::with_custom_text("the update listener failed");
-                if let Err(error) = dispatcher
-                    .try_dispatch_with_listener(listener, listener_errors)
-                    .await
-                {
-                    tracing::error!(%error, "the dispatcher stopped with an error");
-                }
-            }
-            .instrument(span),
+        let dispatch = Dispatch::new(
+            launch.handler,
+            dptree::deps![
+                launch.bot.clone(),
+                launch.me,
+                launch.token_watch,
+                Arc::clone(&launch.ctx),
+                launch.dialogues,
+                Arc::clone(&launch.admission)
+            ],
         );
+        let span = tracing::info_span!("store", store = %slug);
+        let task = tokio::spawn(dispatch.run(listener).instrument(span));
         Self {
             ctx: launch.ctx,
             bot: launch.bot,
@@ -122,33 +124,50 @@ impl Running {
             webhook_secret: launch.webhook_secret,
             generation: launch.generation,
             inbox,
+            admission: launch.admission,
             seen: Mutex::new(RecentIds::default()),
             stop,
             task: Mutex::new(Some(task)),
         }
     }
 
-    /// Hands a webhook update to the dispatcher, once per `update_id`.
+    /// Hands a webhook update to the dispatcher, once per `update_id`, if the store and the
+    /// host have a place for it; the place is held until the handler tree is done with it.
     pub fn accept(&self, update: Update) -> Accepted {
         let Some(inbox) = &self.inbox else {
             return Accepted::Busy;
         };
-        let id = update.id.0 as i32;
-        // `or_insert` is atomic: of two concurrent deliveries of one update, one sees it fresh.
+        let id = update.id;
+        if self.seen().contains(id) {
+            return Accepted::Duplicate;
+        }
+        // Full: answer 503 *before* recording anything, so Telegram's redelivery is new to us.
+        let Some(place) = self.admission.reserve() else {
+            return Accepted::Busy;
+        };
+        // `insert` is atomic: of two concurrent deliveries of one update, one sees it fresh
+        // (the other's place goes back as it is dropped).
         if !self.seen().insert(id) {
             return Accepted::Duplicate;
         }
         if !crate::bot::antispam::gate(&self.ctx, &self.bot, &update) {
             return Accepted::Throttled;
         }
+        self.admission.hold(id, place);
+        // The inbox is as large as the store's share, so only a closing store refuses here.
         match inbox.try_send(update) {
             Ok(()) => Accepted::Queued,
             Err(_) => {
-                // Not processed: let Telegram's retry through.
+                self.admission.finished(id);
                 self.seen().remove(id);
                 Accepted::Busy
             }
         }
+    }
+
+    /// Updates of this store accepted and not yet handled.
+    pub fn in_flight(&self) -> usize {
+        self.admission.in_flight()
     }
 
     fn seen(&self) -> std::sync::MutexGuard<'_, RecentIds> {
@@ -166,6 +185,7 @@ impl Running {
                 abort.abort();
             }
         }
+        self.admission.release_all();
     }
 }
 
@@ -176,15 +196,19 @@ impl Running {
 /// which matters for a host with a thousand mostly idle stores.
 #[derive(Default)]
 struct RecentIds {
-    order: VecDeque<i32>,
-    set: HashSet<i32>,
+    order: VecDeque<UpdateId>,
+    set: HashSet<UpdateId>,
 }
 
 impl RecentIds {
     const KEEP: usize = 2048;
 
+    fn contains(&self, id: UpdateId) -> bool {
+        self.set.contains(&id)
+    }
+
     /// Remembers `id`; `false` when it was already there.
-    fn insert(&mut self, id: i32) -> bool {
+    fn insert(&mut self, id: UpdateId) -> bool {
         if !self.set.insert(id) {
             return false;
         }
@@ -197,7 +221,7 @@ impl RecentIds {
         true
     }
 
-    fn remove(&mut self, id: i32) {
+    fn remove(&mut self, id: UpdateId) {
         if self.set.remove(&id) {
             self.order.retain(|x| *x != id);
         }
@@ -206,19 +230,22 @@ impl RecentIds {
 
 #[cfg(test)]
 mod tests {
+    use teloxide::types::UpdateId;
+
     use super::RecentIds;
 
     #[test]
     fn recent_ids_remember_a_bounded_window() {
         let mut ids = RecentIds::default();
-        assert!(ids.insert(1));
-        assert!(!ids.insert(1));
-        ids.remove(1);
-        assert!(ids.insert(1));
-        for id in 2..=(RecentIds::KEEP as i32 + 1) {
-            assert!(ids.insert(id));
+        assert!(ids.insert(UpdateId(1)));
+        assert!(!ids.insert(UpdateId(1)));
+        assert!(ids.contains(UpdateId(1)));
+        ids.remove(UpdateId(1));
+        assert!(ids.insert(UpdateId(1)));
+        for id in 2..=(RecentIds::KEEP as u32 + 1) {
+            assert!(ids.insert(UpdateId(id)));
         }
-        assert!(ids.insert(1), "the oldest id was forgotten");
+        assert!(ids.insert(UpdateId(1)), "the oldest id was forgotten");
         assert_eq!(ids.order.len(), RecentIds::KEEP);
     }
 }

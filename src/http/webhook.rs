@@ -2,7 +2,9 @@
 //!
 //! This is the host's hottest path, so it touches no database: the slug is looked up in the
 //! host's table, the secret compared in constant time, the body parsed, and the update pushed
-//! into the store's inbox. Telegram gets its 200 before the update is handled.
+//! into the store's inbox. Telegram gets its 200 before the update is handled, and only when
+//! the store and the host have a place for it (`host::admission`); otherwise a 503, and
+//! Telegram delivers the update again later.
 
 use axum::{
     body::Bytes,
@@ -61,7 +63,11 @@ pub async fn telegram(
         Accepted::Queued | Accepted::Duplicate | Accepted::Throttled => {
             StatusCode::OK.into_response()
         }
-        Accepted::Busy => unavailable("the store is busy; retry"),
+        Accepted::Busy => {
+            metrics::counter!("tokobot_webhook_rejected_total", "store" => slug, "reason" => "busy")
+                .increment(1);
+            unavailable("the store is busy; retry")
+        }
     }
 }
 

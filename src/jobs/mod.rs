@@ -3,7 +3,8 @@
 //! - tenant changes: LISTEN for stores changed by another process and sync them;
 //! - reconcile: a periodic pass over every store, catching lost notifications and retrying
 //!   stores whose start failed on a network error;
-//! - bookkeeping: coalesced last-seen writes, anti-spam memory and the metrics upkeep;
+//! - bookkeeping: coalesced last-seen writes, anti-spam memory, the admission gauges and the
+//!   metrics upkeep;
 //! - store work (`store.rs`): the outbox sender and the expiry of unpaid orders;
 //! - payments (`payments.rs`): reconciliation and expiry of pending Pakasir invoices, SNK
 //!   retention.
@@ -25,7 +26,9 @@ const BOOKKEEPING_EVERY: Duration = Duration::from_secs(5);
 /// Follows store changes announced with NOTIFY, reconnecting when the database comes back.
 pub async fn tenant_changes(host: Host, mut stop: watch::Receiver<bool>) {
     loop {
-        let mut listener = match PgListener::connect_with(host.db().registry()).await {
+        // LISTEN holds its connection for as long as it listens: it has a pool of its own,
+        // rather than keeping one of the connections that updates need.
+        let mut listener = match PgListener::connect_with(host.db().notifications()).await {
             Ok(listener) => listener,
             Err(error) => {
                 tracing::warn!(%error, "cannot listen for store changes; retrying");
@@ -90,6 +93,11 @@ pub async fn bookkeeping(host: Host, metrics: PrometheusHandle, mut stop: watch:
             _ = tick.tick() => {
                 host.customers().flush_seen(host.db()).await;
                 host.shared().antispam.forget_quiet();
+                // How close the host is to answering 503: updates held against its places.
+                let places = host.config().capacity.host_updates;
+                metrics::gauge!("tokobot_updates_held")
+                    .set(places.saturating_sub(host.budget().available()) as f64);
+                metrics::gauge!("tokobot_updates_places").set(places as f64);
                 metrics.run_upkeep();
             }
             _ = stop.changed() => {

@@ -1,6 +1,8 @@
 //! Stores are provisioned, answer on their own webhook paths, and start, stop and come back
 //! without a restart of the host.
 
+use std::time::{Duration, Instant};
+
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tokobot::config::UpdateMode;
@@ -384,22 +386,67 @@ async fn a_restarted_host_brings_its_stores_back_and_continues_a_dialogue() {
 }
 
 #[tokio::test]
-async fn a_store_whose_token_was_revoked_is_skipped_and_others_still_start() {
+async fn a_restart_asks_telegram_nothing_per_store_and_a_token_revoked_meanwhile_is_noticed_at_first_use()
+ {
     let mut host = spawn_host().await;
     host.create_store("toko-cabut", 1070, json!({})).await;
     host.create_store("toko-sehat", 1071, json!({})).await;
+    let revoked_secret = host.webhook_secret(1070);
+    let secret = host.webhook_secret(1071);
     host.telegram.remove_bot(&bot_token(1070));
+    host.telegram.clear();
 
     host.restart().await;
 
-    let (_, revoked) = host
-        .operator(Method::GET, "/api/v1/tenants/toko-cabut", None)
+    // The bots' identities come from the registry: no getMe, and no other call either.
+    assert!(
+        host.telegram.requests().is_empty(),
+        "a restart calls Telegram: {:?}",
+        host.telegram.requests()
+    );
+    // A command addressed to the bot by name is understood with that identity.
+    host.deliver(
+        "toko-sehat",
+        Some(&secret),
+        &text_update(1, 5008, "/start@toko_sehat_bot"),
+    )
+    .await;
+    let texts = host.wait_texts(1071, 5008, 1).await;
+    assert!(texts[0].contains("Selamat datang"), "{texts:?}");
+
+    // The revoked token fails at its first reply: recorded as a check at start would, and the
+    // store stops taking updates.
+    let status = host
+        .deliver(
+            "toko-cabut",
+            Some(&revoked_secret),
+            &text_update(2, 5009, "/start"),
+        )
         .await;
-    assert_eq!(revoked["bot_error"], "Telegram rejected the bot token");
-    let secret = host.webhook_secret(1071);
-    host.deliver("toko-sehat", Some(&secret), &text_update(1, 5008, "/start"))
-        .await;
-    host.wait_texts(1071, 5008, 1).await;
+    assert_eq!(status, StatusCode::OK);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, store) = host
+            .operator(Method::GET, "/api/v1/tenants/toko-cabut", None)
+            .await;
+        let stopped = host
+            .deliver(
+                "toko-cabut",
+                Some(&revoked_secret),
+                &text_update(3, 5009, "/start"),
+            )
+            .await
+            == StatusCode::NOT_FOUND;
+        if store["bot_error"] == "Telegram rejected the bot token" && stopped {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the revoked token was not noticed: {store}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(host.telegram.calls(&bot_token(1071), "getMe").is_empty());
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ mod deploy;
 mod hosting;
 mod isolation;
 mod operations;
+mod overload;
 mod payments;
 mod shop;
 mod support;

@@ -211,6 +211,9 @@ async fn pay_with_balance(
             if keep {
                 tx.commit().await?;
                 ctx.catalog.invalidate(tenant);
+            } else {
+                // Never hold a connection while Telegram is called.
+                drop(tx);
             }
             let text = match error {
                 PayError::NotFound => t.order_not_found.to_owned(),

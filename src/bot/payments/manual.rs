@@ -37,13 +37,21 @@ pub async fn mark_paid(
         return reply(t.manual_usage.to_owned()).await;
     }
     let mut tx = ctx.db.tenant(tenant.id).await?;
-    let (order, mut sends) =
+    let outcome =
         match payments::mark_order_paid(&mut tx, tenant.id, &code, &Actor::Admin(admin)).await? {
-            Manual::Paid { order, outbox } => (order, outbox),
-            Manual::NotFound => return reply(fill(t.manual_not_found, &[("code", &code)])).await,
-            Manual::AlreadyPaid => return reply(t.order_already_paid.to_owned()).await,
-            Manual::SoldOut => return reply(fill(t.manual_sold_out, &[("code", &code)])).await,
+            Manual::Paid { order, outbox } => Ok((order, outbox)),
+            Manual::NotFound => Err(fill(t.manual_not_found, &[("code", &code)])),
+            Manual::AlreadyPaid => Err(t.order_already_paid.to_owned()),
+            Manual::SoldOut => Err(fill(t.manual_sold_out, &[("code", &code)])),
         };
+    let (order, mut sends) = match outcome {
+        Ok(paid) => paid,
+        Err(text) => {
+            // Nothing changed: give the connection back before Telegram is called.
+            drop(tx);
+            return reply(text).await;
+        }
+    };
     let customer_texts = texts(ctx.locale_of(order.customer_id));
     let notice = Outgoing::Text {
         text: fill(

@@ -11,6 +11,8 @@
 //! Every path works on a [`PayStore`]: a store's context and, when its bot runs in this
 //! process, the bot. A store whose bot does not run here (suspended, or starting) still has
 //! its payments confirmed and credited; the messages wait in the outbox until it runs again.
+//! The stores that [`PayStore`]'s constructors find (for the Pakasir webhook and the jobs)
+//! work on the money pool, so that no amount of browsing can hold payments up.
 
 pub mod confirm;
 pub mod handlers;
@@ -23,7 +25,7 @@ use std::{collections::HashMap, sync::Arc};
 use super::{GatewayKeys, StoreBot, StoreCtx, delivery};
 use crate::{
     db::TenantId,
-    host::{Host, Route},
+    host::{Host, Route, Running},
     pakasir::PakasirError,
     store::gateway,
     tenants::repo,
@@ -41,12 +43,9 @@ impl PayStore {
     /// The store `slug`, running or not; `None` when no such store exists.
     pub async fn by_slug(host: &Host, slug: &str) -> anyhow::Result<Option<PayStore>> {
         if let Route::Running(running) = host.route(slug) {
-            return Ok(Some(PayStore {
-                ctx: Arc::clone(&running.ctx),
-                bot: Some(running.bot.clone()),
-            }));
+            return Ok(Some(Self::of_running(host, &running)));
         }
-        let tenant = repo::by_slug(host.db().registry(), slug).await?;
+        let tenant = repo::by_slug(host.money().db.registry(), slug).await?;
         match tenant {
             Some(tenant) => Self::offline(host, tenant).await.map(Some),
             None => Ok(None),
@@ -62,7 +61,7 @@ impl PayStore {
         if let Some(store) = running.get(&tenant) {
             return Ok(Some(store.clone()));
         }
-        match repo::by_id(host.db().registry(), tenant).await? {
+        match repo::by_id(host.money().db.registry(), tenant).await? {
             Some(tenant) => Self::offline(host, tenant).await.map(Some),
             None => Ok(None),
         }
@@ -72,20 +71,22 @@ impl PayStore {
     pub fn running(host: &Host) -> HashMap<TenantId, PayStore> {
         host.running_stores()
             .into_iter()
-            .map(|running| {
-                let store = PayStore {
-                    ctx: Arc::clone(&running.ctx),
-                    bot: Some(running.bot.clone()),
-                };
-                (running.ctx.tenant_id(), store)
-            })
+            .map(|running| (running.ctx.tenant_id(), Self::of_running(host, &running)))
             .collect()
+    }
+
+    /// A running store, its context taken onto the money pool.
+    fn of_running(host: &Host, running: &Running) -> Self {
+        PayStore {
+            ctx: Arc::new(running.ctx.with_services(host.money())),
+            bot: Some(running.bot.clone()),
+        }
     }
 
     /// A context for a store whose bot does not run here.
     async fn offline(host: &Host, tenant: crate::tenants::model::Tenant) -> anyhow::Result<Self> {
-        let secrets = repo::secrets(host.db().registry(), host.sealer(), tenant.id).await?;
-        let ctx = StoreCtx::new(Arc::new(tenant), GatewayKeys::of(&secrets), host.shared());
+        let secrets = repo::secrets(host.money().db.registry(), host.sealer(), tenant.id).await?;
+        let ctx = StoreCtx::new(Arc::new(tenant), GatewayKeys::of(&secrets), host.money());
         Ok(PayStore {
             ctx: Arc::new(ctx),
             bot: None,

@@ -82,6 +82,11 @@ pub async fn spawn_host_with(adjust: impl FnOnce(&mut Config)) -> TestHost {
     launch(UpdateMode::Webhook, fresh_database().await, adjust).await
 }
 
+/// Starts a host in `mode` whose configuration `adjust` changes first.
+pub async fn spawn_host_in_with(mode: UpdateMode, adjust: impl FnOnce(&mut Config)) -> TestHost {
+    launch(mode, fresh_database().await, adjust).await
+}
+
 /// Starts a host on the database at `database_url`.
 pub async fn spawn_host_on(mode: UpdateMode, database_url: String) -> TestHost {
     launch(mode, database_url, |_| {}).await
@@ -137,6 +142,7 @@ pub fn test_config(mode: UpdateMode, database_url: String, telegram: &FakeTelegr
             ..Default::default()
         },
         access: Default::default(),
+        capacity: Default::default(),
     }
 }
 
