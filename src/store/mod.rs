@@ -5,6 +5,7 @@
 //!
 //! - `catalog`: categories and products as customers browse them, cached per store.
 //! - `catalog_doc`: the whole catalog as one JSON document, imported and exported.
+//! - `products`, `categories`, `inventory`: the catalog and its stock as admins change them.
 //! - `stock`: the goods, sealed, and their reservation and sale.
 //! - `cart`, `coupons`, `orders`: from cart to a paid order; `fulfilment`: what follows a paid
 //!   order however it was paid (goods, terms, the staff's notices, low stock).
@@ -19,15 +20,18 @@ pub mod audit;
 pub mod cart;
 pub mod catalog;
 pub mod catalog_doc;
+pub mod categories;
 pub mod coupons;
 pub mod customers;
 pub mod error;
 pub mod fulfilment;
 pub mod gateway;
+pub mod inventory;
 pub mod money;
 pub mod orders;
 pub mod outbox;
 pub mod payments;
+pub mod products;
 pub mod snk;
 pub mod stats;
 pub mod stock;

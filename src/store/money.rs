@@ -17,9 +17,34 @@ pub fn rupiah(amount: i64) -> String {
     }
 }
 
+/// Reads an amount of rupiah as people type it: `25000`, `25.000`, `Rp 25.000`. `None` for
+/// anything else (negative, fractional, letters, more than twelve digits).
+pub fn parse(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let text = text
+        .strip_prefix("Rp")
+        .or_else(|| text.strip_prefix("rp"))
+        .unwrap_or(text);
+    let digits: String = text.chars().filter(|c| !matches!(c, '.' | ' ')).collect();
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) || digits.len() > 12 {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::rupiah;
+    use super::{parse, rupiah};
+
+    #[test]
+    fn amounts_are_read_as_people_type_them() {
+        assert_eq!(parse("25000"), Some(25_000));
+        assert_eq!(parse(" 25.000 "), Some(25_000));
+        assert_eq!(parse("Rp 1.250.000"), Some(1_250_000));
+        for bad in ["", "abc", "25k", "-5000", "1e5", "2,5", "9999999999999"] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn thousands_are_grouped_with_dots() {

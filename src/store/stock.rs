@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use crate::{crypto::Sealer, db::TenantId};
 
 /// What sealing and fingerprints of a product's items are bound to.
-fn context(tenant: TenantId, product_id: i64) -> String {
+pub(crate) fn context(tenant: TenantId, product_id: i64) -> String {
     format!("stock_items/{tenant}/{product_id}")
 }
 
@@ -183,4 +183,73 @@ pub async fn replace_available(
         .execute(&mut *conn)
         .await?;
     add(conn, sealer, tenant, product_id, items).await
+}
+
+/// Items per state, for one product.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Counts {
+    pub available: i64,
+    /// Held by orders awaiting payment.
+    pub reserved: i64,
+    pub sold: i64,
+}
+
+/// How many items of a product are available, reserved and sold.
+pub async fn counts(conn: &mut PgConnection, product_id: i64) -> sqlx::Result<Counts> {
+    let (available, reserved, sold): (i64, i64, i64) = sqlx::query_as(
+        "select count(*) filter (where status = 'available'), \
+                count(*) filter (where status = 'reserved'), \
+                count(*) filter (where status = 'sold') \
+         from stock_items where product_id = $1",
+    )
+    .bind(product_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(Counts {
+        available,
+        reserved,
+        sold,
+    })
+}
+
+/// Adds items in batches; returns, for each item, whether it was new. An item whose
+/// fingerprint the product already has, in any state, is left out by the unique constraint,
+/// so a concurrent upload of the same line cannot store it twice either. `items` must hold no
+/// repeats (the caller refuses those first).
+pub async fn append(
+    conn: &mut PgConnection,
+    sealer: &Sealer,
+    tenant: TenantId,
+    product_id: i64,
+    items: &[String],
+) -> sqlx::Result<Vec<bool>> {
+    /// Rows per statement: big enough to be quick, small enough to keep each bind modest.
+    const BATCH: usize = 2_000;
+    let ctx = context(tenant, product_id);
+    let mut fresh = Vec::with_capacity(items.len());
+    for chunk in items.chunks(BATCH) {
+        let hashes: Vec<Vec<u8>> = chunk
+            .iter()
+            .map(|item| sealer.fingerprint(item.as_bytes(), &ctx).to_vec())
+            .collect();
+        let sealed: Vec<Vec<u8>> = chunk
+            .iter()
+            .map(|item| sealer.seal(item.as_bytes(), &ctx))
+            .collect();
+        let inserted: Vec<Vec<u8>> = sqlx::query_scalar(
+            "insert into stock_items (tenant_id, product_id, content, content_hash) \
+             select $1, $2, u.content, u.hash from unnest($3::bytea[], $4::bytea[]) as u(content, hash) \
+             on conflict (tenant_id, product_id, content_hash) do nothing \
+             returning content_hash",
+        )
+        .bind(tenant)
+        .bind(product_id)
+        .bind(&sealed)
+        .bind(&hashes)
+        .fetch_all(&mut *conn)
+        .await?;
+        let inserted: std::collections::HashSet<Vec<u8>> = inserted.into_iter().collect();
+        fresh.extend(hashes.iter().map(|h| inserted.contains(h)));
+    }
+    Ok(fresh)
 }

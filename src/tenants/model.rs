@@ -341,7 +341,7 @@ impl Settings {
         }
     }
 
-    fn validate(&self, errors: &mut FieldErrors) {
+    pub fn validate(&self, errors: &mut FieldErrors) {
         if !(5..=1440).contains(&self.invoice_ttl_minutes) {
             errors.push(
                 "settings.invoice_ttl_minutes",

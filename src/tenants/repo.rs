@@ -203,6 +203,23 @@ pub async fn update_profile(
     Ok(row.into())
 }
 
+/// Replaces a store's settings alone, so a concurrent change of its profile is not undone.
+pub async fn update_settings(
+    db: impl PgExecutor<'_>,
+    id: TenantId,
+    settings: &Settings,
+) -> sqlx::Result<Tenant> {
+    let sql = format!(
+        "update tenants set settings = $2, updated_at = now() where id = $1 returning {COLUMNS}"
+    );
+    let row = sqlx::query_as::<_, TenantRow>(&sql)
+        .bind(id.0)
+        .bind(Json(settings))
+        .fetch_one(db)
+        .await?;
+    Ok(row.into())
+}
+
 pub async fn set_status(
     db: impl PgExecutor<'_>,
     id: TenantId,

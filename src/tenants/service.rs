@@ -7,6 +7,7 @@
 use rand::{Rng, distr::Alphanumeric};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use sqlx::PgConnection;
 use utoipa::ToSchema;
 
 use super::{
@@ -18,7 +19,7 @@ use super::{
 };
 use crate::{
     crypto::Sealer,
-    db::Db,
+    db::{Db, TenantId},
     host::telegram::{BotFactory, TokenCheckError},
     secret::Secret,
     store::audit::{self, Actor, Entry},
@@ -326,6 +327,29 @@ impl Provisioner {
             }
         }
     }
+}
+
+/// Replaces a store's settings inside the caller's transaction, so that a catalog import
+/// restores them with the rest of the store's configuration, all or nothing. Returns the
+/// settings before. Running hosts hear of the change when the transaction commits (NOTIFY);
+/// the caller that committed may `Host::sync` the store to apply it at once.
+pub async fn replace_settings(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    settings: &Settings,
+) -> Result<Settings, ProvisionError> {
+    let mut errors = FieldErrors::default();
+    settings.validate(&mut errors);
+    errors.into_result()?;
+    // Locked, so a concurrent change of the profile commits before or after this, never between.
+    let before = repo::lock(&mut *conn, tenant)
+        .await?
+        .ok_or(ProvisionError::NotFound)?;
+    if before.settings != *settings {
+        let updated = repo::update_settings(&mut *conn, tenant, settings).await?;
+        repo::notify_changed(&mut *conn, &updated.slug).await?;
+    }
+    Ok(before.settings)
 }
 
 /// Changes a store's profile by `actor`: `change` computes the patch from the store as it is

@@ -388,9 +388,11 @@ async fn a_customer_forging_order_and_customer_buttons_changes_nothing() {
     assert!(!shop.blocked(BUYER).await);
     assert_eq!(shop.balance(intruder).await, 0);
     let mut tx = shop.tx().await;
-    let audited: i64 = sqlx::query_scalar("select count(*) from audit_log")
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
+    // The store's catalog import that set the test up is the only change in the log.
+    let audited: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where action <> 'catalog.import'")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
     assert_eq!(audited, 0);
 }

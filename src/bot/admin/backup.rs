@@ -7,7 +7,7 @@
 //! one transaction, so a file that changed, vanished or broke in between changes nothing.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use teloxide::{
     prelude::*,
     types::{FileId, FileMeta, InlineKeyboardButton, InlineKeyboardMarkup, Message},
@@ -21,10 +21,7 @@ use crate::{
         HandlerResult,
         texts::{admin::backup as texts, fill},
     },
-    store::{
-        audit::{self, Entry},
-        catalog_doc::{self, CatalogDocument, ImportError},
-    },
+    store::catalog_doc::{self, CatalogDocument, ImportError},
 };
 
 /// The largest backup the chat takes: the API's limit for the same document.
@@ -106,23 +103,18 @@ pub async fn on_confirm(cx: &Cx, step: Value) -> HandlerResult {
     };
     let tenant = cx.tenant();
     let mut tx = cx.ctx.db.tenant(tenant.id).await?;
-    let before = catalog_doc::export(&mut tx, &cx.ctx.sealer, tenant.id).await?;
-    let summary = match catalog_doc::import(&mut tx, &cx.ctx.sealer, tenant.id, &doc).await {
+    // The import writes its own audit row (`catalog.import`) in this transaction.
+    let actor = cx.actor();
+    let summary = match catalog_doc::import(&mut tx, &cx.ctx.sealer, tenant.id, &actor, &doc).await
+    {
         Ok(summary) => summary,
         Err(ImportError::Invalid(errors)) => {
             drop(tx);
             return cx.finish(invalid(t, &errors.0), Area::Backup).await;
         }
         Err(ImportError::Database(error)) => return Err(error.into()),
+        Err(ImportError::Settings(error)) => return Err(error.into()),
     };
-    let entry = Entry {
-        actor: &cx.actor(),
-        action: "catalog.restore",
-        subject: "catalog",
-        before: json!(counts_json(&before)),
-        after: json!(counts_json(&doc)),
-    };
-    audit::record(&mut tx, tenant.id, entry).await?;
     tx.commit().await?;
     cx.ctx.catalog.invalidate(tenant.id);
     let text = fill(
@@ -203,16 +195,6 @@ fn fill_counts(template: &str, doc: &CatalogDocument) -> String {
             ("templates", &doc.templates.len().to_string()),
         ],
     )
-}
-
-fn counts_json(doc: &CatalogDocument) -> Value {
-    let stock: usize = doc.products.iter().map(|p| p.stock_lines().len()).sum();
-    json!({
-        "categories": doc.categories.len(),
-        "products": doc.products.len(),
-        "stock_items": stock,
-        "templates": doc.templates.len(),
-    })
 }
 
 fn megabytes(bytes: usize) -> String {

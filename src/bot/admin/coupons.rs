@@ -1,26 +1,321 @@
-//! The coupons area of the admin menu.
+//! The coupons area: the list with uses, a new coupon in one line (`KODE | 10% | 100`) or
+//! step by step, switching one off or on, and deleting (a used one is deactivated instead).
+//! Every change is a `store::coupons` operation, the API's own, with its audit row.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use teloxide::types::Message;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, Message};
 
-use super::{Args, Cx};
-use crate::bot::HandlerResult;
+use super::{
+    Area, Args, Cx,
+    page::{PER_PAGE, nav_row, paginate},
+};
+use crate::{
+    bot::{
+        HandlerResult,
+        texts::{
+            admin::coupons::{self as texts, CouponsTexts},
+            fill,
+        },
+        ui,
+    },
+    store::{
+        coupons::{self, Coupon, CouponPatch, Kind, NewCoupon, Removal},
+        error::OpError,
+        money::rupiah,
+    },
+};
+
+#[derive(Debug, Serialize, Deserialize)]
+enum Step {
+    /// Waiting for `KODE | 10% | 100`.
+    Line,
+    /// Step by step: the code, then the discount, then the uses.
+    Code,
+    Value {
+        code: String,
+    },
+    Uses {
+        code: String,
+        value: String,
+    },
+    /// Waiting for ✅ to create it.
+    Create {
+        coupon: NewCoupon,
+    },
+    /// Waiting for ✅ to delete it.
+    Delete {
+        code: String,
+    },
+}
 
 /// Whether the menu offers this area yet.
-pub const READY: bool = false;
+pub const READY: bool = true;
+
+/// Every coupon a store could want fits; the list is paged on screen.
+const ALL: i64 = 10_000;
 
 pub async fn open(cx: &Cx) -> HandlerResult {
-    cx.toast(cx.t().stale).await
+    list(cx, 0).await
 }
 
-pub async fn on_callback(cx: &Cx, _args: &mut Args<'_>) -> HandlerResult {
-    cx.toast(cx.t().stale).await
+pub async fn on_callback(cx: &Cx, args: &mut Args<'_>) -> HandlerResult {
+    let t = texts::of(cx.locale);
+    match (args.word(), args.word()) {
+        (Some("l"), page) => list(cx, page.and_then(|p| p.parse().ok()).unwrap_or(0)).await,
+        (Some("n"), _) => {
+            cx.ask(Area::Coupons, &Step::Line, t.ask_line.to_owned())
+                .await
+        }
+        (Some("s"), _) => {
+            cx.ask(Area::Coupons, &Step::Code, t.ask_code.to_owned())
+                .await
+        }
+        (Some("v"), Some(code)) => view(cx, code).await,
+        (Some("t"), Some(code)) => switch(cx, code).await,
+        (Some("d"), Some(code)) => {
+            let summary = fill(t.confirm_delete, &[("code", code)]);
+            let step = Step::Delete {
+                code: code.to_owned(),
+            };
+            cx.confirm(Area::Coupons, &step, summary).await
+        }
+        _ => cx.toast(cx.t().stale).await,
+    }
 }
 
-pub async fn on_input(cx: &Cx, _step: Value, _msg: &Message) -> HandlerResult {
-    cx.stale().await
+pub async fn on_input(cx: &Cx, step: Value, msg: &Message) -> HandlerResult {
+    let t = texts::of(cx.locale);
+    let Some(step) = Cx::step::<Step>(step) else {
+        return cx.stale().await;
+    };
+    let Some(text) = msg.text().map(str::trim) else {
+        return cx.again(cx.t().text_expected.to_owned()).await;
+    };
+    match step {
+        Step::Line => match coupons::parse_line(text) {
+            Ok(coupon) => confirm_create(cx, coupon).await,
+            Err(error) => cx.again(explain(t, &error, t.bad_line)).await,
+        },
+        Step::Code => match coupons::check_code(text) {
+            Ok(code) => {
+                let step = Step::Value { code };
+                cx.ask(Area::Coupons, &step, t.ask_value.to_owned()).await
+            }
+            Err(_) => cx.again(t.bad_code.to_owned()).await,
+        },
+        Step::Value { code } => match coupons::parse_line(&format!("{code} | {text}")) {
+            Ok(_) => {
+                let step = Step::Uses {
+                    code,
+                    value: text.to_owned(),
+                };
+                cx.ask(Area::Coupons, &step, t.ask_uses.to_owned()).await
+            }
+            Err(_) => cx.again(t.bad_value.to_owned()).await,
+        },
+        Step::Uses { code, value } => {
+            match coupons::parse_line(&format!("{code} | {value} | {text}")) {
+                Ok(coupon) => confirm_create(cx, coupon).await,
+                Err(_) => cx.again(t.bad_uses.to_owned()).await,
+            }
+        }
+        Step::Create { .. } | Step::Delete { .. } => cx.stale().await,
+    }
 }
 
-pub async fn on_confirm(cx: &Cx, _step: Value) -> HandlerResult {
-    cx.stale().await
+pub async fn on_confirm(cx: &Cx, step: Value) -> HandlerResult {
+    let t = texts::of(cx.locale);
+    let tenant = cx.tenant();
+    let mut tx = cx.ctx.db.tenant(tenant.id).await?;
+    let text = match Cx::step::<Step>(step) {
+        Some(Step::Create { coupon }) => {
+            match coupons::create(&mut tx, tenant.id, &cx.actor(), &coupon).await {
+                Ok(created) => fill(t.created, &[("code", &created.code)]),
+                Err(error) => return cx.fail(error, Area::Coupons).await,
+            }
+        }
+        Some(Step::Delete { code }) => {
+            match coupons::delete(&mut tx, tenant.id, &cx.actor(), &code).await {
+                Ok(Removal::Deleted) => fill(t.deleted, &[("code", &code)]),
+                Ok(Removal::Deactivated) => fill(t.deactivated_instead, &[("code", &code)]),
+                Err(error) => return cx.fail(error, Area::Coupons).await,
+            }
+        }
+        _ => return cx.stale().await,
+    };
+    tx.commit().await?;
+    cx.finish(text, Area::Coupons).await
+}
+
+async fn confirm_create(cx: &Cx, coupon: NewCoupon) -> HandlerResult {
+    let t = texts::of(cx.locale);
+    // `parse_line` has checked it; the code is shown as it will be stored.
+    let Ok(checked) = coupon.to_coupon() else {
+        return cx.again(t.bad_line.to_owned()).await;
+    };
+    let summary = fill(
+        t.summary,
+        &[
+            ("code", &checked.code),
+            ("value", &discount(&checked)),
+            ("max", &max_uses(t, &checked)),
+        ],
+    );
+    cx.confirm(Area::Coupons, &Step::Create { coupon }, summary)
+        .await
+}
+
+/// The coupons with their uses, a page at a time, each with a button to open it.
+async fn list(cx: &Cx, page: u32) -> HandlerResult {
+    let t = texts::of(cx.locale);
+    let mut tx = cx.ctx.db.tenant(cx.ctx.tenant_id()).await?;
+    let all = coupons::list(&mut tx, None, ALL).await?;
+    tx.commit().await?;
+    let mut keyboard = vec![
+        vec![InlineKeyboardButton::callback(
+            t.new_line,
+            Area::Coupons.data(&[&"n"]),
+        )],
+        vec![InlineKeyboardButton::callback(
+            t.new_steps,
+            Area::Coupons.data(&[&"s"]),
+        )],
+    ];
+    let text = if all.is_empty() {
+        t.empty.to_owned()
+    } else {
+        let paged = paginate(all.len(), page, PER_PAGE);
+        let shown = &all[paged.start..paged.end];
+        let mut text = fill(t.title, &[("count", &all.len().to_string())]);
+        for coupon in shown {
+            text.push('\n');
+            text.push_str(&row(t, coupon));
+        }
+        let buttons: Vec<InlineKeyboardButton> = shown
+            .iter()
+            .map(|c| {
+                InlineKeyboardButton::callback(c.code.clone(), Area::Coupons.data(&[&"v", &c.code]))
+            })
+            .collect();
+        keyboard.extend(buttons.chunks(2).map(<[_]>::to_vec));
+        let nav = nav_row(cx.t(), paged, |p| Area::Coupons.data(&[&"l", &p]));
+        if !nav.is_empty() {
+            keyboard.push(nav);
+        }
+        text
+    };
+    keyboard.extend(cx.back_keyboard(Area::Menu).inline_keyboard);
+    cx.show(text, InlineKeyboardMarkup::new(keyboard)).await
+}
+
+async fn view(cx: &Cx, code: &str) -> HandlerResult {
+    let t = texts::of(cx.locale);
+    let tenant = cx.tenant();
+    let mut tx = cx.ctx.db.tenant(tenant.id).await?;
+    let coupon = coupons::find(&mut tx, code).await?;
+    tx.commit().await?;
+    let Some(coupon) = coupon else {
+        return cx.fail(OpError::not_found("coupon"), Area::Coupons).await;
+    };
+    let text = fill(
+        t.view,
+        &[
+            ("code", &coupon.code),
+            ("value", &discount(&coupon)),
+            ("used", &coupon.used_count.to_string()),
+            ("max", &max_uses(t, &coupon)),
+            ("min", &rupiah(coupon.min_order)),
+            (
+                "until",
+                &coupon
+                    .valid_until
+                    .map_or_else(|| "-".to_owned(), |at| ui::local_time(&tenant, at)),
+            ),
+            ("state", state(t, coupon.active)),
+        ],
+    );
+    let switch = if coupon.active {
+        t.deactivate
+    } else {
+        t.activate
+    };
+    let mut keyboard = vec![
+        vec![InlineKeyboardButton::callback(
+            switch,
+            Area::Coupons.data(&[&"t", &coupon.code]),
+        )],
+        vec![InlineKeyboardButton::callback(
+            t.delete,
+            Area::Coupons.data(&[&"d", &coupon.code]),
+        )],
+    ];
+    keyboard.extend(cx.back_keyboard(Area::Coupons).inline_keyboard);
+    cx.show(text, InlineKeyboardMarkup::new(keyboard)).await
+}
+
+/// Switches a coupon off (or back on) at once: it is undone as easily as it is done.
+async fn switch(cx: &Cx, code: &str) -> HandlerResult {
+    let t = texts::of(cx.locale);
+    let tenant = cx.tenant();
+    let mut tx = cx.ctx.db.tenant(tenant.id).await?;
+    let Some(coupon) = coupons::find(&mut tx, code).await? else {
+        return cx.fail(OpError::not_found("coupon"), Area::Coupons).await;
+    };
+    let patch = CouponPatch {
+        active: Some(!coupon.active),
+        ..CouponPatch::default()
+    };
+    let changed = match coupons::update(&mut tx, tenant.id, &cx.actor(), code, patch).await {
+        Ok(changed) => changed,
+        Err(error) => return cx.fail(error, Area::Coupons).await,
+    };
+    tx.commit().await?;
+    let text = fill(
+        t.switched,
+        &[("code", &changed.code), ("state", state(t, changed.active))],
+    );
+    cx.finish(text, Area::Coupons).await
+}
+
+fn row(t: &CouponsTexts, coupon: &Coupon) -> String {
+    fill(
+        t.row,
+        &[
+            ("code", &coupon.code),
+            ("value", &discount(coupon)),
+            ("used", &coupon.used_count.to_string()),
+            ("max", &max_uses(t, coupon)),
+            ("state", state(t, coupon.active)),
+        ],
+    )
+}
+
+fn discount(coupon: &Coupon) -> String {
+    match coupon.kind {
+        Kind::Percent => format!("{}%", coupon.value),
+        Kind::Flat => rupiah(coupon.value),
+    }
+}
+
+fn max_uses(t: &CouponsTexts, coupon: &Coupon) -> String {
+    coupon
+        .max_uses
+        .map_or_else(|| t.unlimited.to_owned(), |m| m.to_string())
+}
+
+fn state(t: &CouponsTexts, active: bool) -> &'static str {
+    if active { t.active } else { t.inactive }
+}
+
+/// One line for a refused one-line coupon: the field's own hint, else the format.
+fn explain(t: &CouponsTexts, error: &OpError, fallback: &str) -> String {
+    match error {
+        OpError::Invalid { field: "code", .. } => t.bad_code.to_owned(),
+        OpError::Invalid { field: "value", .. } => t.bad_value.to_owned(),
+        OpError::Invalid {
+            field: "max_uses", ..
+        } => t.bad_uses.to_owned(),
+        _ => fallback.to_owned(),
+    }
 }

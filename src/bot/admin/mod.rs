@@ -34,6 +34,7 @@
 pub mod admins;
 pub mod audit;
 pub mod backup;
+pub mod categories;
 pub mod coupons;
 pub mod customers;
 pub mod form;

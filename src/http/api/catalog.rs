@@ -1,5 +1,6 @@
-//! `/api/v1/tenants/{slug}/catalog`: a store's whole catalog as one JSON document
-//! (`store::catalog_doc`), exported by `GET` and imported, all or nothing, by `PUT`.
+//! `/api/v1/tenants/{slug}/catalog`: a store's whole configuration as one JSON document
+//! (`store::catalog_doc`), exported by `GET` (version 2) and imported, all or nothing, by
+//! `PUT` (version 1 or 2).
 
 use axum::{
     Json,
@@ -25,6 +26,7 @@ impl From<ImportError> for ApiError {
                 fields: errors.0,
             },
             ImportError::Database(error) => error.into(),
+            ImportError::Settings(error) => error.into(),
         }
     }
 }
@@ -72,9 +74,17 @@ pub async fn import(
     let tenant = principal.store(&state, &slug).await?;
     // Checked before the transaction, so a bad document costs no connection.
     catalog_doc::validate(&doc).map_err(ImportError::Invalid)?;
+    let actor = principal.actor();
     let mut tx = state.host.db().tenant(tenant.id).await?;
-    let summary = catalog_doc::import(&mut tx, state.host.sealer(), tenant.id, &doc).await?;
+    let summary =
+        catalog_doc::import(&mut tx, state.host.sealer(), tenant.id, &actor, &doc).await?;
     tx.commit().await?;
     state.host.catalog_changed(tenant.id);
+    if doc.settings.is_some() {
+        // The running bot takes the restored settings now, not at the next reconcile.
+        if let Err(error) = state.host.sync(&slug).await {
+            tracing::warn!(store = %slug, error = format!("{error:#}"), "settings restored but the store's bot could not be synced yet");
+        }
+    }
     Ok(Json(summary))
 }

@@ -1,19 +1,24 @@
 //! The JSON API (SPEC §2) and its OpenAPI document, generated from the handlers' annotations.
 
+pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod coupons;
 pub mod cursor;
 pub mod customers;
 pub mod error;
 pub mod orders;
-mod scope;
+pub mod page;
+pub mod products;
+pub mod scope;
 pub mod stats;
+pub mod stock;
 pub mod tenants;
 
 use axum::{
     Json, Router,
     extract::DefaultBodyLimit,
-    routing::{get, post, put},
+    routing::{delete, get, patch, post, put},
 };
 use utoipa::{
     Modify, OpenApi,
@@ -52,11 +57,31 @@ pub use super::AppState;
         customers::block,
         customers::unblock,
         customers::balance,
+        products::list,
+        products::create,
+        products::get,
+        products::update,
+        products::delete,
+        products::list_categories,
+        products::create_category,
+        products::update_category,
+        products::delete_category,
+        stock::upload,
+        stock::list,
+        stock::remove,
+        coupons::list,
+        coupons::create,
+        coupons::update,
+        coupons::delete,
+        audit::list,
     ),
     modifiers(&BearerAuth, &StandardResponses),
     tags(
         (name = "tenants", description = "Stores hosted by this tokobot"),
-        (name = "catalog", description = "A store's catalog as one JSON document"),
+        (name = "catalog", description = "A store's catalog: as one JSON document, or product by product and category by category"),
+        (name = "stock", description = "A store's stock items"),
+        (name = "coupons", description = "A store's coupons"),
+        (name = "audit", description = "Who changed what in a store"),
         (name = "orders", description = "A store's orders: list, detail, mark paid, cancel, refund, resend"),
         (name = "customers", description = "A store's customers: search, profile, block, balance adjustments"),
     )
@@ -220,4 +245,41 @@ pub fn router() -> Router<AppState> {
             "/api/v1/tenants/{slug}/customers/{telegram_id}/balance",
             post(customers::balance),
         )
+        .route(
+            "/api/v1/tenants/{slug}/products",
+            get(products::list).post(products::create),
+        )
+        .route(
+            "/api/v1/tenants/{slug}/products/{code}",
+            get(products::get)
+                .patch(products::update)
+                .delete(products::delete),
+        )
+        .route(
+            "/api/v1/tenants/{slug}/categories",
+            get(products::list_categories).post(products::create_category),
+        )
+        .route(
+            "/api/v1/tenants/{slug}/categories/{id}",
+            patch(products::update_category).delete(products::delete_category),
+        )
+        .route(
+            "/api/v1/tenants/{slug}/stock",
+            // An upload of many items outgrows the router-wide limit, like a catalog document.
+            post(stock::upload).layer(DefaultBodyLimit::max(catalog::BODY_LIMIT)),
+        )
+        .route(
+            "/api/v1/tenants/{slug}/products/{code}/stock",
+            get(stock::list),
+        )
+        .route("/api/v1/tenants/{slug}/stock/{id}", delete(stock::remove))
+        .route(
+            "/api/v1/tenants/{slug}/coupons",
+            get(coupons::list).post(coupons::create),
+        )
+        .route(
+            "/api/v1/tenants/{slug}/coupons/{code}",
+            patch(coupons::update).delete(coupons::delete),
+        )
+        .route("/api/v1/tenants/{slug}/audit", get(audit::list))
 }

@@ -7,7 +7,15 @@ use anyhow::Context;
 use sqlx::PgConnection;
 
 use super::{CatalogDocument, CategoryEntry, ProductEntry, VERSION};
-use crate::{crypto::Sealer, db::TenantId, store::stock};
+use crate::{
+    crypto::Sealer,
+    db::TenantId,
+    store::{
+        coupons::{self, NewCoupon},
+        stock,
+    },
+    tenants::repo,
+};
 
 type CategoryRow = (i64, String, Option<String>, i32, bool);
 type ProductRow = (
@@ -22,8 +30,8 @@ type ProductRow = (
     Option<String>,
 );
 
-/// The store's catalog: every category, the products that are not archived with their
-/// available stock opened, and the templates.
+/// The store's configuration: every category, the products that are not archived with their
+/// available stock opened, the templates, the coupons and the settings.
 pub async fn export(
     conn: &mut PgConnection,
     sealer: &Sealer,
@@ -38,11 +46,25 @@ pub async fn export(
             .context("reading templates")?
             .into_iter()
             .collect();
+    // Coupons are few; a page larger than any store's list reads them all, by code.
+    let coupons = coupons::list(conn, None, i64::from(i32::MAX))
+        .await
+        .context("reading coupons")?
+        .iter()
+        .map(NewCoupon::from)
+        .collect();
+    // The settings live in the tenant registry, which the store's transaction can read.
+    let settings = repo::by_id(&mut *conn, tenant)
+        .await
+        .context("reading the store's settings")?
+        .map(|t| t.settings);
     Ok(CatalogDocument {
         version: VERSION,
         categories,
         products,
         templates,
+        coupons,
+        settings,
     })
 }
 

@@ -1,13 +1,17 @@
 //! Importing a document: the store's catalog becomes what the document says.
 //!
 //! Everything happens in the caller's tenant transaction, and any error leaves the caller to
-//! roll it back, so an import applies entirely or not at all. Categories and products are
-//! matched by name and code, so a product keeps its id, and with it its order history and the
-//! customers' carts, across imports.
+//! roll it back, so an import applies entirely or not at all. That includes a version 2
+//! document's settings: they live in the tenant registry and are written, through
+//! `tenants::service`, in the same transaction. Categories and products are matched by name
+//! and code, so a product keeps its id, and with it its order history and the customers'
+//! carts, across imports. One audit row (`catalog.import`) records what the store held before
+//! and after.
 
 use std::collections::HashMap;
 
 use serde::Serialize;
+use serde_json::json;
 use sqlx::PgConnection;
 use utoipa::ToSchema;
 
@@ -15,8 +19,15 @@ use super::{CatalogDocument, CategoryEntry, ProductEntry, validate};
 use crate::{
     crypto::Sealer,
     db::TenantId,
-    store::stock,
-    tenants::model::{FieldError, FieldErrors},
+    store::{
+        audit::{self, Actor, Entry},
+        coupons::{self, NewCoupon},
+        stock,
+    },
+    tenants::{
+        model::{FieldError, FieldErrors},
+        service::{self, ProvisionError},
+    },
 };
 
 /// What an import did.
@@ -32,6 +43,32 @@ pub struct ImportSummary {
     pub archived: usize,
     /// Products left out of the document and deleted.
     pub deleted: usize,
+    /// Coupons in the store now.
+    pub coupons: usize,
+}
+
+/// What the store holds, for the import's audit row.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct Holdings {
+    categories: i64,
+    products: i64,
+    stock_items: i64,
+    coupons: i64,
+    templates: i64,
+}
+
+impl Holdings {
+    async fn read(conn: &mut PgConnection) -> sqlx::Result<Self> {
+        sqlx::query_as(
+            "select (select count(*) from categories) as categories, \
+                    (select count(*) from products where not archived) as products, \
+                    (select count(*) from stock_items where status = 'available') as stock_items, \
+                    (select count(*) from coupons) as coupons, \
+                    (select count(*) from templates) as templates",
+        )
+        .fetch_one(conn)
+        .await
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +78,9 @@ pub enum ImportError {
     Invalid(FieldErrors),
     #[error("the catalog could not be written")]
     Database(#[from] sqlx::Error),
+    /// The store's settings could not be written to the tenant registry.
+    #[error("the store's settings could not be written")]
+    Settings(#[from] ProvisionError),
 }
 
 /// Replaces the store's catalog with `doc`. On `Err` the transaction holds a partial import
@@ -49,9 +89,50 @@ pub async fn import(
     conn: &mut PgConnection,
     sealer: &Sealer,
     tenant: TenantId,
+    actor: &Actor,
     doc: &CatalogDocument,
 ) -> Result<ImportSummary, ImportError> {
     validate(doc).map_err(ImportError::Invalid)?;
+    let before = Holdings::read(conn).await?;
+    let mut summary = replace_catalog(conn, sealer, tenant, doc).await?;
+    // A version 1 document knows nothing of coupons and settings: they stay as they are.
+    let mut settings_before = None;
+    if doc.version >= 2 {
+        replace_coupons(conn, tenant, &doc.coupons).await?;
+        if let Some(settings) = &doc.settings {
+            settings_before = Some(service::replace_settings(conn, tenant, settings).await?);
+        }
+    }
+    let after = Holdings::read(conn).await?;
+    summary.coupons = after.coupons as usize;
+    audit::record(
+        conn,
+        tenant,
+        Entry {
+            actor,
+            action: "catalog.import",
+            subject: "catalog",
+            before: json!({"holdings": before, "settings": settings_before}),
+            after: json!({
+                "version": doc.version,
+                "holdings": after,
+                "settings": doc.settings,
+                "archived": summary.archived,
+                "deleted": summary.deleted,
+            }),
+        },
+    )
+    .await?;
+    Ok(summary)
+}
+
+/// Categories, products with their available stock, and templates.
+async fn replace_catalog(
+    conn: &mut PgConnection,
+    sealer: &Sealer,
+    tenant: TenantId,
+    doc: &CatalogDocument,
+) -> Result<ImportSummary, ImportError> {
     let category_ids = upsert_categories(conn, tenant, &doc.categories).await?;
     let mut errors = FieldErrors::default();
     let mut summary = ImportSummary {
@@ -202,6 +283,42 @@ async fn delete_other_categories(
         .bind(&names)
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// Makes the coupons the document's. A coupon left out that orders used is deactivated rather
+/// than deleted, so those orders still name a coupon the store knows.
+async fn replace_coupons(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    entries: &[NewCoupon],
+) -> Result<(), ImportError> {
+    let mut codes = Vec::with_capacity(entries.len());
+    for entry in entries {
+        // Validation has already passed every entry; a refusal here would be a bug, and it
+        // still rolls the whole import back rather than storing half of it.
+        let coupon = entry.to_coupon().map_err(|e| {
+            let mut errors = FieldErrors::default();
+            errors.push("coupons", e.to_string());
+            ImportError::Invalid(errors)
+        })?;
+        coupons::insert(conn, tenant, &coupon, true).await?;
+        codes.push(coupon.code);
+    }
+    sqlx::query(
+        "update coupons c set active = false where code <> all($1) \
+         and (used_count > 0 or exists (select 1 from orders o where o.coupon_code = c.code))",
+    )
+    .bind(&codes)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "delete from coupons c where code <> all($1) and used_count = 0 \
+         and not exists (select 1 from orders o where o.coupon_code = c.code)",
+    )
+    .bind(&codes)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

@@ -1,11 +1,14 @@
-//! The catalog document: a store's whole catalog (categories, products with their available
-//! stock and SNK texts, message templates) as one JSON document.
+//! The catalog document: a store's whole configuration (categories, products with their
+//! available stock and SNK texts, message templates and, since version 2, coupons and the
+//! store's settings) as one JSON document.
 //!
 //! The provisioning API's `GET/PUT .../catalog` and the admin menu's backup and restore speak
 //! it. Import replaces the store's catalog with the document, all or nothing; export writes
 //! the catalog back out. Export is canonical (categories by sort then name, products by sort
-//! then code, templates by name, absent optional fields left out), so exporting what was just
-//! imported gives the same document back when that document was canonical itself.
+//! then code, templates by name, coupons by code, absent optional fields left out), so
+//! exporting what was just imported gives the same document back when that document was
+//! canonical itself. Export always writes version 2; version 1 documents (no coupons, no
+//! settings) still import, and leave the store's coupons and settings as they are.
 //!
 //! - `validate.rs`: every rule a document must obey, all failures reported at once.
 //! - `import.rs`: the document into the database, inside the caller's tenant transaction.
@@ -22,16 +25,20 @@ use utoipa::ToSchema;
 
 pub use export::export;
 pub use import::{ImportError, ImportSummary, import};
-pub use validate::validate;
+pub use validate::{MAX_PRICE, validate};
 
-/// The only document version there is; a later format will bump it so old backups stay readable.
-pub const VERSION: u32 = 1;
+use crate::{store::coupons::NewCoupon, tenants::model::Settings};
+
+/// The version export writes: 2 added coupons and settings.
+pub const VERSION: u32 = 2;
+/// The versions import reads, so backups made before a format change stay readable.
+pub const READABLE: [u32; 2] = [1, 2];
 
 /// A store's whole catalog.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogDocument {
-    /// The format version, always 1 for now.
+    /// The format version: 2 (1 is still read).
     pub version: u32,
     #[serde(default)]
     pub categories: Vec<CategoryEntry>,
@@ -41,6 +48,13 @@ pub struct CatalogDocument {
     /// `goods_delivered`, `invoice_expired`); names left out have no template.
     #[serde(default)]
     pub templates: BTreeMap<String, String>,
+    /// Version 2: the store's coupons; a coupon left out is deleted, or deactivated when
+    /// orders used it. How often each was used is the store's history and stays.
+    #[serde(default)]
+    pub coupons: Vec<NewCoupon>,
+    /// Version 2: the store's settings; absent leaves them as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Settings>,
 }
 
 /// A category; products name it by `name`.

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{CatalogDocument, CategoryEntry, ProductEntry, VERSION};
+use super::{CatalogDocument, CategoryEntry, ProductEntry, READABLE};
 use crate::{
     store::{error::OpError, templates},
     tenants::model::FieldErrors,
@@ -23,13 +23,45 @@ pub const MAX_PRICE: i64 = 1_000_000_000;
 /// Checks a whole document; `Err` lists every bad field.
 pub fn validate(doc: &CatalogDocument) -> Result<(), FieldErrors> {
     let mut errors = FieldErrors::default();
-    if doc.version != VERSION {
-        errors.push("version", format!("must be {VERSION}"));
+    if !READABLE.contains(&doc.version) {
+        errors.push("version", "must be 2 (or 1 for an older document)");
     }
     validate_categories(&doc.categories, &mut errors);
     validate_products(doc, &mut errors);
     validate_templates(doc, &mut errors);
+    validate_coupons(doc, &mut errors);
+    if let Some(settings) = &doc.settings {
+        if doc.version < 2 {
+            errors.push("settings", "needs version 2 of the document");
+        }
+        settings.validate(&mut errors);
+    }
     errors.into_result()
+}
+
+/// Each coupon obeys the rules of creating one (`store::coupons`), and codes are unique as
+/// stored (upper-case).
+fn validate_coupons(doc: &CatalogDocument, errors: &mut FieldErrors) {
+    if doc.version < 2 && !doc.coupons.is_empty() {
+        errors.push("coupons", "needs version 2 of the document");
+    }
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, coupon) in doc.coupons.iter().enumerate() {
+        match coupon.to_coupon() {
+            Ok(checked) => {
+                if let Some(first) = seen.insert(checked.code, i) {
+                    errors.push(
+                        &format!("coupons[{i}].code"),
+                        format!("repeats the code of coupons[{first}]"),
+                    );
+                }
+            }
+            Err(OpError::Invalid { field, message }) => {
+                errors.push(&format!("coupons[{i}].{field}"), message);
+            }
+            Err(other) => errors.push(&format!("coupons[{i}]"), other.to_string()),
+        }
+    }
 }
 
 fn validate_categories(categories: &[CategoryEntry], errors: &mut FieldErrors) {
@@ -205,7 +237,7 @@ mod tests {
     #[test]
     fn every_bad_field_is_reported_at_once() {
         let fields = bad_fields(serde_json::json!({
-            "version": 2,
+            "version": 3,
             "categories": [{"name": "A"}, {"name": "A"}, {"name": " "}],
             "products": [
                 {"code": "ok", "name": "x", "price": 0, "category": "B"},
@@ -232,6 +264,33 @@ mod tests {
                 "products[2].snk",
                 "templates.info",
                 "templates.nope",
+            ]
+        );
+    }
+
+    #[test]
+    fn coupons_and_settings_need_version_2_and_obey_their_rules() {
+        let v1 = bad_fields(serde_json::json!({
+            "version": 1,
+            "coupons": [{"code": "HEMAT", "kind": "flat", "value": 1000}],
+            "settings": {"invoice_ttl_minutes": 15}
+        }));
+        assert_eq!(v1, ["coupons", "settings"]);
+        let v2 = bad_fields(serde_json::json!({
+            "version": 2,
+            "coupons": [
+                {"code": "hemat", "kind": "percent", "value": 10},
+                {"code": "HEMAT", "kind": "flat", "value": 1000},
+                {"code": "LEBIH", "kind": "percent", "value": 120}
+            ],
+            "settings": {"invoice_ttl_minutes": 1}
+        }));
+        assert_eq!(
+            v2,
+            [
+                "coupons[1].code",
+                "coupons[2].value",
+                "settings.invoice_ttl_minutes"
             ]
         );
     }

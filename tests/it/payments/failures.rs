@@ -99,10 +99,13 @@ async fn an_admin_marks_an_order_paid_by_hand_and_the_audit_log_records_it() {
         String,
         serde_json::Value,
         serde_json::Value,
-    )> = sqlx::query_as("select actor, action, subject, before, after from audit_log")
-        .fetch_all(&mut *tx)
-        .await
-        .unwrap();
+    )> = sqlx::query_as(
+        // The catalog import that set the store up has its own row; this test is about orders.
+        "select actor, action, subject, before, after from audit_log where action like 'order.%'",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
     assert_eq!(
         audit,
         [(

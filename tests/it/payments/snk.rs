@@ -136,7 +136,7 @@ async fn an_snk_submission_is_sealed_forwarded_to_the_admins_and_decided_once() 
             .unwrap();
     assert_eq!((status.as_str(), by), ("approved", Some(OWNER)));
     let audit: Vec<(Option<i64>, String, serde_json::Value)> =
-        sqlx::query_as("select actor, action, after from audit_log")
+        sqlx::query_as("select actor, action, after from audit_log where action like 'snk.%'")
             .fetch_all(&mut *tx)
             .await
             .unwrap();

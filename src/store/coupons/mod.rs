@@ -1,9 +1,22 @@
 //! Coupons: the discount rules, and using one up exactly within its limit.
+//!
+//! - `admin.rs`: creating, listing, changing and deleting coupons, with audit.
+//! - `line.rs`: the bot's one-line form, `KODE | 10% | 100`.
 
+mod admin;
+mod line;
+
+use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) use admin::insert;
+pub use admin::{CouponPatch, NewCoupon, Removal, check_code, create, delete, list, update};
+pub use line::parse_line;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// A percentage of the subtotal, rounded down to whole rupiah.
     Percent,
@@ -11,15 +24,23 @@ pub enum Kind {
     Flat,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Coupon {
+    /// Upper-case; customers type it in any case.
     pub code: String,
     pub kind: Kind,
+    /// Percent (1 to 100) or rupiah.
     pub value: i64,
+    /// Absent: unlimited.
     pub max_uses: Option<i32>,
+    /// Uses taken by orders (an order cancelled or expired gives its use back).
     pub used_count: i32,
+    /// The smallest subtotal it applies to, in rupiah.
     pub min_order: i64,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub valid_from: Option<OffsetDateTime>,
+    /// The first moment it no longer applies.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub valid_until: Option<OffsetDateTime>,
     pub active: bool,
 }
@@ -67,7 +88,7 @@ pub fn normalise(code: &str) -> String {
 }
 
 #[derive(sqlx::FromRow)]
-struct CouponRow {
+pub(crate) struct CouponRow {
     code: String,
     kind: String,
     value: i64,
@@ -79,29 +100,46 @@ struct CouponRow {
     active: bool,
 }
 
+/// The columns of a [`CouponRow`].
+const COLUMNS: &str =
+    "code, kind, value, max_uses, used_count, min_order, valid_from, valid_until, active";
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Percent => "percent",
+            Kind::Flat => "flat",
+        }
+    }
+}
+
+impl From<CouponRow> for Coupon {
+    fn from(r: CouponRow) -> Self {
+        Coupon {
+            code: r.code,
+            kind: if r.kind == "percent" {
+                Kind::Percent
+            } else {
+                Kind::Flat
+            },
+            value: r.value,
+            max_uses: r.max_uses,
+            used_count: r.used_count,
+            min_order: r.min_order,
+            valid_from: r.valid_from,
+            valid_until: r.valid_until,
+            active: r.active,
+        }
+    }
+}
+
 pub async fn find(conn: &mut PgConnection, code: &str) -> sqlx::Result<Option<Coupon>> {
-    let row: Option<CouponRow> = sqlx::query_as(
-        "select code, kind, value, max_uses, used_count, min_order, valid_from, valid_until, active \
-         from coupons where code = $1",
-    )
-    .bind(normalise(code))
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|r| Coupon {
-        code: r.code,
-        kind: if r.kind == "percent" {
-            Kind::Percent
-        } else {
-            Kind::Flat
-        },
-        value: r.value,
-        max_uses: r.max_uses,
-        used_count: r.used_count,
-        min_order: r.min_order,
-        valid_from: r.valid_from,
-        valid_until: r.valid_until,
-        active: r.active,
-    }))
+    let row: Option<CouponRow> =
+        sqlx::query_as(&format!("select {COLUMNS} from coupons where code = $1"))
+            .bind(normalise(code))
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(Coupon::from))
 }
 
 /// Takes one use of a coupon; `false` when its uses ran out meanwhile. The condition and the

@@ -1,0 +1,315 @@
+//! Coupons through the API: created, listed with their uses after a customer used one at
+//! checkout, changed, and deleted (a used one deactivated instead), each with its audit row.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokobot::bot::callbacks::Callback;
+
+use crate::{
+    admin_catalog::audit_rows,
+    support::shop::{Shop, sample_catalog},
+    support::spawn_host,
+};
+
+fn path(slug: &str, rest: &str) -> String {
+    format!("/api/v1/tenants/{slug}/{rest}")
+}
+
+#[tokio::test]
+async fn a_coupon_is_created_used_at_checkout_listed_with_its_use_and_deactivated_on_delete() {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "toko-kupon", 5301, json!({})).await;
+    shop.import(sample_catalog(&["k1", "k2"], 20_000)).await;
+    let token = host.owner_token(&shop.slug).await;
+    let (status, created) = host
+        .api(
+            Method::POST,
+            &path(&shop.slug, "coupons"),
+            Some(&token),
+            Some(
+                json!({"code": "hemat10", "kind": "percent", "value": 10, "max_uses": 5,
+                        "min_order": 10000, "valid_until": "2099-01-01T00:00:00Z"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        (&created["code"], &created["used_count"]),
+        (&json!("HEMAT10"), &json!(0))
+    );
+
+    let buyer = 63_001;
+    let nfx = shop.product_id("NFX").await;
+    shop.press(
+        buyer,
+        Callback::Add {
+            id: nfx,
+            qty: 1,
+            price: 20_000,
+        },
+    )
+    .await;
+    shop.answer_containing("masuk keranjang").await;
+    shop.press(buyer, Callback::Coupon).await;
+    shop.text_containing(buyer, "Ketik kode kupon").await;
+    shop.say(buyer, "hemat10").await;
+    shop.text_containing(buyer, "Diskon (HEMAT10)").await;
+    shop.press(buyer, Callback::Checkout).await;
+    let invoice = shop.text_containing(buyer, "Pesanan INV").await;
+    assert!(invoice.contains("Rp 18.000"), "{invoice}");
+
+    let (_, list) = host
+        .api(
+            Method::GET,
+            &path(&shop.slug, "coupons"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(list["items"][0]["used_count"], 1, "{list}");
+
+    let (status, changed) = host
+        .api(
+            Method::PATCH,
+            &path(&shop.slug, "coupons/HEMAT10"),
+            Some(&token),
+            Some(json!({"value": 15, "max_uses": null})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(
+        (&changed["value"], &changed["max_uses"]),
+        (&json!(15), &Value::Null)
+    );
+
+    let (status, removed) = host
+        .api(
+            Method::DELETE,
+            &path(&shop.slug, "coupons/hemat10"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, &removed["result"]),
+        (StatusCode::OK, &json!("deactivated"))
+    );
+    let (_, list) = host
+        .api(
+            Method::GET,
+            &path(&shop.slug, "coupons"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(list["items"][0]["active"], false);
+
+    let created = audit_rows(&host, &shop.slug, "coupon.create").await;
+    assert_eq!(created[0]["after"]["value"], 10);
+    let updated = audit_rows(&host, &shop.slug, "coupon.update").await;
+    assert_eq!(
+        (
+            &updated[0]["before"]["max_uses"],
+            &updated[0]["after"]["max_uses"]
+        ),
+        (&json!(5), &Value::Null)
+    );
+    let deactivated = audit_rows(&host, &shop.slug, "coupon.deactivate").await;
+    assert_eq!(deactivated[0]["after"]["active"], false);
+}
+
+#[tokio::test]
+async fn an_unused_coupon_is_deleted_and_bad_coupons_are_refused() {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "toko-kupon-teliti", 5302, json!({})).await;
+    let token = host.owner_token(&shop.slug).await;
+    let bad = [
+        (json!({"code": "X", "kind": "flat", "value": 1000}), "code"),
+        (
+            json!({"code": "BESAR", "kind": "percent", "value": 101}),
+            "value",
+        ),
+        (json!({"code": "NOL", "kind": "flat", "value": 0}), "value"),
+        (
+            json!({"code": "BATAS", "kind": "flat", "value": 5, "max_uses": 0}),
+            "max_uses",
+        ),
+        (
+            json!({"code": "WAKTU", "kind": "flat", "value": 5,
+                "valid_from": "2030-01-02T00:00:00Z", "valid_until": "2030-01-01T00:00:00Z"}),
+            "valid_until",
+        ),
+    ];
+    for (body, field) in bad {
+        let (status, error) = host
+            .api(
+                Method::POST,
+                &path(&shop.slug, "coupons"),
+                Some(&token),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {error}");
+        assert_eq!(error["error"]["fields"][0]["field"], field, "{body}");
+    }
+    let (status, _) = host
+        .api(
+            Method::POST,
+            &path(&shop.slug, "coupons"),
+            Some(&token),
+            Some(json!({"code": "POTONG", "kind": "flat", "value": 5000})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, taken) = host
+        .api(
+            Method::POST,
+            &path(&shop.slug, "coupons"),
+            Some(&token),
+            Some(json!({"code": "potong", "kind": "percent", "value": 5})),
+        )
+        .await;
+    assert_eq!(
+        (status, &taken["error"]["code"]),
+        (StatusCode::CONFLICT, &json!("coupon_code_taken"))
+    );
+    let (status, _) = host
+        .api(
+            Method::PATCH,
+            &path(&shop.slug, "coupons/POTONG"),
+            Some(&token),
+            Some(json!({"kind": "percent"})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "5000% is no percentage"
+    );
+
+    let (status, removed) = host
+        .api(
+            Method::DELETE,
+            &path(&shop.slug, "coupons/POTONG"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, &removed["result"]),
+        (StatusCode::OK, &json!("deleted"))
+    );
+    let (_, list) = host
+        .api(
+            Method::GET,
+            &path(&shop.slug, "coupons"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(list["items"], json!([]));
+    assert_eq!(audit_rows(&host, &shop.slug, "coupon.").await.len(), 2);
+}
+
+/// The store's owner, as `store_body` provisions it.
+const OWNER: i64 = 777_000;
+
+#[tokio::test]
+async fn the_owner_creates_coupons_in_the_bot_in_one_line_and_step_by_step_and_deactivates_one() {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "toko-kupon-bot", 5303, json!({})).await;
+    shop.say(OWNER, "⚙️ Admin Settings").await;
+    shop.press_raw(OWNER, "a:cp").await;
+    shop.text_containing(OWNER, "Belum ada kupon").await;
+
+    // One line: a bad line gets one line back, the question stands.
+    shop.press_raw(OWNER, "a:cp:n").await;
+    shop.text_containing(OWNER, "KODE | 10% | 100").await;
+    shop.say(OWNER, "hemat10 | sepuluh | 100").await;
+    shop.text_containing(OWNER, "Tulis persen 1–100").await;
+    shop.say(OWNER, "hemat10 | 10% | 100").await;
+    let summary = shop
+        .text_containing(OWNER, "Kupon baru <code>HEMAT10</code>")
+        .await;
+    assert!(
+        summary.contains("10%") && summary.contains("100"),
+        "{summary}"
+    );
+    shop.press_raw(OWNER, "a:y").await;
+    shop.text_containing(OWNER, "Kupon <code>HEMAT10</code> dibuat")
+        .await;
+
+    // Step by step, with a wrong answer at each step.
+    shop.press_raw(OWNER, "a:cp:s").await;
+    shop.say(OWNER, "x").await;
+    shop.text_containing(OWNER, "Kode harus 3–32 karakter")
+        .await;
+    shop.say(OWNER, "potong5k").await;
+    shop.text_containing(OWNER, "Langkah 2/3").await;
+    shop.say(OWNER, "Rp 5.000").await;
+    shop.text_containing(OWNER, "Langkah 3/3").await;
+    shop.say(OWNER, "nol").await;
+    shop.text_containing(OWNER, "Tulis angka 1 sampai 1000000")
+        .await;
+    shop.say(OWNER, "-").await;
+    let summary = shop
+        .text_containing(OWNER, "Kupon baru <code>POTONG5K</code>")
+        .await;
+    assert!(
+        summary.contains("Rp 5.000") && summary.contains("∞"),
+        "{summary}"
+    );
+    shop.press_raw(OWNER, "a:y").await;
+    shop.text_containing(OWNER, "Kupon <code>POTONG5K</code> dibuat")
+        .await;
+
+    shop.press_raw(OWNER, "a:cp:l:0").await;
+    let list = shop.text_containing(OWNER, "<b>Kupon</b> (2)").await;
+    assert!(
+        list.contains("<code>HEMAT10</code> · 10% · dipakai 0/100 · aktif")
+            && list.contains("<code>POTONG5K</code> · Rp 5.000 · dipakai 0/∞ · aktif"),
+        "{list}"
+    );
+    shop.press_raw(OWNER, "a:cp:t:HEMAT10").await;
+    shop.text_containing(OWNER, "<code>HEMAT10</code> sekarang nonaktif")
+        .await;
+
+    // A customer forging the coupon buttons changes nothing.
+    let customer = 63_003;
+    shop.press_raw(customer, "a:cp:t:HEMAT10").await;
+    shop.press_raw(customer, "a:cp:d:POTONG5K").await;
+    shop.press_raw(customer, "a:y").await;
+    shop.press_raw(customer, "a:cp:n").await;
+    shop.say(customer, "GRATIS | 100% | 1000").await;
+    host.telegram.settle().await;
+
+    let token = host.owner_token(&shop.slug).await;
+    let (_, coupons) = host
+        .api(
+            Method::GET,
+            &path(&shop.slug, "coupons"),
+            Some(&token),
+            None,
+        )
+        .await;
+    let states: Vec<(&str, bool)> = coupons["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["code"].as_str().unwrap(), c["active"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(states, [("HEMAT10", false), ("POTONG5K", true)]);
+    let rows = audit_rows(&host, &shop.slug, "coupon.").await;
+    let actions: Vec<(&str, i64)> = rows
+        .iter()
+        .map(|r| (r["action"].as_str().unwrap(), r["actor"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("coupon.update", OWNER),
+            ("coupon.create", OWNER),
+            ("coupon.create", OWNER)
+        ]
+    );
+}
