@@ -14,6 +14,7 @@
 //! - [`store`]: the domain of a store, free of Telegram and HTTP.
 //! - [`http`]: webhooks, the JSON API, metrics and health.
 //! - [`jobs`]: background loops; [`telemetry`]: logs and metrics.
+//! - [`ops`]: the operator's tools: key rotation, backups, the doctor.
 //!
 //! Invariants (docs/ARCHITECTURE.md explains each):
 //! - Store code reaches data only through `Db::tenant`, as a role without BYPASSRLS.
@@ -28,6 +29,7 @@ pub mod db;
 pub mod host;
 pub mod http;
 pub mod jobs;
+pub mod ops;
 pub mod pakasir;
 pub mod secret;
 pub mod store;

@@ -9,7 +9,7 @@ use tokobot::{
     config::{Config, LogFormat},
     db::{self, DatabaseServer},
     http::api::auth::{JwtKeys, Role},
-    telemetry,
+    ops, telemetry,
     tenants::file::{self, Applied},
 };
 
@@ -53,6 +53,21 @@ enum Command {
     Tenants {
         #[command(subcommand)]
         command: TenantsCommand,
+    },
+    /// Manage the master keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Re-seal every sealed value under TOKOBOT_MASTER_KEY (safe while the host runs; resumable).
+    Rotate {
+        /// How many values each batch re-seals.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+        batch: i64,
     },
 }
 
@@ -117,6 +132,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenants {
             command: TenantsCommand::Apply { file: path },
         } => apply(config, path).await,
+        Command::Keys {
+            command: KeysCommand::Rotate { batch },
+        } => {
+            let (_server, db) = app::connect(&config).await?;
+            let sealer = app::sealer(&config, &db).await?;
+            let rotation = ops::keys::rotate(&db, &sealer, batch).await?;
+            db.close().await;
+            println!("{rotation}");
+            if rotation.remaining() > 0 {
+                anyhow::bail!("the rotation is not complete yet");
+            }
+            Ok(())
+        }
     }
 }
 
@@ -125,7 +153,7 @@ async fn apply(config: Config, path: PathBuf) -> anyhow::Result<()> {
         .with_context(|| format!("cannot read {}", path.display()))?;
     let entries = file::parse(&text, |name| std::env::var(name).ok())?;
     let (_server, db) = app::connect(&config).await?;
-    let (sealer, _bots, provisioner) = app::provisioning(&config, db.clone())?;
+    let (sealer, _bots, provisioner) = app::provisioning(&config, db.clone()).await?;
     let mut failed = 0;
     for entry in entries {
         let slug = entry.slug.clone();

@@ -8,6 +8,7 @@ mod catalog;
 mod delivery;
 mod hosting;
 mod isolation;
+mod keys;
 mod operations;
 mod payments;
 mod shop;
