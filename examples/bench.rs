@@ -85,6 +85,10 @@ async fn main() -> anyhow::Result<()> {
             ..Default::default()
         },
         access: Default::default(),
+        backup: tokobot::ops::backup::Schedule {
+            every: None,
+            ..tokobot::ops::backup::Schedule::default_for(&dir)
+        },
     };
     let rss_before = rss_kib();
     let host = app::start(config).await?;

@@ -143,6 +143,11 @@ pub async fn start(config: Config) -> anyhow::Result<AppHandle> {
         tokio::spawn(jobs::store::outbox(host.clone(), stopped.clone())),
         tokio::spawn(jobs::store::expiry(host.clone(), stopped.clone())),
         tokio::spawn(jobs::payments::run(host.clone(), stopped.clone())),
+        tokio::spawn(ops::backup::schedule(
+            Arc::clone(&config),
+            database.owner.clone(),
+            stopped.clone(),
+        )),
         tokio::spawn(jobs::bookkeeping(host.clone(), metrics, stopped)),
     ];
     let metrics_addr = metrics_server.map(|(addr, task)| {

@@ -67,6 +67,8 @@ pub struct Config {
     pub antispam: crate::bot::antispam::Limits,
     /// Who may reach the API tokens and the metrics.
     pub access: Access,
+    /// Scheduled backups (`TOKOBOT_BACKUP_DIR`, `TOKOBOT_BACKUP_EVERY`, `TOKOBOT_BACKUP_KEEP`).
+    pub backup: crate::ops::backup::Schedule,
 }
 
 /// Limits on API tokens and on who reads `/metrics`.
@@ -179,7 +181,7 @@ impl Config {
         Ok(Self {
             database_url: var("DATABASE_URL").map(Secret::new),
             app_database_url: var("TOKOBOT_APP_DATABASE_URL").map(Secret::new),
-            data_dir,
+            data_dir: data_dir.clone(),
             bind,
             public_url,
             update_mode,
@@ -197,6 +199,7 @@ impl Config {
             log_format,
             antispam: crate::bot::antispam::Limits::default(),
             access: Access::from_lookup(&var)?,
+            backup: backup_schedule(&var, &data_dir)?,
         })
     }
 
@@ -216,6 +219,37 @@ impl Config {
 }
 
 /// Checks that `value` is an http(s) base URL and returns it without a trailing slash.
+fn backup_schedule(
+    var: &impl Fn(&str) -> Option<String>,
+    data_dir: &Path,
+) -> anyhow::Result<crate::ops::backup::Schedule> {
+    let mut schedule = crate::ops::backup::Schedule::default_for(data_dir);
+    if let Some(dir) = var("TOKOBOT_BACKUP_DIR") {
+        schedule.dir = PathBuf::from(dir);
+    }
+    match var("TOKOBOT_BACKUP_EVERY").as_deref().map(str::trim) {
+        None => {}
+        Some("off" | "0") => schedule.every = None,
+        Some(every) => {
+            let every = humantime::parse_duration(every)
+                .context("TOKOBOT_BACKUP_EVERY is not a duration such as 24h (or `off`)")?;
+            if every < Duration::from_secs(60) {
+                bail!("TOKOBOT_BACKUP_EVERY must be at least a minute (or `off`)");
+            }
+            schedule.every = Some(every);
+        }
+    }
+    if let Some(keep) = var("TOKOBOT_BACKUP_KEEP") {
+        schedule.keep = keep
+            .trim()
+            .parse()
+            .ok()
+            .filter(|k| *k >= 1)
+            .context("TOKOBOT_BACKUP_KEEP must be a whole number of at least 1")?;
+    }
+    Ok(schedule)
+}
+
 fn parse_base_url(name: &str, value: &str) -> anyhow::Result<String> {
     let trimmed = value.trim().trim_end_matches('/');
     let rest = trimmed

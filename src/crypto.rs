@@ -25,7 +25,7 @@ use crate::secret::Secret;
 
 const VERSION: u8 = 1;
 pub const KEY_ID_LEN: usize = 4;
-const NONCE_LEN: usize = 12;
+pub const NONCE_LEN: usize = 12;
 const HEADER_LEN: usize = 1 + KEY_ID_LEN + NONCE_LEN;
 
 /// One 256-bit master key and its id.
@@ -190,6 +190,46 @@ impl Sealer {
         mac.update(&[0]);
         mac.update(plain);
         mac.finalize().into_bytes().into()
+    }
+
+    /// Encrypts one piece of a larger stream (a backup) with the sealing key. The caller makes
+    /// `nonce` unique for the key and binds the piece's place in the stream through `aad`.
+    pub fn seal_piece(&self, nonce: &[u8; NONCE_LEN], plain: &[u8], aad: &[u8]) -> Vec<u8> {
+        self.keys[0]
+            .cipher()
+            .encrypt(Nonce::from_slice(nonce), Payload { msg: plain, aad })
+            .expect("AES-GCM encryption of a bounded piece cannot fail")
+    }
+
+    /// Decrypts a piece sealed by [`Sealer::seal_piece`] under the key with id `key_id`.
+    pub fn open_piece(
+        &self,
+        key_id: &[u8; KEY_ID_LEN],
+        nonce: &[u8; NONCE_LEN],
+        ciphertext: &[u8],
+        aad: &[u8],
+    ) -> anyhow::Result<Vec<u8>> {
+        let key = self
+            .key(key_id)
+            .context("the master key this was sealed with is not configured")?;
+        key.cipher()
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad,
+                },
+            )
+            .map_err(|_| anyhow::anyhow!("a sealed piece does not open (corrupt or tampered)"))
+    }
+
+    /// Whether a key with this id is configured.
+    pub fn has_key(&self, key_id: &[u8; KEY_ID_LEN]) -> bool {
+        self.key(key_id).is_some()
+    }
+
+    fn key(&self, key_id: &[u8]) -> Option<&MasterKey> {
+        self.keys.iter().find(|k| k.id == key_id)
     }
 
     /// Whether `sealed` was sealed with an older key and should be re-sealed.

@@ -54,6 +54,20 @@ enum Command {
         #[command(subcommand)]
         command: TenantsCommand,
     },
+    /// Write an encrypted, verified backup of the whole host.
+    Backup {
+        /// Where to write it (`-`: standard output); default `<backup dir>/tokobot-<time>.tkbak`.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Restore a whole-host backup into this host's database (checked whole before anything changes).
+    Restore {
+        /// The backup file (`-`: standard input).
+        file: PathBuf,
+        /// Replace a database that already holds stores.
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage the master keys.
     Keys {
         #[command(subcommand)]
@@ -132,6 +146,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenants {
             command: TenantsCommand::Apply { file: path },
         } => apply(config, path).await,
+        Command::Backup { output } => {
+            let server = DatabaseServer::open(&config).await?;
+            let output = match output {
+                Some(path) if path.as_os_str() == "-" => ops::backup::Output::Stdout,
+                Some(path) => ops::backup::Output::File(path),
+                None => ops::backup::Output::File(ops::backup::new_path(&config.backup.dir)?),
+            };
+            let shown = match &output {
+                ops::backup::Output::File(path) => path.display().to_string(),
+                ops::backup::Output::Stdout => "standard output".to_owned(),
+            };
+            let header = ops::backup::backup(&config, &server.owner, output).await?;
+            eprintln!(
+                "backup written to {shown} and verified (master key {})",
+                header.key_hex()
+            );
+            Ok(())
+        }
+        Command::Restore { file, force } => {
+            let bytes = ops::backup::read_input(&file)?;
+            let server = DatabaseServer::open(&config).await?;
+            let header = ops::backup::restore(&config, &server, bytes, force).await?;
+            println!(
+                "restored the backup of {} (master key {})",
+                header.created,
+                header.key_hex()
+            );
+            Ok(())
+        }
         Command::Keys {
             command: KeysCommand::Rotate { batch },
         } => {

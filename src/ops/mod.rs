@@ -4,4 +4,5 @@
 //! `restore`, `doctor`) and of the scheduled backup job; `main.rs` only parses arguments and
 //! prints what these return.
 
+pub mod backup;
 pub mod keys;

@@ -20,7 +20,7 @@ use crate::support::{
 };
 
 /// Buys one item of `product` from the balance and returns the goods message.
-async fn buy_one(shop: &Shop<'_>, buyer: i64, product: i64, price: i64) -> String {
+pub async fn buy_one(shop: &Shop<'_>, buyer: i64, product: i64, price: i64) -> String {
     shop.credit(buyer, price).await;
     shop.press(
         buyer,

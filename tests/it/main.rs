@@ -4,6 +4,7 @@ mod access;
 mod admin_menu;
 mod api;
 mod api_doc;
+mod backup;
 mod catalog;
 mod delivery;
 mod hosting;

@@ -137,6 +137,13 @@ pub fn test_config(mode: UpdateMode, database_url: String, telegram: &FakeTelegr
             ..Default::default()
         },
         access: Default::default(),
+        // Tests take their backups explicitly.
+        backup: tokobot::ops::backup::Schedule {
+            every: None,
+            ..tokobot::ops::backup::Schedule::default_for(&PathBuf::from(env!(
+                "CARGO_TARGET_TMPDIR"
+            )))
+        },
     }
 }
 
