@@ -68,6 +68,8 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Check the configuration, the database, Telegram and every store; exit 0 only when all pass.
+    Doctor,
     /// Manage the master keys.
     Keys {
         #[command(subcommand)]
@@ -173,6 +175,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 header.created,
                 header.key_hex()
             );
+            Ok(())
+        }
+        Command::Doctor => {
+            let report = ops::doctor::run(&config).await;
+            println!("{report}");
+            if !report.passed() {
+                anyhow::bail!("some checks failed");
+            }
             Ok(())
         }
         Command::Keys {

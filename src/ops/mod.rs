@@ -5,4 +5,26 @@
 //! prints what these return.
 
 pub mod backup;
+pub mod doctor;
 pub mod keys;
+
+use anyhow::Context;
+
+use crate::{
+    config::Config,
+    crypto::{FingerprintKey, Sealer},
+};
+
+/// A sealer for tools that only seal and open with the master keys (backups, the doctor),
+/// usable before the database is reachable. It never takes a fingerprint: the fingerprint key
+/// it carries is a stand-in, not the host's stored one (`app::sealer` builds the real one).
+pub(crate) fn master_sealer(config: &Config) -> anyhow::Result<Sealer> {
+    let first = config
+        .master_keys
+        .first()
+        .context("at least one master key is needed")?;
+    Sealer::new(
+        config.master_keys.clone(),
+        FingerprintKey::derived_from(first),
+    )
+}

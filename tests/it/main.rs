@@ -7,6 +7,7 @@ mod api_doc;
 mod backup;
 mod catalog;
 mod delivery;
+mod doctor;
 mod hosting;
 mod isolation;
 mod keys;

@@ -27,22 +27,9 @@ pub use schedule::{Schedule, backups, new_path, run as schedule, take};
 
 use crate::{
     config::Config,
-    crypto::{FingerprintKey, Sealer},
+    crypto::Sealer,
     db::{self, DatabaseServer},
 };
-
-/// Backups are sealed with the master keys alone; the fingerprint key this sealer carries is
-/// never used (no fingerprint is taken of a backup).
-fn sealer(config: &Config) -> anyhow::Result<Sealer> {
-    let first = config
-        .master_keys
-        .first()
-        .context("at least one master key is needed")?;
-    Sealer::new(
-        config.master_keys.clone(),
-        FingerprintKey::derived_from(first),
-    )
-}
 
 /// Where a backup goes.
 #[derive(Clone, Debug)]
@@ -58,7 +45,7 @@ pub async fn backup(
     owner: &PgConnectOptions,
     output: Output,
 ) -> anyhow::Result<Header> {
-    let sealer = sealer(config)?;
+    let sealer = super::master_sealer(config)?;
     let target = dump::Target::new(config, owner)?;
     tokio::task::spawn_blocking(move || match output {
         Output::File(path) => backup_to_file(&sealer, &target, &path),
@@ -133,7 +120,7 @@ pub async fn restore(
     bytes: Vec<u8>,
     force: bool,
 ) -> anyhow::Result<Header> {
-    let sealer = sealer(config)?;
+    let sealer = super::master_sealer(config)?;
     let (header, dump) = tokio::task::spawn_blocking(move || file::read(&sealer, &bytes))
         .await
         .context("the restore task failed")??;
