@@ -85,6 +85,7 @@ async fn main() -> anyhow::Result<()> {
             ..Default::default()
         },
         access: Default::default(),
+        alerts: Default::default(),
         backup: tokobot::ops::backup::Schedule {
             every: None,
             ..tokobot::ops::backup::Schedule::default_for(&dir)

@@ -148,8 +148,15 @@ pub async fn start(config: Config) -> anyhow::Result<AppHandle> {
             database.owner.clone(),
             stopped.clone(),
         )),
-        tokio::spawn(jobs::bookkeeping(host.clone(), metrics, stopped)),
+        tokio::spawn(jobs::bookkeeping(host.clone(), metrics, stopped.clone())),
     ];
+    if let Some(alerts) = ops::alerts::Alerts::new(&config.alerts, &config.telegram_api_url) {
+        jobs.push(tokio::spawn(ops::alerts::watch_database(
+            alerts,
+            db.clone(),
+            stopped.clone(),
+        )));
+    }
     let metrics_addr = metrics_server.map(|(addr, task)| {
         jobs.push(task);
         addr

@@ -69,6 +69,9 @@ pub struct Config {
     pub access: Access,
     /// Scheduled backups (`TOKOBOT_BACKUP_DIR`, `TOKOBOT_BACKUP_EVERY`, `TOKOBOT_BACKUP_KEEP`).
     pub backup: crate::ops::backup::Schedule,
+    /// Operator alerts (`TOKOBOT_OPERATOR_BOT_TOKEN` + `TOKOBOT_OPERATOR_CHAT_ID`,
+    /// `TOKOBOT_ALERT_WEBHOOK_URL`).
+    pub alerts: crate::ops::alerts::Settings,
 }
 
 /// Limits on API tokens and on who reads `/metrics`.
@@ -200,6 +203,7 @@ impl Config {
             antispam: crate::bot::antispam::Limits::default(),
             access: Access::from_lookup(&var)?,
             backup: backup_schedule(&var, &data_dir)?,
+            alerts: alert_settings(&var)?,
         })
     }
 
@@ -219,6 +223,32 @@ impl Config {
 }
 
 /// Checks that `value` is an http(s) base URL and returns it without a trailing slash.
+fn alert_settings(
+    var: &impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<crate::ops::alerts::Settings> {
+    let telegram = match (
+        var("TOKOBOT_OPERATOR_BOT_TOKEN"),
+        var("TOKOBOT_OPERATOR_CHAT_ID"),
+    ) {
+        (Some(token), Some(chat)) => Some((
+            Secret::new(token.trim().to_owned()),
+            chat.trim()
+                .parse()
+                .context("TOKOBOT_OPERATOR_CHAT_ID is not a Telegram chat id")?,
+        )),
+        (None, None) => None,
+        _ => bail!("TOKOBOT_OPERATOR_BOT_TOKEN and TOKOBOT_OPERATOR_CHAT_ID go together"),
+    };
+    let webhook_url = var("TOKOBOT_ALERT_WEBHOOK_URL")
+        .map(|url| parse_base_url("TOKOBOT_ALERT_WEBHOOK_URL", &url))
+        .transpose()?;
+    Ok(crate::ops::alerts::Settings {
+        telegram,
+        webhook_url,
+        ..Default::default()
+    })
+}
+
 fn backup_schedule(
     var: &impl Fn(&str) -> Option<String>,
     data_dir: &Path,

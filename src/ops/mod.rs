@@ -4,6 +4,7 @@
 //! `restore`, `doctor`) and of the scheduled backup job; `main.rs` only parses arguments and
 //! prints what these return.
 
+pub mod alerts;
 pub mod backup;
 pub mod doctor;
 pub mod keys;

@@ -2,6 +2,7 @@
 
 mod access;
 mod admin_menu;
+mod alerts;
 mod api;
 mod api_doc;
 mod backup;

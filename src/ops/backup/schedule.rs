@@ -18,7 +18,10 @@ use time::{OffsetDateTime, macros::format_description};
 use tokio::sync::watch;
 
 use super::{Output, backup};
-use crate::config::Config;
+use crate::{
+    config::Config,
+    ops::alerts::{Alert, Alerts},
+};
 
 const PREFIX: &str = "tokobot-";
 const SUFFIX: &str = ".tkbak";
@@ -52,6 +55,8 @@ pub async fn run(config: Arc<Config>, owner: PgConnectOptions, mut stop: watch::
     let Some(every) = schedule.every else {
         return;
     };
+    let alerts = Alerts::new(&config.alerts, &config.telegram_api_url);
+    let mut failed = false;
     let mut wait = due_in(&schedule.dir, every);
     loop {
         tokio::select! {
@@ -63,14 +68,36 @@ pub async fn run(config: Arc<Config>, owner: PgConnectOptions, mut stop: watch::
                 tracing::info!(path = %path.display(), "backup written and verified");
                 metrics::gauge!("tokobot_backup_last_success_timestamp_seconds")
                     .set(OffsetDateTime::now_utc().unix_timestamp() as f64);
+                if std::mem::take(&mut failed) {
+                    alert(&alerts, false, "scheduled backups work again".into()).await;
+                }
                 every
             }
             Err(error) => {
                 tracing::error!(error = format!("{error:#}"), dir = %schedule.dir.display(), "the scheduled backup failed");
                 metrics::counter!("tokobot_backup_failures_total").increment(1);
+                // Each failure is a period apart, so every one is worth telling; the text is
+                // our own error chain, which holds paths and tool output but no secret.
+                failed = true;
+                let text = format!(
+                    "the scheduled backup into {} failed: {error:#}",
+                    schedule.dir.display()
+                );
+                alert(&alerts, true, text).await;
                 RETRY.min(every)
             }
         };
+    }
+}
+
+async fn alert(alerts: &Option<Alerts>, firing: bool, text: String) {
+    if let Some(alerts) = alerts {
+        let alert = Alert {
+            condition: "backup_failed",
+            firing,
+            text,
+        };
+        alerts.send(&alert).await;
     }
 }
 
@@ -80,11 +107,7 @@ pub async fn take(
     owner: &PgConnectOptions,
     schedule: &Schedule,
 ) -> anyhow::Result<PathBuf> {
-    std::fs::create_dir_all(&schedule.dir)?;
-    let stamp = OffsetDateTime::now_utc().format(format_description!(
-        "[year][month][day]T[hour][minute][second].[subsecond digits:3]Z"
-    ))?;
-    let path = schedule.dir.join(format!("{PREFIX}{stamp}{SUFFIX}"));
+    let path = new_path(&schedule.dir)?;
     backup(config, owner, Output::File(path.clone())).await?;
     for old in backups(&schedule.dir)
         .into_iter()

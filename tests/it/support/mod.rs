@@ -138,6 +138,7 @@ pub fn test_config(mode: UpdateMode, database_url: String, telegram: &FakeTelegr
         },
         access: Default::default(),
         // Tests take their backups explicitly.
+        alerts: Default::default(),
         backup: tokobot::ops::backup::Schedule {
             every: None,
             ..tokobot::ops::backup::Schedule::default_for(&PathBuf::from(env!(
