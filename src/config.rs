@@ -366,4 +366,47 @@ mod tests {
         assert!(config(&[("TOKOBOT_MASTER_KEY", "c2hvcnQ=")]).is_err());
         assert!(config(&[("TOKOBOT_JWT_SECRET", "short")]).is_err());
     }
+
+    #[test]
+    fn backups_and_alerts_read_their_variables_and_refuse_bad_ones() {
+        let defaults = config(&[("TOKOBOT_DATA_DIR", "/srv/toko")]).unwrap();
+        assert_eq!(defaults.backup.dir, PathBuf::from("/srv/toko/backups"));
+        assert_eq!(defaults.backup.every, Some(Duration::from_secs(24 * 3600)));
+        assert_eq!(defaults.backup.keep, 7);
+        assert!(defaults.alerts.telegram.is_none() && defaults.alerts.webhook_url.is_none());
+
+        let set = config(&[
+            ("TOKOBOT_BACKUP_DIR", "/backups"),
+            ("TOKOBOT_BACKUP_EVERY", "6h"),
+            ("TOKOBOT_BACKUP_KEEP", "3"),
+            ("TOKOBOT_OPERATOR_BOT_TOKEN", "1:abc"),
+            ("TOKOBOT_OPERATOR_CHAT_ID", "-100123"),
+            ("TOKOBOT_ALERT_WEBHOOK_URL", "https://hooks.example.com/x"),
+        ])
+        .unwrap();
+        assert_eq!(set.backup.dir, PathBuf::from("/backups"));
+        assert_eq!(set.backup.every, Some(Duration::from_secs(6 * 3600)));
+        assert_eq!(set.backup.keep, 3);
+        assert_eq!(set.alerts.telegram.as_ref().map(|t| t.1), Some(-100_123));
+        assert_eq!(
+            config(&[("TOKOBOT_BACKUP_EVERY", "off")])
+                .unwrap()
+                .backup
+                .every,
+            None
+        );
+
+        assert!(config(&[("TOKOBOT_BACKUP_EVERY", "5s")]).is_err());
+        assert!(config(&[("TOKOBOT_BACKUP_EVERY", "often")]).is_err());
+        assert!(config(&[("TOKOBOT_BACKUP_KEEP", "0")]).is_err());
+        assert!(config(&[("TOKOBOT_OPERATOR_BOT_TOKEN", "1:abc")]).is_err());
+        assert!(
+            config(&[
+                ("TOKOBOT_OPERATOR_BOT_TOKEN", "1:abc"),
+                ("TOKOBOT_OPERATOR_CHAT_ID", "x")
+            ])
+            .is_err()
+        );
+        assert!(config(&[("TOKOBOT_ALERT_WEBHOOK_URL", "not a url")]).is_err());
+    }
 }
