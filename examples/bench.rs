@@ -86,6 +86,11 @@ async fn main() -> anyhow::Result<()> {
         },
         access: Default::default(),
         capacity: Default::default(),
+        alerts: Default::default(),
+        backup: tokobot::ops::backup::Schedule {
+            every: None,
+            ..tokobot::ops::backup::Schedule::default_for(&dir)
+        },
     };
     let rss_before = rss_kib();
     let host = app::start(config).await?;

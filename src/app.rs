@@ -16,7 +16,7 @@ use crate::{
     db::{self, DatabaseServer, Db, PoolLimits},
     host::{Host, telegram::BotFactory},
     http::{self, AppState, api::auth::JwtKeys},
-    jobs, telemetry,
+    jobs, ops, telemetry,
     tenants::service::Provisioner,
 };
 
@@ -47,9 +47,18 @@ pub async fn connect(config: &Config) -> anyhow::Result<(DatabaseServer, Db)> {
     Ok((server, db))
 }
 
+/// The sealer: the configured master keys and the host's fingerprint key from the database.
+pub async fn sealer(config: &Config, db: &Db) -> anyhow::Result<Sealer> {
+    let fingerprint = ops::keys::load_fingerprint_key(db.registry(), &config.master_keys).await?;
+    Sealer::new(config.master_keys.clone(), fingerprint)
+}
+
 /// The services both the host and the CLI's provisioning commands need.
-pub fn provisioning(config: &Config, db: Db) -> anyhow::Result<(Sealer, BotFactory, Provisioner)> {
-    let sealer = Sealer::new(config.master_keys.clone())?;
+pub async fn provisioning(
+    config: &Config,
+    db: Db,
+) -> anyhow::Result<(Sealer, BotFactory, Provisioner)> {
+    let sealer = sealer(config, &db).await?;
     let client = teloxide::net::default_reqwest_settings()
         .build()
         .context("cannot build the HTTP client")?;
@@ -86,7 +95,7 @@ async fn serve_metrics(
 pub async fn start(config: Config) -> anyhow::Result<AppHandle> {
     let config = Arc::new(config);
     let (database, db) = connect(&config).await?;
-    let (sealer, bots, provisioner) = provisioning(&config, db.clone())?;
+    let (sealer, bots, provisioner) = provisioning(&config, db.clone()).await?;
     let host = Host::new(Arc::clone(&config), db.clone(), sealer, bots);
     let metrics = telemetry::metrics();
     let state = AppState {
@@ -136,8 +145,20 @@ pub async fn start(config: Config) -> anyhow::Result<AppHandle> {
         tokio::spawn(jobs::store::outbox(host.clone(), stopped.clone())),
         tokio::spawn(jobs::store::expiry(host.clone(), stopped.clone())),
         tokio::spawn(jobs::payments::run(host.clone(), stopped.clone())),
-        tokio::spawn(jobs::bookkeeping(host.clone(), metrics, stopped)),
+        tokio::spawn(ops::backup::schedule(
+            Arc::clone(&config),
+            database.owner.clone(),
+            stopped.clone(),
+        )),
+        tokio::spawn(jobs::bookkeeping(host.clone(), metrics, stopped.clone())),
     ];
+    if let Some(alerts) = ops::alerts::Alerts::new(&config.alerts, &config.telegram_api_url) {
+        jobs.push(tokio::spawn(ops::alerts::watch_database(
+            alerts,
+            db.clone(),
+            stopped.clone(),
+        )));
+    }
     let metrics_addr = metrics_server.map(|(addr, task)| {
         jobs.push(task);
         addr

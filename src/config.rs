@@ -69,6 +69,11 @@ pub struct Config {
     pub capacity: Capacity,
     /// Who may reach the API tokens and the metrics.
     pub access: Access,
+    /// Scheduled backups (`TOKOBOT_BACKUP_DIR`, `TOKOBOT_BACKUP_EVERY`, `TOKOBOT_BACKUP_KEEP`).
+    pub backup: crate::ops::backup::Schedule,
+    /// Operator alerts (`TOKOBOT_OPERATOR_BOT_TOKEN` + `TOKOBOT_OPERATOR_CHAT_ID`,
+    /// `TOKOBOT_ALERT_WEBHOOK_URL`).
+    pub alerts: crate::ops::alerts::Settings,
 }
 
 /// Limits on API tokens and on who reads `/metrics`.
@@ -244,7 +249,7 @@ impl Config {
         Ok(Self {
             database_url: var("DATABASE_URL").map(Secret::new),
             app_database_url: var("TOKOBOT_APP_DATABASE_URL").map(Secret::new),
-            data_dir,
+            data_dir: data_dir.clone(),
             bind,
             public_url,
             update_mode,
@@ -263,6 +268,8 @@ impl Config {
             antispam: crate::bot::antispam::Limits::default(),
             access: Access::from_lookup(&var)?,
             capacity,
+            backup: backup_schedule(&var, &data_dir)?,
+            alerts: alert_settings(&var)?,
         })
     }
 
@@ -282,6 +289,63 @@ impl Config {
 }
 
 /// Checks that `value` is an http(s) base URL and returns it without a trailing slash.
+fn alert_settings(
+    var: &impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<crate::ops::alerts::Settings> {
+    let telegram = match (
+        var("TOKOBOT_OPERATOR_BOT_TOKEN"),
+        var("TOKOBOT_OPERATOR_CHAT_ID"),
+    ) {
+        (Some(token), Some(chat)) => Some((
+            Secret::new(token.trim().to_owned()),
+            chat.trim()
+                .parse()
+                .context("TOKOBOT_OPERATOR_CHAT_ID is not a Telegram chat id")?,
+        )),
+        (None, None) => None,
+        _ => bail!("TOKOBOT_OPERATOR_BOT_TOKEN and TOKOBOT_OPERATOR_CHAT_ID go together"),
+    };
+    let webhook_url = var("TOKOBOT_ALERT_WEBHOOK_URL")
+        .map(|url| parse_base_url("TOKOBOT_ALERT_WEBHOOK_URL", &url))
+        .transpose()?;
+    Ok(crate::ops::alerts::Settings {
+        telegram,
+        webhook_url,
+        ..Default::default()
+    })
+}
+
+fn backup_schedule(
+    var: &impl Fn(&str) -> Option<String>,
+    data_dir: &Path,
+) -> anyhow::Result<crate::ops::backup::Schedule> {
+    let mut schedule = crate::ops::backup::Schedule::default_for(data_dir);
+    if let Some(dir) = var("TOKOBOT_BACKUP_DIR") {
+        schedule.dir = PathBuf::from(dir);
+    }
+    match var("TOKOBOT_BACKUP_EVERY").as_deref().map(str::trim) {
+        None => {}
+        Some("off" | "0") => schedule.every = None,
+        Some(every) => {
+            let every = humantime::parse_duration(every)
+                .context("TOKOBOT_BACKUP_EVERY is not a duration such as 24h (or `off`)")?;
+            if every < Duration::from_secs(60) {
+                bail!("TOKOBOT_BACKUP_EVERY must be at least a minute (or `off`)");
+            }
+            schedule.every = Some(every);
+        }
+    }
+    if let Some(keep) = var("TOKOBOT_BACKUP_KEEP") {
+        schedule.keep = keep
+            .trim()
+            .parse()
+            .ok()
+            .filter(|k| *k >= 1)
+            .context("TOKOBOT_BACKUP_KEEP must be a whole number of at least 1")?;
+    }
+    Ok(schedule)
+}
+
 fn parse_base_url(name: &str, value: &str) -> anyhow::Result<String> {
     let trimmed = value.trim().trim_end_matches('/');
     let rest = trimmed
@@ -400,5 +464,48 @@ mod tests {
             assert!(config(&[(name, "many")]).is_err(), "{name}=many");
             assert!(config(&[(name, "-3")]).is_err(), "{name}=-3");
         }
+    }
+
+    #[test]
+    fn backups_and_alerts_read_their_variables_and_refuse_bad_ones() {
+        let defaults = config(&[("TOKOBOT_DATA_DIR", "/srv/toko")]).unwrap();
+        assert_eq!(defaults.backup.dir, PathBuf::from("/srv/toko/backups"));
+        assert_eq!(defaults.backup.every, Some(Duration::from_secs(24 * 3600)));
+        assert_eq!(defaults.backup.keep, 7);
+        assert!(defaults.alerts.telegram.is_none() && defaults.alerts.webhook_url.is_none());
+
+        let set = config(&[
+            ("TOKOBOT_BACKUP_DIR", "/backups"),
+            ("TOKOBOT_BACKUP_EVERY", "6h"),
+            ("TOKOBOT_BACKUP_KEEP", "3"),
+            ("TOKOBOT_OPERATOR_BOT_TOKEN", "1:abc"),
+            ("TOKOBOT_OPERATOR_CHAT_ID", "-100123"),
+            ("TOKOBOT_ALERT_WEBHOOK_URL", "https://hooks.example.com/x"),
+        ])
+        .unwrap();
+        assert_eq!(set.backup.dir, PathBuf::from("/backups"));
+        assert_eq!(set.backup.every, Some(Duration::from_secs(6 * 3600)));
+        assert_eq!(set.backup.keep, 3);
+        assert_eq!(set.alerts.telegram.as_ref().map(|t| t.1), Some(-100_123));
+        assert_eq!(
+            config(&[("TOKOBOT_BACKUP_EVERY", "off")])
+                .unwrap()
+                .backup
+                .every,
+            None
+        );
+
+        assert!(config(&[("TOKOBOT_BACKUP_EVERY", "5s")]).is_err());
+        assert!(config(&[("TOKOBOT_BACKUP_EVERY", "often")]).is_err());
+        assert!(config(&[("TOKOBOT_BACKUP_KEEP", "0")]).is_err());
+        assert!(config(&[("TOKOBOT_OPERATOR_BOT_TOKEN", "1:abc")]).is_err());
+        assert!(
+            config(&[
+                ("TOKOBOT_OPERATOR_BOT_TOKEN", "1:abc"),
+                ("TOKOBOT_OPERATOR_CHAT_ID", "x")
+            ])
+            .is_err()
+        );
+        assert!(config(&[("TOKOBOT_ALERT_WEBHOOK_URL", "not a url")]).is_err());
     }
 }

@@ -6,6 +6,12 @@
 //! still need re-sealing. Every value is bound to its context (associated data such as
 //! `tenant_secrets/bot_token/<tenant id>`): a sealed value copied into another row or another
 //! store does not open.
+//!
+//! Duplicate fingerprints (of stock items) use a [`FingerprintKey`] of their own that never
+//! changes: were it derived from the sealing key, a rotation would change every fingerprint and
+//! an item sold before the rotation could be imported and sold again after it. The host keeps
+//! that key sealed in the database (`ops::keys::load_fingerprint_key`), so rotation re-seals it
+//! like any other value and the fingerprints stay comparable forever.
 
 use aes_gcm::{
     Aes256Gcm, Key, KeyInit, Nonce,
@@ -18,8 +24,8 @@ use sha2::{Digest, Sha256};
 use crate::secret::Secret;
 
 const VERSION: u8 = 1;
-const KEY_ID_LEN: usize = 4;
-const NONCE_LEN: usize = 12;
+pub const KEY_ID_LEN: usize = 4;
+pub const NONCE_LEN: usize = 12;
 const HEADER_LEN: usize = 1 + KEY_ID_LEN + NONCE_LEN;
 
 /// One 256-bit master key and its id.
@@ -63,19 +69,54 @@ impl MasterKey {
     }
 }
 
+/// The HMAC key of duplicate fingerprints, fixed for the life of the host's data.
+#[derive(Clone, Debug)]
+pub struct FingerprintKey(Secret<[u8; 32]>);
+
+impl FingerprintKey {
+    pub fn from_bytes(key: [u8; 32]) -> Self {
+        Self(Secret::new(key))
+    }
+
+    /// The key that fingerprints were derived with before the host stored one of its own: a
+    /// host that upgrades seeds its stored key with this, so the fingerprints it already has
+    /// keep matching.
+    pub fn derived_from(master: &MasterKey) -> Self {
+        let digest = Sha256::new_with_prefix(b"tokobot fingerprint key")
+            .chain_update(master.key.expose())
+            .finalize();
+        Self::from_bytes(digest.into())
+    }
+
+    pub fn expose(&self) -> &[u8; 32] {
+        self.0.expose()
+    }
+}
+
 /// Seals with the current key and opens with any configured key.
 #[derive(Clone, Debug)]
 pub struct Sealer {
     /// The first key seals; all of them open.
     keys: Vec<MasterKey>,
+    fingerprint: FingerprintKey,
 }
 
 impl Sealer {
-    pub fn new(keys: Vec<MasterKey>) -> anyhow::Result<Self> {
+    pub fn new(keys: Vec<MasterKey>, fingerprint: FingerprintKey) -> anyhow::Result<Self> {
         if keys.is_empty() {
             bail!("at least one master key is needed");
         }
-        Ok(Self { keys })
+        Ok(Self { keys, fingerprint })
+    }
+
+    /// The id of the key that seals, as stored in bytes 1..5 of every sealed value.
+    pub fn current_key_id(&self) -> [u8; KEY_ID_LEN] {
+        self.keys[0].id
+    }
+
+    /// The id of the key that seals, as hex.
+    pub fn current_key_hex(&self) -> String {
+        self.keys[0].id_hex()
     }
 
     /// Encrypts `plain`, bound to `context`.
@@ -139,19 +180,56 @@ impl Sealer {
     }
 
     /// A keyed fingerprint of `plain` in `context`, for finding duplicates (stock items)
-    /// without opening every sealed value. The key is derived from the current master key,
-    /// so fingerprints are recomputed when values are re-sealed after a rotation.
+    /// without opening every sealed value. Its key is the host's [`FingerprintKey`], which a
+    /// rotation of the master key does not change.
     pub fn fingerprint(&self, plain: &[u8], context: &str) -> [u8; 32] {
         use hmac::{Hmac, Mac};
-        let key = Sha256::new_with_prefix(b"tokobot fingerprint key")
-            .chain_update(self.keys[0].key.expose())
-            .finalize();
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("HMAC takes keys of any length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.fingerprint.expose())
+            .expect("HMAC takes keys of any length");
         mac.update(context.as_bytes());
         mac.update(&[0]);
         mac.update(plain);
         mac.finalize().into_bytes().into()
+    }
+
+    /// Encrypts one piece of a larger stream (a backup) with the sealing key. The caller makes
+    /// `nonce` unique for the key and binds the piece's place in the stream through `aad`.
+    pub fn seal_piece(&self, nonce: &[u8; NONCE_LEN], plain: &[u8], aad: &[u8]) -> Vec<u8> {
+        self.keys[0]
+            .cipher()
+            .encrypt(Nonce::from_slice(nonce), Payload { msg: plain, aad })
+            .expect("AES-GCM encryption of a bounded piece cannot fail")
+    }
+
+    /// Decrypts a piece sealed by [`Sealer::seal_piece`] under the key with id `key_id`.
+    pub fn open_piece(
+        &self,
+        key_id: &[u8; KEY_ID_LEN],
+        nonce: &[u8; NONCE_LEN],
+        ciphertext: &[u8],
+        aad: &[u8],
+    ) -> anyhow::Result<Vec<u8>> {
+        let key = self
+            .key(key_id)
+            .context("the master key this was sealed with is not configured")?;
+        key.cipher()
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad,
+                },
+            )
+            .map_err(|_| anyhow::anyhow!("a sealed piece does not open (corrupt or tampered)"))
+    }
+
+    /// Whether a key with this id is configured.
+    pub fn has_key(&self, key_id: &[u8; KEY_ID_LEN]) -> bool {
+        self.key(key_id).is_some()
+    }
+
+    fn key(&self, key_id: &[u8]) -> Option<&MasterKey> {
+        self.keys.iter().find(|k| k.id == key_id)
     }
 
     /// Whether `sealed` was sealed with an older key and should be re-sealed.
@@ -165,7 +243,19 @@ mod tests {
     use super::*;
 
     fn sealer(keys: &[u8]) -> Sealer {
-        Sealer::new(keys.iter().map(|b| MasterKey::new([*b; 32])).collect()).unwrap()
+        let fingerprint = FingerprintKey::from_bytes([7; 32]);
+        Sealer::new(
+            keys.iter().map(|b| MasterKey::new([*b; 32])).collect(),
+            fingerprint,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn fingerprints_do_not_change_when_the_master_key_rotates() {
+        let before = sealer(&[1]).fingerprint(b"voucher", "ctx");
+        assert_eq!(sealer(&[2, 1]).fingerprint(b"voucher", "ctx"), before);
+        assert_ne!(sealer(&[1]).fingerprint(b"voucher", "other"), before);
     }
 
     #[test]

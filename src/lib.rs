@@ -15,6 +15,7 @@
 //! - [`service`]: flows several adapters start (payments), calling Pakasir but never Telegram.
 //! - [`http`]: webhooks, the JSON API, metrics and health.
 //! - [`jobs`]: background loops; [`telemetry`]: logs and metrics.
+//! - [`ops`]: the operator's tools: key rotation, backups, the doctor.
 //!
 //! Invariants (docs/ARCHITECTURE.md explains each):
 //! - Store code reaches data only through `Db::tenant`, as a role without BYPASSRLS.
@@ -29,6 +30,7 @@ pub mod db;
 pub mod host;
 pub mod http;
 pub mod jobs;
+pub mod ops;
 pub mod pakasir;
 pub mod secret;
 pub mod service;

@@ -9,7 +9,7 @@ use tokobot::{
     config::{Config, LogFormat},
     db::{self, DatabaseServer},
     http::api::auth::{JwtKeys, Role},
-    telemetry,
+    ops, telemetry,
     tenants::file::{self, Applied},
 };
 
@@ -53,6 +53,37 @@ enum Command {
     Tenants {
         #[command(subcommand)]
         command: TenantsCommand,
+    },
+    /// Write an encrypted, verified backup of the whole host.
+    Backup {
+        /// Where to write it (`-`: standard output); default `<backup dir>/tokobot-<time>.tkbak`.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Restore a whole-host backup into this host's database (checked whole before anything changes).
+    Restore {
+        /// The backup file (`-`: standard input).
+        file: PathBuf,
+        /// Replace a database that already holds stores.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check the configuration, the database, Telegram and every store; exit 0 only when all pass.
+    Doctor,
+    /// Manage the master keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Re-seal every sealed value under TOKOBOT_MASTER_KEY (safe while the host runs; resumable).
+    Rotate {
+        /// How many values each batch re-seals.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+        batch: i64,
     },
 }
 
@@ -117,6 +148,56 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenants {
             command: TenantsCommand::Apply { file: path },
         } => apply(config, path).await,
+        Command::Backup { output } => {
+            let server = DatabaseServer::open(&config).await?;
+            let output = match output {
+                Some(path) if path.as_os_str() == "-" => ops::backup::Output::Stdout,
+                Some(path) => ops::backup::Output::File(path),
+                None => ops::backup::Output::File(ops::backup::new_path(&config.backup.dir)?),
+            };
+            let shown = match &output {
+                ops::backup::Output::File(path) => path.display().to_string(),
+                ops::backup::Output::Stdout => "standard output".to_owned(),
+            };
+            let header = ops::backup::backup(&config, &server.owner, output).await?;
+            eprintln!(
+                "backup written to {shown} and verified (master key {})",
+                header.key_hex()
+            );
+            Ok(())
+        }
+        Command::Restore { file, force } => {
+            let bytes = ops::backup::read_input(&file)?;
+            let server = DatabaseServer::open(&config).await?;
+            let header = ops::backup::restore(&config, &server, bytes, force).await?;
+            println!(
+                "restored the backup of {} (master key {})",
+                header.created,
+                header.key_hex()
+            );
+            Ok(())
+        }
+        Command::Doctor => {
+            let report = ops::doctor::run(&config).await;
+            println!("{report}");
+            if !report.passed() {
+                anyhow::bail!("some checks failed");
+            }
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate { batch },
+        } => {
+            let (_server, db) = app::connect(&config).await?;
+            let sealer = app::sealer(&config, &db).await?;
+            let rotation = ops::keys::rotate(&db, &sealer, batch).await?;
+            db.close().await;
+            println!("{rotation}");
+            if rotation.remaining() > 0 {
+                anyhow::bail!("the rotation is not complete yet");
+            }
+            Ok(())
+        }
     }
 }
 
@@ -125,7 +206,7 @@ async fn apply(config: Config, path: PathBuf) -> anyhow::Result<()> {
         .with_context(|| format!("cannot read {}", path.display()))?;
     let entries = file::parse(&text, |name| std::env::var(name).ok())?;
     let (_server, db) = app::connect(&config).await?;
-    let (sealer, _bots, provisioner) = app::provisioning(&config, db.clone())?;
+    let (sealer, _bots, provisioner) = app::provisioning(&config, db.clone()).await?;
     let mut failed = 0;
     for entry in entries {
         let slug = entry.slug.clone();

@@ -349,6 +349,19 @@ fn find_bin_dir() -> Option<PathBuf> {
         .find(has_all)
 }
 
+/// A PostgreSQL client tool (`pg_dump`, `pg_restore`), from the dir the server binaries are
+/// found in (the same search order), or else from `PATH`.
+pub fn client_tool(name: &str) -> Option<PathBuf> {
+    find_bin_dir()
+        .map(|dir| dir.join(name))
+        .filter(|path| path.is_file())
+        .or_else(|| {
+            env::split_paths(&env::var_os("PATH")?)
+                .map(|dir| dir.join(name))
+                .find(|path| path.is_file())
+        })
+}
+
 fn pg_config_bin_dir() -> Option<PathBuf> {
     let output = Command::new("pg_config").arg("--bindir").output().ok()?;
     let text = String::from_utf8(output.stdout).ok()?;

@@ -300,3 +300,69 @@ pub async fn purge_older_than(conn: &mut PgConnection, days: u32) -> sqlx::Resul
     .await?
     .rows_affected())
 }
+
+/// Submissions with a value sealed under another key than `$1`.
+const SEALED_WITH_OLDER_KEY: &str = "(coalesce(substring(text_sealed from 2 for 4) <> $1, false) \
+     or coalesce(substring(photo_sealed from 2 for 4) <> $1, false))";
+
+/// Re-seals, under the sealing key, up to `limit` submissions that still hold a value sealed
+/// with an older key (key rotation); returns how many values it re-sealed. Like
+/// [`crate::store::stock::reseal`], rows are written only if they still hold what was read.
+pub async fn reseal(
+    conn: &mut PgConnection,
+    sealer: &Sealer,
+    tenant: TenantId,
+    limit: i64,
+) -> anyhow::Result<u64> {
+    type Sealed = (i64, i64, i64, Option<Vec<u8>>, Option<Vec<u8>>);
+    let rows: Vec<Sealed> = sqlx::query_as(&format!(
+        "select id, order_id, product_id, text_sealed, photo_sealed from snk_submissions \
+         where {SEALED_WITH_OLDER_KEY} order by id limit $2"
+    ))
+    .bind(&sealer.current_key_id()[..])
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut resealed = 0;
+    for (id, order_id, product_id, text, photo) in rows {
+        let mut changed = 0;
+        let mut reseal = |sealed: &Option<Vec<u8>>, field| -> anyhow::Result<Option<Vec<u8>>> {
+            let Some(sealed) = sealed.as_deref().filter(|s| sealer.needs_reseal(s)) else {
+                return Ok(sealed.clone());
+            };
+            let ctx = context(tenant, order_id, product_id, field);
+            changed += 1;
+            Ok(Some(sealer.seal(sealer.open(sealed, &ctx)?.expose(), &ctx)))
+        };
+        let (new_text, new_photo) = (reseal(&text, "text")?, reseal(&photo, "photo")?);
+        let written = sqlx::query(
+            "update snk_submissions set text_sealed = $2, photo_sealed = $3 \
+             where id = $1 and text_sealed is not distinct from $4 \
+             and photo_sealed is not distinct from $5",
+        )
+        .bind(id)
+        .bind(new_text)
+        .bind(new_photo)
+        .bind(text)
+        .bind(photo)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if written == 1 {
+            resealed += changed;
+        }
+    }
+    Ok(resealed)
+}
+
+/// How many submission values of the store are still sealed with an older key.
+pub async fn sealed_with_older_key(conn: &mut PgConnection, sealer: &Sealer) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "select coalesce(sum(coalesce((substring(text_sealed from 2 for 4) <> $1)::int, 0) \
+             + coalesce((substring(photo_sealed from 2 for 4) <> $1)::int, 0)), 0)::bigint \
+         from snk_submissions",
+    )
+    .bind(&sealer.current_key_id()[..])
+    .fetch_one(conn)
+    .await
+}

@@ -353,3 +353,98 @@ pub async fn notify_changed(db: impl PgExecutor<'_>, slug: &str) -> sqlx::Result
 
 /// The LISTEN/NOTIFY channel that carries the slug of a changed store.
 pub const CHANGED_CHANNEL: &str = "tokobot_tenant_changed";
+
+/// Every store's id, deleted ones included (their rows are kept and may hold sealed values).
+pub async fn all_ids(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TenantId>> {
+    let ids: Vec<Uuid> = sqlx::query_scalar("select id from tenants order by created_at, id")
+        .fetch_all(db)
+        .await?;
+    Ok(ids.into_iter().map(TenantId).collect())
+}
+
+/// The sealed columns of `tenant_secrets`, in the order the rotation reads them.
+const SECRET_FIELDS: [&str; 4] = [
+    "bot_token",
+    "pakasir_project",
+    "pakasir_api_key",
+    "webhook_secret",
+];
+
+/// The filter of secrets rows that hold a value sealed with another key than `$1`.
+const SEALED_WITH_OLDER_KEY: &str = "(substring(bot_token from 2 for 4) <> $1 \
+     or substring(pakasir_project from 2 for 4) <> $1 \
+     or substring(pakasir_api_key from 2 for 4) <> $1 \
+     or substring(webhook_secret from 2 for 4) <> $1)";
+
+/// Re-seals, under the sealing key, the secrets of up to `limit` stores that still hold a
+/// value sealed with an older key; returns how many values it re-sealed. Each row is written
+/// only if it still holds exactly what was read, so a concurrent `PUT .../secrets` is never
+/// overwritten with stale values: its row is simply left for the next pass. `updated_at` is
+/// left alone: the values did not change, so no bot restarts.
+pub async fn reseal_secrets(
+    conn: &mut sqlx::PgConnection,
+    sealer: &Sealer,
+    limit: i64,
+) -> anyhow::Result<u64> {
+    let current = sealer.current_key_id();
+    type Sealed = (Uuid, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
+    let rows: Vec<Sealed> = sqlx::query_as(&format!(
+        "select tenant_id, bot_token, pakasir_project, pakasir_api_key, webhook_secret \
+         from tenant_secrets where {SEALED_WITH_OLDER_KEY} \
+         order by tenant_id limit $2"
+    ))
+    .bind(&current[..])
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut resealed = 0;
+    for (id, bot_token, project, api_key, webhook_secret) in rows {
+        let id = TenantId(id);
+        let old = [bot_token, project, api_key, webhook_secret];
+        let mut new = old.clone();
+        let mut changed = 0;
+        for (field, sealed) in SECRET_FIELDS.iter().zip(&mut new) {
+            if sealer.needs_reseal(sealed) {
+                let plain = sealer.open(sealed, &context(id, field))?;
+                *sealed = sealer.seal(plain.expose(), &context(id, field));
+                changed += 1;
+            }
+        }
+        let [bot_token, project, api_key, webhook_secret] = new;
+        let written = sqlx::query(
+            "update tenant_secrets set bot_token = $2, pakasir_project = $3, \
+             pakasir_api_key = $4, webhook_secret = $5 \
+             where tenant_id = $1 and bot_token = $6 and pakasir_project = $7 \
+             and pakasir_api_key = $8 and webhook_secret = $9",
+        )
+        .bind(id.0)
+        .bind(bot_token)
+        .bind(project)
+        .bind(api_key)
+        .bind(webhook_secret)
+        .bind(&old[0])
+        .bind(&old[1])
+        .bind(&old[2])
+        .bind(&old[3])
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if written == 1 {
+            resealed += changed;
+        }
+    }
+    Ok(resealed)
+}
+
+/// How many secret values are still sealed with another key than the sealing one.
+pub async fn secrets_with_older_key(db: impl PgExecutor<'_>, sealer: &Sealer) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "select coalesce(sum((substring(bot_token from 2 for 4) <> $1)::int \
+             + (substring(pakasir_project from 2 for 4) <> $1)::int \
+             + (substring(pakasir_api_key from 2 for 4) <> $1)::int \
+             + (substring(webhook_secret from 2 for 4) <> $1)::int), 0)::bigint from tenant_secrets",
+    )
+    .bind(&sealer.current_key_id()[..])
+    .fetch_one(db)
+    .await
+}

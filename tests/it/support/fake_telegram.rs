@@ -193,6 +193,14 @@ impl FakeTelegram {
         self.state().bots.remove(token);
     }
 
+    /// Forgets a bot's webhook behind the host's back, as a stray `deleteWebhook` by someone
+    /// else holding the token would.
+    pub fn drop_webhook(&self, token: &str) {
+        if let Some(bot) = self.state().tokens.get_mut(token) {
+            bot.webhook = None;
+        }
+    }
+
     pub fn webhook(&self, token: &str) -> Option<WebhookState> {
         self.state()
             .tokens

@@ -143,6 +143,14 @@ pub fn test_config(mode: UpdateMode, database_url: String, telegram: &FakeTelegr
         },
         access: Default::default(),
         capacity: Default::default(),
+        // Tests take their backups explicitly.
+        alerts: Default::default(),
+        backup: tokobot::ops::backup::Schedule {
+            every: None,
+            ..tokobot::ops::backup::Schedule::default_for(&PathBuf::from(env!(
+                "CARGO_TARGET_TMPDIR"
+            )))
+        },
     }
 }
 
