@@ -136,6 +136,7 @@ pub async fn start(config: Config) -> anyhow::Result<AppHandle> {
         tokio::spawn(jobs::store::outbox(host.clone(), stopped.clone())),
         tokio::spawn(jobs::store::expiry(host.clone(), stopped.clone())),
         tokio::spawn(jobs::payments::run(host.clone(), stopped.clone())),
+        tokio::spawn(jobs::broadcast::run(host.clone(), stopped.clone())),
         tokio::spawn(jobs::bookkeeping(host.clone(), metrics, stopped)),
     ];
     let metrics_addr = metrics_server.map(|(addr, task)| {

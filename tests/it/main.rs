@@ -6,6 +6,7 @@ mod admin_menu;
 mod admin_settings;
 mod api;
 mod api_doc;
+mod broadcast;
 mod catalog;
 mod delivery;
 mod deploy;

@@ -34,6 +34,7 @@
 pub mod admins;
 pub mod audit;
 pub mod backup;
+pub mod broadcast;
 pub mod coupons;
 pub mod customers;
 pub mod form;
@@ -73,10 +74,11 @@ pub enum Area {
     Backup,
     Snk,
     Audit,
+    Broadcast,
 }
 
 impl Area {
-    pub const ALL: [Area; 12] = [
+    pub const ALL: [Area; 13] = [
         Area::Menu,
         Area::Products,
         Area::Stock,
@@ -89,6 +91,7 @@ impl Area {
         Area::Backup,
         Area::Snk,
         Area::Audit,
+        Area::Broadcast,
     ];
 
     /// Two letters in callback data (64 bytes are all a button may carry).
@@ -106,6 +109,7 @@ impl Area {
             Area::Backup => "bk",
             Area::Snk => "sn",
             Area::Audit => "au",
+            Area::Broadcast => "bc",
         }
     }
 
@@ -188,6 +192,7 @@ pub async fn on_callback(
         Area::Backup => backup::on_callback(&cx, args).await,
         Area::Snk => snk::on_callback(&cx, args).await,
         Area::Audit => audit::on_callback(&cx, args).await,
+        Area::Broadcast => broadcast::on_callback(&cx, args).await,
     }
 }
 
@@ -206,6 +211,7 @@ pub async fn open(cx: &Cx, area: Area) -> HandlerResult {
         Area::Backup => backup::open(cx).await,
         Area::Snk => snk::open(cx).await,
         Area::Audit => audit::open(cx).await,
+        Area::Broadcast => broadcast::open(cx).await,
     }
 }
 
@@ -242,6 +248,7 @@ pub async fn on_input(
         Area::Backup => backup::on_input(&cx, step, msg).await,
         Area::Snk => snk::on_input(&cx, step, msg).await,
         Area::Audit => audit::on_input(&cx, step, msg).await,
+        Area::Broadcast => broadcast::on_input(&cx, step, msg).await,
     }
 }
 
@@ -260,6 +267,7 @@ async fn route_confirm(cx: &Cx, step: AdminStep) -> HandlerResult {
         Area::Backup => backup::on_confirm(cx, step_value).await,
         Area::Snk => snk::on_confirm(cx, step_value).await,
         Area::Audit => audit::on_confirm(cx, step_value).await,
+        Area::Broadcast => broadcast::on_confirm(cx, step_value).await,
     }
 }
 

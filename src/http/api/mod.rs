@@ -1,6 +1,7 @@
 //! The JSON API (SPEC §2) and its OpenAPI document, generated from the handlers' annotations.
 
 pub mod auth;
+pub mod broadcasts;
 pub mod catalog;
 pub mod error;
 pub mod stats;
@@ -37,11 +38,15 @@ pub use super::AppState;
         stats::get,
         catalog::export,
         catalog::import,
+        broadcasts::create,
+        broadcasts::get,
+        broadcasts::cancel,
     ),
     modifiers(&BearerAuth, &StandardResponses),
     tags(
         (name = "tenants", description = "Stores hosted by this tokobot"),
         (name = "catalog", description = "A store's catalog as one JSON document"),
+        (name = "broadcasts", description = "Messages to a store's customers, sent at the store's pace"),
     )
 )]
 pub struct ApiDoc;
@@ -167,5 +172,17 @@ pub fn router() -> Router<AppState> {
             get(catalog::export)
                 .put(catalog::import)
                 .layer(DefaultBodyLimit::max(catalog::BODY_LIMIT)),
+        )
+        .route(
+            "/api/v1/tenants/{slug}/broadcasts",
+            post(broadcasts::create),
+        )
+        .route(
+            "/api/v1/tenants/{slug}/broadcasts/{id}",
+            get(broadcasts::get),
+        )
+        .route(
+            "/api/v1/tenants/{slug}/broadcasts/{id}/cancel",
+            post(broadcasts::cancel),
         )
 }

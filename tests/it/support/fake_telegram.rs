@@ -44,6 +44,8 @@ pub struct Recorded {
     pub files: Vec<(String, Vec<u8>)>,
     /// The HTTP status the fake answered with, so tests can tell deliveries from refusals.
     pub status: u16,
+    /// When the fake answered, so tests can measure a sender's pace.
+    pub at: Instant,
 }
 
 /// The webhook Telegram would currently push updates to for one bot.
@@ -648,6 +650,7 @@ async fn api(
             .map(|upload| (upload.field, upload.bytes))
             .collect(),
         status: answer.status.as_u16(),
+        at: Instant::now(),
     });
     answer
 }
@@ -671,6 +674,7 @@ async fn download(
         body: json!({ "file_path": path }),
         files: Vec::new(),
         status: status.as_u16(),
+        at: Instant::now(),
     });
     if !known {
         return error(status, "Unauthorized").into_response();
