@@ -301,3 +301,55 @@ async fn the_admin_composes_confirms_and_cancels_and_the_api_shows_the_same_coun
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].0, Some(OWNER));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restart_mid_broadcast_resumes_it_and_nobody_gets_it_twice() {
+    let mut host = spawn_host().await;
+    let settings = json!({ "settings": { "broadcast_per_second": 10 } });
+    let shop = Shop::open(&host, "bc-restart", 8105, settings).await;
+    let customers = add_customers(&shop, 800_000, 100).await;
+    let text = "Restock: akun premium tersedia lagi";
+    let created = start_broadcast(&shop, json!({ "text": text, "audience": "all" })).await;
+    let id = created["id"].as_i64().unwrap();
+
+    // A sender that died between its send and its record left this recipient claimed.
+    let in_flight = *customers.last().unwrap();
+    let mut tx = shop.tx().await;
+    sqlx::query(
+        "update broadcast_recipients set status = 'sending', \
+         lease_until = now() - interval '1 second' where chat_id = $1",
+    )
+    .bind(in_flight)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let (slug, bot) = (shop.slug.clone(), shop.bot);
+    drop(shop);
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while deliveries(&host, bot, text).len() < 20 {
+        assert!(Instant::now() < deadline, "the broadcast did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    host.restart().await;
+    let finished = wait_finished(&host, &slug, id, Duration::from_secs(40)).await;
+
+    let p = &finished["progress"];
+    assert_eq!(finished["state"], "done", "{finished}");
+    assert_eq!(
+        (p["sent"].as_i64(), p["unknown"].as_i64()),
+        (Some(99), Some(1))
+    );
+    assert_eq!(p["left"], 0);
+    let delivered = deliveries(&host, bot, text);
+    for &chat in &customers {
+        let expected = usize::from(chat != in_flight);
+        assert_eq!(
+            delivered.get(&chat).copied().unwrap_or(0),
+            expected,
+            "chat {chat}"
+        );
+    }
+    assert_paced(&attempts(&host, bot, text), 10);
+}
