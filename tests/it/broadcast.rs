@@ -353,3 +353,61 @@ async fn a_restart_mid_broadcast_resumes_it_and_nobody_gets_it_twice() {
     }
     assert_paced(&attempts(&host, bot, text), 10);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_stores_broadcast_at_their_own_paces_and_customers_still_get_replies() {
+    let host = spawn_host().await;
+    let slow = Shop::open(
+        &host,
+        "bc-slow",
+        8106,
+        json!({ "settings": { "broadcast_per_second": 5 } }),
+    )
+    .await;
+    let fast = Shop::open(
+        &host,
+        "bc-fast",
+        8107,
+        json!({ "settings": { "broadcast_per_second": 20 } }),
+    )
+    .await;
+    add_customers(&slow, 900_000, 30).await;
+    add_customers(&fast, 910_000, 100).await;
+    let (slow_text, fast_text) = ("Promo toko lambat", "Promo toko cepat");
+    let slow_id = start_broadcast(&slow, json!({ "text": slow_text })).await["id"]
+        .as_i64()
+        .unwrap();
+    let fast_id = start_broadcast(&fast, json!({ "text": fast_text })).await["id"]
+        .as_i64()
+        .unwrap();
+
+    // A customer of the broadcasting store writes in the middle of it and is answered at once.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let asked = Instant::now();
+    slow.say(4242, "/start").await;
+    slow.texts(4242, 1).await;
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "the reply took {:?}",
+        asked.elapsed()
+    );
+
+    for (shop, id) in [(&slow, slow_id), (&fast, fast_id)] {
+        let done = wait_finished(&host, &shop.slug, id, Duration::from_secs(30)).await;
+        assert_eq!(done["state"], "done", "{done}");
+    }
+    assert_eq!(deliveries(&host, slow.bot, slow_text).len(), 30);
+    assert_eq!(deliveries(&host, fast.bot, fast_text).len(), 100);
+    let (slow_sends, fast_sends) = (
+        attempts(&host, slow.bot, slow_text),
+        attempts(&host, fast.bot, fast_text),
+    );
+    assert_paced(&slow_sends, 5);
+    assert_paced(&fast_sends, 20);
+    // The fast store was not held to the slow store's pace: 100 messages in well under 20 s.
+    let span = fast_sends.last().unwrap().at - fast_sends[0].at;
+    assert!(
+        span < Duration::from_secs(8),
+        "the fast store took {span:?}"
+    );
+}
