@@ -413,3 +413,27 @@ async fn two_stores_broadcast_at_their_own_paces_and_customers_still_get_replies
         "the fast store took {span:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_photo_broadcast_uploads_once_and_reuses_the_file_id() {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "bc-photo", 8108, json!({})).await;
+    add_customers(&shop, 950_000, 5).await;
+    let caption = "Diskon akhir pekan";
+    let url = "https://example.com/promo.jpg";
+    let id = start_broadcast(&shop, json!({ "text": caption, "photo": url })).await["id"]
+        .as_i64()
+        .unwrap();
+    let done = wait_finished(&host, &shop.slug, id, Duration::from_secs(20)).await;
+    assert_eq!(done["progress"]["sent"], 5, "{done}");
+    let photos: Vec<String> = attempts(&host, shop.bot, caption)
+        .iter()
+        .map(|call| call.body["photo"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(photos.len(), 5);
+    assert_eq!(photos[0], url, "the first send gives Telegram the URL");
+    assert!(
+        photos[1..].iter().all(|p| p.starts_with("fake-photo-")),
+        "later sends reuse Telegram's file id: {photos:?}"
+    );
+}
