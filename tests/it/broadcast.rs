@@ -437,3 +437,36 @@ async fn a_photo_broadcast_uploads_once_and_reuses_the_file_id() {
         "later sends reuse Telegram's file id: {photos:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_suspended_store_pauses_its_broadcast_and_a_resumed_one_continues_it() {
+    let host = spawn_host().await;
+    let settings = json!({ "settings": { "broadcast_per_second": 10 } });
+    let shop = Shop::open(&host, "bc-suspend", 8109, settings).await;
+    let customers = add_customers(&shop, 960_000, 60).await;
+    let text = "Flash sale malam ini";
+    let id = start_broadcast(&shop, json!({ "text": text })).await["id"]
+        .as_i64()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while deliveries(&host, shop.bot, text).len() < 10 {
+        assert!(Instant::now() < deadline, "the broadcast did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let path = format!("/api/v1/tenants/{}/suspend", shop.slug);
+    let (status, body) = host.operator(Method::POST, &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    host.telegram.settle().await;
+    let at_suspend = deliveries(&host, shop.bot, text).len();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(deliveries(&host, shop.bot, text).len(), at_suspend);
+    assert!(at_suspend < customers.len());
+
+    let path = format!("/api/v1/tenants/{}/resume", shop.slug);
+    let (status, body) = host.operator(Method::POST, &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let done = wait_finished(&host, &shop.slug, id, Duration::from_secs(30)).await;
+    assert_eq!(done["progress"]["sent"], 60, "{done}");
+    let delivered = deliveries(&host, shop.bot, text);
+    assert!(customers.iter().all(|chat| delivered.get(chat) == Some(&1)));
+}
