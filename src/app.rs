@@ -150,6 +150,7 @@ pub async fn start(config: Config) -> anyhow::Result<AppHandle> {
             database.owner.clone(),
             stopped.clone(),
         )),
+        tokio::spawn(jobs::broadcast::run(host.clone(), stopped.clone())),
         tokio::spawn(jobs::bookkeeping(host.clone(), metrics, stopped.clone())),
     ];
     if let Some(alerts) = ops::alerts::Alerts::new(&config.alerts, &config.telegram_api_url) {

@@ -43,6 +43,17 @@ pub const APP_ROLE: &str = "tokobot_app";
 /// The database the embedded cluster keeps the product's data in.
 const EMBEDDED_DATABASE: &str = "tokobot";
 
+/// The tables with a `tenant_id` that deliberately have no row-level security: the registry's
+/// secrets and the id-only work queues that background workers read across stores (each worker
+/// then opens the row in its store's own transaction). Every other such table forces RLS;
+/// `tokobot doctor` and the isolation test check exactly this list.
+pub const CROSS_TENANT_TABLES: [&str; 4] = [
+    "tenant_secrets",
+    "outbox_queue",
+    "payment_queue",
+    "broadcast_queue",
+];
+
 /// A store's id, the key of every store-owned row.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type,

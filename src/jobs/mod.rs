@@ -6,9 +6,11 @@
 //! - bookkeeping: coalesced last-seen writes, anti-spam memory, the admission gauges and the
 //!   metrics upkeep;
 //! - store work (`store.rs`): the outbox sender and the expiry of unpaid orders;
+//! - broadcasts (`broadcast.rs`): one sender per store with a broadcast, at the store's pace;
 //! - payments (`payments.rs`): reconciliation and expiry of pending Pakasir invoices, SNK
 //!   retention.
 
+pub mod broadcast;
 pub mod payments;
 pub mod store;
 

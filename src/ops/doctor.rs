@@ -263,10 +263,11 @@ async fn row_level_security(owner: &mut PgConnection, report: &mut Report) {
          join pg_namespace n on n.oid = c.relnamespace \
          join pg_attribute a on a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped \
          where n.nspname = 'public' and c.relkind in ('r', 'p') \
-           and c.relname not in ('tenant_secrets', 'outbox_queue', 'payment_queue') \
+           and c.relname <> all($1) \
            and not (c.relrowsecurity and c.relforcerowsecurity) \
          order by 1",
     )
+    .bind(&crate::db::CROSS_TENANT_TABLES[..])
     .fetch_all(&mut *owner)
     .await;
     match unforced {

@@ -14,9 +14,11 @@
 //! - `outbox`: messages that must follow a change of money or stock.
 //! - `snk`: customers' sealed submissions for products' terms; `audit`: who did what.
 //! - `error`: what an admin operation returns when it changes nothing, for both adapters.
+//! - `broadcast`: messages to many customers, each sent once, at the store's pace.
 //! - `customers`, `templates`, `money`.
 
 pub mod audit;
+pub mod broadcast;
 pub mod cart;
 pub mod catalog;
 pub mod catalog_doc;

@@ -155,6 +155,10 @@ pub struct Settings {
     pub snk_retention_days: u32,
     /// Which notices the owner (and the admins) receive.
     pub notifications: Notifications,
+    /// Broadcast messages sent per second at most. Telegram lets a bot send about 30 a
+    /// second; the rest is kept for the bot's replies to customers.
+    #[schema(minimum = 1, maximum = 25)]
+    pub broadcast_per_second: u32,
 }
 
 impl Default for Settings {
@@ -166,6 +170,7 @@ impl Default for Settings {
             deposit_minimum: 10_000,
             snk_retention_days: 30,
             notifications: Notifications::default(),
+            broadcast_per_second: 25,
         }
     }
 }
@@ -299,6 +304,7 @@ pub struct SettingsPatch {
     pub deposit_minimum: Option<i64>,
     pub snk_retention_days: Option<u32>,
     pub notifications: Option<NotificationsPatch>,
+    pub broadcast_per_second: Option<u32>,
 }
 
 impl From<Settings> for SettingsPatch {
@@ -311,6 +317,7 @@ impl From<Settings> for SettingsPatch {
             deposit_minimum: Some(settings.deposit_minimum),
             snk_retention_days: Some(settings.snk_retention_days),
             notifications: Some(settings.notifications.into()),
+            broadcast_per_second: Some(settings.broadcast_per_second),
         }
     }
 }
@@ -331,6 +338,9 @@ impl Settings {
         }
         if let Some(v) = patch.snk_retention_days {
             self.snk_retention_days = v;
+        }
+        if let Some(v) = patch.broadcast_per_second {
+            self.broadcast_per_second = v;
         }
         if let Some(mut switches) = patch.notifications {
             for which in Notification::ALL {
@@ -362,6 +372,12 @@ impl Settings {
             errors.push(
                 "settings.snk_retention_days",
                 "must be between 1 and 3650 days",
+            );
+        }
+        if !(1..=25).contains(&self.broadcast_per_second) {
+            errors.push(
+                "settings.broadcast_per_second",
+                "must be between 1 and 25 messages a second",
             );
         }
     }

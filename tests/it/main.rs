@@ -14,6 +14,7 @@ mod alerts;
 mod api;
 mod api_doc;
 mod backup;
+mod broadcast;
 mod catalog;
 mod catalog_v2;
 mod delivery;

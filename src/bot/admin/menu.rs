@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// The areas of the menu, in the order shown.
-const MENU: [Area; 11] = [
+const MENU: [Area; 12] = [
     Area::Products,
     Area::Stock,
     Area::Orders,
@@ -24,6 +24,7 @@ const MENU: [Area; 11] = [
     Area::Snk,
     Area::Backup,
     Area::Audit,
+    Area::Broadcast,
 ];
 
 /// Whether the menu offers `area` yet: each area says so in its own file while it is built.
@@ -38,6 +39,7 @@ fn ready(area: Area) -> bool {
         Area::Coupons => coupons::READY,
         Area::Settings => settings::READY,
         Area::Admins => admins::READY,
+        Area::Broadcast => broadcast::READY,
         Area::Menu | Area::Snk | Area::Backup | Area::Audit => true,
     }
 }
@@ -100,5 +102,6 @@ pub fn label(cx: &Cx, area: Area) -> &'static str {
         Area::Backup => t.area_backup,
         Area::Snk => t.area_snk,
         Area::Audit => t.area_audit,
+        Area::Broadcast => t.area_broadcast,
     }
 }

@@ -34,6 +34,7 @@
 pub mod admins;
 pub mod audit;
 pub mod backup;
+pub mod broadcast;
 pub mod categories;
 pub mod coupons;
 pub mod customers;
@@ -74,10 +75,11 @@ pub enum Area {
     Backup,
     Snk,
     Audit,
+    Broadcast,
 }
 
 impl Area {
-    pub const ALL: [Area; 12] = [
+    pub const ALL: [Area; 13] = [
         Area::Menu,
         Area::Products,
         Area::Stock,
@@ -90,6 +92,7 @@ impl Area {
         Area::Backup,
         Area::Snk,
         Area::Audit,
+        Area::Broadcast,
     ];
 
     /// Two letters in callback data (64 bytes are all a button may carry).
@@ -107,6 +110,7 @@ impl Area {
             Area::Backup => "bk",
             Area::Snk => "sn",
             Area::Audit => "au",
+            Area::Broadcast => "bc",
         }
     }
 
@@ -189,6 +193,7 @@ pub async fn on_callback(
         Area::Backup => backup::on_callback(&cx, args).await,
         Area::Snk => snk::on_callback(&cx, args).await,
         Area::Audit => audit::on_callback(&cx, args).await,
+        Area::Broadcast => broadcast::on_callback(&cx, args).await,
     }
 }
 
@@ -207,6 +212,7 @@ pub async fn open(cx: &Cx, area: Area) -> HandlerResult {
         Area::Backup => backup::open(cx).await,
         Area::Snk => snk::open(cx).await,
         Area::Audit => audit::open(cx).await,
+        Area::Broadcast => broadcast::open(cx).await,
     }
 }
 
@@ -243,6 +249,7 @@ pub async fn on_input(
         Area::Backup => backup::on_input(&cx, step, msg).await,
         Area::Snk => snk::on_input(&cx, step, msg).await,
         Area::Audit => audit::on_input(&cx, step, msg).await,
+        Area::Broadcast => broadcast::on_input(&cx, step, msg).await,
     }
 }
 
@@ -261,6 +268,7 @@ async fn route_confirm(cx: &Cx, step: AdminStep) -> HandlerResult {
         Area::Backup => backup::on_confirm(cx, step_value).await,
         Area::Snk => snk::on_confirm(cx, step_value).await,
         Area::Audit => audit::on_confirm(cx, step_value).await,
+        Area::Broadcast => broadcast::on_confirm(cx, step_value).await,
     }
 }
 

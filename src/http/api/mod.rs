@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod broadcasts;
 pub mod catalog;
 pub mod coupons;
 pub mod cursor;
@@ -74,6 +75,9 @@ pub use super::AppState;
         coupons::update,
         coupons::delete,
         audit::list,
+        broadcasts::create,
+        broadcasts::get,
+        broadcasts::cancel,
     ),
     modifiers(&BearerAuth, &StandardResponses),
     tags(
@@ -84,6 +88,7 @@ pub use super::AppState;
         (name = "audit", description = "Who changed what in a store"),
         (name = "orders", description = "A store's orders: list, detail, mark paid, cancel, refund, resend"),
         (name = "customers", description = "A store's customers: search, profile, block, balance adjustments"),
+        (name = "broadcasts", description = "Messages to a store's customers, sent at the store's pace"),
     )
 )]
 pub struct ApiDoc;
@@ -282,4 +287,16 @@ pub fn router() -> Router<AppState> {
             patch(coupons::update).delete(coupons::delete),
         )
         .route("/api/v1/tenants/{slug}/audit", get(audit::list))
+        .route(
+            "/api/v1/tenants/{slug}/broadcasts",
+            post(broadcasts::create),
+        )
+        .route(
+            "/api/v1/tenants/{slug}/broadcasts/{id}",
+            get(broadcasts::get),
+        )
+        .route(
+            "/api/v1/tenants/{slug}/broadcasts/{id}/cancel",
+            post(broadcasts::cancel),
+        )
 }

@@ -44,6 +44,8 @@ pub struct Recorded {
     pub files: Vec<(String, Vec<u8>)>,
     /// The HTTP status the fake answered with, so tests can tell deliveries from refusals.
     pub status: u16,
+    /// When the fake answered, so tests can measure a sender's pace.
+    pub at: Instant,
 }
 
 /// The webhook Telegram would currently push updates to for one bot.
@@ -572,6 +574,11 @@ fn media(call: &Call, field: &str, message_id: i64) -> Option<(String, usize, St
         return Some((file_id, upload.bytes.len(), upload.file_name.clone()));
     }
     let file_id = str_param(&call.params, field).filter(|id| !id.is_empty())?;
+    // Telegram fetches a URL itself and answers with a file id of its own for it.
+    if file_id.starts_with("http://") || file_id.starts_with("https://") {
+        let file_id = format!("fake-{field}-{message_id}");
+        return Some((file_id, FILE_CONTENTS.len(), String::new()));
+    }
     Some((file_id.to_owned(), FILE_CONTENTS.len(), String::new()))
 }
 
@@ -656,6 +663,7 @@ async fn api(
             .map(|upload| (upload.field, upload.bytes))
             .collect(),
         status: answer.status.as_u16(),
+        at: Instant::now(),
     });
     answer
 }
@@ -679,6 +687,7 @@ async fn download(
         body: json!({ "file_path": path }),
         files: Vec::new(),
         status: status.as_u16(),
+        at: Instant::now(),
     });
     if !known {
         return error(status, "Unauthorized").into_response();

@@ -8,6 +8,7 @@
 pub mod admins;
 pub mod audit;
 pub mod backup;
+pub mod broadcast;
 pub mod coupons;
 pub mod customers;
 pub mod orders;
@@ -33,6 +34,7 @@ pub struct AdminTexts {
     pub area_backup: &'static str,
     pub area_snk: &'static str,
     pub area_audit: &'static str,
+    pub area_broadcast: &'static str,
     pub cancel_button: &'static str,
     pub confirm_button: &'static str,
     pub back_to_menu: &'static str,
@@ -69,6 +71,7 @@ pub const ID: AdminTexts = AdminTexts {
     area_backup: "💾 Backup & Restore",
     area_snk: "📋 Review SNK",
     area_audit: "📜 Log Aktivitas",
+    area_broadcast: "📣 Broadcast",
     cancel_button: "❌ Batal",
     confirm_button: "✅ Ya, simpan",
     back_to_menu: "⬅️ Menu Admin",
@@ -100,6 +103,7 @@ pub const EN: AdminTexts = AdminTexts {
     area_backup: "💾 Backup & Restore",
     area_snk: "📋 SNK Review",
     area_audit: "📜 Activity Log",
+    area_broadcast: "📣 Broadcast",
     cancel_button: "❌ Cancel",
     confirm_button: "✅ Yes, save",
     back_to_menu: "⬅️ Admin Menu",

@@ -1,0 +1,109 @@
+//! `.../broadcasts`: queue a broadcast to a store's customers, follow it, cancel it (SPEC §2.1).
+//!
+//! The admin menu's broadcast screen calls the same `store::broadcast` functions, so both
+//! write the same audit rows and show the same counts.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{
+    AppState,
+    auth::Principal,
+    error::{ApiError, ApiJson, ErrorBody},
+};
+use crate::store::broadcast::{self, Audience, Broadcast, Control, Draft};
+
+/// A broadcast to queue.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewBroadcast {
+    /// The message, sent as written; with a photo, its caption (at most 1024 characters,
+    /// otherwise 4096).
+    pub text: String,
+    /// An http(s) URL of the photo or a Telegram file id; uploaded once and reused.
+    pub photo: Option<String>,
+    /// `all` (default): every customer who has not blocked the bot; `buyers`: those with a
+    /// paid order.
+    #[serde(default)]
+    pub audience: Audience,
+}
+
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/broadcasts", operation_id = "create_broadcast", tag = "broadcasts",
+    params(("slug" = String, Path, description = "The store's slug")),
+    request_body = NewBroadcast,
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Queued; the store's sender works through it at the store's pace", body = Broadcast),
+        (status = 409, description = "No active customer in this audience", body = ErrorBody),
+        (status = 422, description = "An empty or too long text, a bad photo reference", body = ErrorBody),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<NewBroadcast>,
+) -> Result<(StatusCode, Json<Broadcast>), ApiError> {
+    let tenant = principal.store(&state, &slug).await?;
+    let draft = Draft {
+        text: body.text,
+        photo: body.photo.filter(|p| !p.trim().is_empty()),
+        audience: body.audience,
+    };
+    // Checked before a transaction is opened: bad input costs the database nothing.
+    draft.validate()?;
+    let mut tx = state.host.db().tenant(tenant.id).await?;
+    let created = broadcast::create(&mut tx, tenant.id, &principal.actor(), &draft, None).await?;
+    tx.commit().await?;
+    Ok((StatusCode::ACCEPTED, Json(created)))
+}
+
+#[utoipa::path(get, path = "/api/v1/tenants/{slug}/broadcasts/{id}", operation_id = "get_broadcast", tag = "broadcasts",
+    params(
+        ("slug" = String, Path, description = "The store's slug"),
+        ("id" = i64, Path, description = "The broadcast's id"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The broadcast and its progress", body = Broadcast),
+    ))]
+pub async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((slug, id)): Path<(String, i64)>,
+) -> Result<Json<Broadcast>, ApiError> {
+    let tenant = principal.store(&state, &slug).await?;
+    let mut tx = state.host.db().tenant(tenant.id).await?;
+    let found = broadcast::get(&mut tx, id).await?;
+    tx.commit().await?;
+    found
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound("no such broadcast".into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/tenants/{slug}/broadcasts/{id}/cancel", operation_id = "cancel_broadcast", tag = "broadcasts",
+    params(
+        ("slug" = String, Path, description = "The store's slug"),
+        ("id" = i64, Path, description = "The broadcast's id"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Cancelled; nobody left is sent to", body = Broadcast),
+        (status = 409, description = "The broadcast is already done or cancelled", body = ErrorBody),
+    ))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((slug, id)): Path<(String, i64)>,
+) -> Result<Json<Broadcast>, ApiError> {
+    let tenant = principal.store(&state, &slug).await?;
+    let mut tx = state.host.db().tenant(tenant.id).await?;
+    let cancelled =
+        broadcast::control(&mut tx, tenant.id, &principal.actor(), id, Control::Cancel).await?;
+    tx.commit().await?;
+    Ok(Json(cancelled))
+}
