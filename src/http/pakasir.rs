@@ -34,12 +34,16 @@ pub async fn webhook(
     Path(slug): Path<String>,
     body: Bytes,
 ) -> Response {
-    let outcome = handle(&state, &slug, &body).await;
+    let mut known = false;
+    let outcome = handle(&state, &slug, &body, &mut known).await;
     let (label, response) = match outcome {
         Ok(answer) => (answer.label(), answer.into_response()),
         Err(error) => ("error", error.into_response()),
     };
-    metrics::counter!("tokobot_pakasir_webhooks_total", "store" => slug, "answer" => label)
+    // Only a store that exists labels a series: anyone can POST to a made-up slug, and each
+    // new label value would grow /metrics (and the process) for good.
+    let store = if known { slug } else { "unknown".to_owned() };
+    metrics::counter!("tokobot_pakasir_webhooks_total", "store" => store, "answer" => label)
         .increment(1);
     response
 }
@@ -65,7 +69,13 @@ impl IntoResponse for Answer {
     }
 }
 
-async fn handle(state: &AppState, slug: &str, body: &[u8]) -> Result<Answer, ApiError> {
+/// Checks and settles the claim; `known` is set once `slug` names a store.
+async fn handle(
+    state: &AppState,
+    slug: &str,
+    body: &[u8],
+    known: &mut bool,
+) -> Result<Answer, ApiError> {
     let unavailable = |error: anyhow::Error| {
         tracing::warn!(store = %slug, error = format!("{error:#}"), "a Pakasir webhook could not be checked");
         ApiError::Unavailable("the payment could not be verified now; it will be reconciled".into())
@@ -76,6 +86,7 @@ async fn handle(state: &AppState, slug: &str, body: &[u8]) -> Result<Answer, Api
         .await
         .map_err(unavailable)?
         .ok_or_else(ApiError::not_found)?;
+    *known = true;
     let claim = webhook::parse(body).map_err(|_| ApiError::BadRequest {
         code: "invalid_payload",
         message: "the body is not a Pakasir webhook".into(),

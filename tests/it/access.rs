@@ -109,3 +109,46 @@ async fn metrics_can_live_on_a_private_address_only() {
     let private = format!("http://{private}/metrics");
     assert_eq!(get_status(&host.http, private, None).await, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn made_up_slugs_on_the_pakasir_webhook_add_no_metric_series() {
+    let host = spawn_host().await;
+    host.create_store("toko-nyata", 4303, json!({})).await;
+    for n in 0..50 {
+        let answer = host
+            .http
+            .post(format!("{}/webhooks/pakasir/palsu-{n}", host.base))
+            .json(&json!({"order_id": "INV1", "amount": 1000, "project": "x"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+    }
+    // A known store's webhook does label its own series.
+    let answer = host
+        .http
+        .post(format!("{}/webhooks/pakasir/toko-nyata", host.base))
+        .json(&json!({"order_id": "INV1", "amount": 1000, "project": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        answer.status().is_client_error(),
+        "not a payment of the store"
+    );
+    let metrics = host
+        .http
+        .get(format!("{}/metrics", host.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!metrics.contains("palsu-"), "made-up slugs are not labels");
+    assert!(
+        metrics.contains("store=\"unknown\""),
+        "they are counted as unknown"
+    );
+    assert!(metrics.contains("store=\"toko-nyata\""));
+}
