@@ -1,7 +1,11 @@
 //! Delivering goods: the outbox messages of a store, and the goods of a paid order.
 
 use futures::future::BoxFuture;
-use teloxide::{prelude::*, types::InputFile, utils::html::escape};
+use teloxide::{
+    prelude::*,
+    types::{InputFile, ParseMode},
+    utils::html::escape,
+};
 
 use super::{
     HandlerResult, StoreBot, StoreCtx, events,
@@ -150,14 +154,20 @@ pub async fn send_goods(bot: &StoreBot, ctx: &StoreCtx, t: &Texts, order: &Order
     let messages = pack(blocks, MESSAGE_LIMIT);
     let chat = teloxide::types::ChatId(order.customer_id);
     let long = messages.len() > FILE_AFTER_MESSAGES;
+    // Goods may be protected from forwarding and saving, as the store chose.
+    let protect = ctx.tenant().settings.protect_content;
     for text in messages {
-        ui::send(bot, chat, text, None).await?;
+        bot.send_message(chat, text)
+            .parse_mode(ParseMode::Html)
+            .protect_content(protect)
+            .await?;
     }
     if long {
         let document =
             InputFile::memory(file.into_bytes()).file_name(format!("{}.txt", order.code));
         bot.send_document(chat, document)
             .caption(fill(t.delivery_file_caption, &[("code", &order.code)]))
+            .protect_content(protect)
             .await?;
     }
     Ok(())

@@ -159,6 +159,9 @@ pub struct Settings {
     /// second; the rest is kept for the bot's replies to customers.
     #[schema(minimum = 1, maximum = 25)]
     pub broadcast_per_second: u32,
+    /// Deliver goods with Telegram's `protect_content`, so the customer cannot forward or save
+    /// the messages (accounts and licence keys then stay in the buyer's chat).
+    pub protect_content: bool,
 }
 
 impl Default for Settings {
@@ -171,6 +174,7 @@ impl Default for Settings {
             snk_retention_days: 30,
             notifications: Notifications::default(),
             broadcast_per_second: 25,
+            protect_content: false,
         }
     }
 }
@@ -305,6 +309,7 @@ pub struct SettingsPatch {
     pub snk_retention_days: Option<u32>,
     pub notifications: Option<NotificationsPatch>,
     pub broadcast_per_second: Option<u32>,
+    pub protect_content: Option<bool>,
 }
 
 impl From<Settings> for SettingsPatch {
@@ -318,6 +323,7 @@ impl From<Settings> for SettingsPatch {
             snk_retention_days: Some(settings.snk_retention_days),
             notifications: Some(settings.notifications.into()),
             broadcast_per_second: Some(settings.broadcast_per_second),
+            protect_content: Some(settings.protect_content),
         }
     }
 }
@@ -341,6 +347,9 @@ impl Settings {
         }
         if let Some(v) = patch.broadcast_per_second {
             self.broadcast_per_second = v;
+        }
+        if let Some(v) = patch.protect_content {
+            self.protect_content = v;
         }
         if let Some(mut switches) = patch.notifications {
             for which in Notification::ALL {

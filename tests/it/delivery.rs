@@ -136,3 +136,62 @@ async fn a_suspended_stores_backlog_does_not_hold_up_another_stores_outbox() {
         "the suspended store sends nothing"
     );
 }
+
+#[tokio::test]
+async fn a_store_that_protects_its_goods_delivers_them_unforwardable() {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "toko-lindung", 4204, json!({})).await;
+    shop.import(sample_catalog(&["akun-rahasia:pw"], 10_000))
+        .await;
+    let (status, body) = host
+        .operator(
+            reqwest::Method::PATCH,
+            "/api/v1/tenants/toko-lindung",
+            Some(json!({"settings": {"protect_content": true}})),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    assert_eq!(body["settings"]["protect_content"], true);
+    let buyer = 88003;
+    shop.credit(buyer, 50_000).await;
+    let nfx = shop.product_id("NFX").await;
+    shop.press(
+        buyer,
+        Callback::Add {
+            id: nfx,
+            qty: 1,
+            price: 10_000,
+        },
+    )
+    .await;
+    shop.answer_containing("masuk keranjang").await;
+    shop.press(buyer, Callback::Checkout).await;
+    shop.text_containing(buyer, "Pesanan INV").await;
+    let (order, _, _) = shop.last_order(buyer).await.unwrap();
+    shop.press(buyer, Callback::PayBalance { order }).await;
+    shop.text_containing(buyer, "akun-rahasia:pw").await;
+
+    let goods = host
+        .telegram
+        .calls(&bot_token(shop.bot), "sendMessage")
+        .into_iter()
+        .find(|r| {
+            r.body["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("akun-rahasia:pw")
+        })
+        .expect("the goods message");
+    assert_eq!(goods.body["protect_content"], true);
+    // The store's other messages (the receipt, the menus) are not protected.
+    let others = host.telegram.calls(&bot_token(shop.bot), "sendMessage");
+    assert!(
+        others
+            .iter()
+            .filter(|r| !r.body["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("akun-rahasia"))
+            .all(|r| r.body.get("protect_content") != Some(&json!(true)))
+    );
+}
