@@ -27,6 +27,7 @@ pub enum SettingChange {
     FeePayer(FeePayer),
     Locale(Locale),
     Notification(Notification, bool),
+    ProtectContent(bool),
 }
 
 impl SettingChange {
@@ -37,6 +38,7 @@ impl SettingChange {
             SettingChange::LowStockThreshold(v) => settings.low_stock_threshold = Some(v),
             SettingChange::DepositMinimum(v) => settings.deposit_minimum = Some(v),
             SettingChange::FeePayer(v) => settings.fee_payer = Some(v),
+            SettingChange::ProtectContent(v) => settings.protect_content = Some(v),
             SettingChange::Notification(which, on) => {
                 settings.notifications = Some(NotificationsPatch::switch(which, on));
             }

@@ -191,6 +191,17 @@ async fn the_owner_changes_settings_and_notification_switches_from_the_bot() {
     assert_eq!(settings["notifications"]["new_order"], false);
     assert_eq!(settings["notifications"]["low_stock"], true);
     assert_eq!(settings["fee_payer"], "store");
+    // Protecting delivered goods toggles the same way.
+    shop.press_raw(OWNER, "a:se:pc").await;
+    let mut protected = Value::Null;
+    for _ in 0..50 {
+        protected = store(&shop).await["settings"]["protect_content"].clone();
+        if protected == true {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(protected, true);
 
     // A customer's forged switch changes nothing.
     shop.press_raw(CUSTOMER, "a:se:t:low_stock").await;
@@ -202,7 +213,7 @@ async fn the_owner_changes_settings_and_notification_switches_from_the_bot() {
 
     // Every change is in the store's log, by the owner, with before and after.
     let rows = shop.audit_rows("store.update").await;
-    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(rows.len(), 5, "{rows:?}");
     assert!(rows.iter().all(|(actor, _, _)| *actor == Some(OWNER)));
     assert_eq!(rows[0].1["settings"]["invoice_ttl_minutes"], 15);
     assert_eq!(rows[0].2["settings"]["invoice_ttl_minutes"], 30);

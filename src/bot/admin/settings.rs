@@ -117,6 +117,7 @@ pub async fn on_callback(cx: &Cx, args: &mut Args<'_>) -> HandlerResult {
             FeePayer::Customer => FeePayer::Store,
             FeePayer::Store => FeePayer::Customer,
         }),
+        Some("pc") => SettingChange::ProtectContent(!tenant.settings.protect_content),
         Some("lang") => SettingChange::Locale(match tenant.locale {
             Locale::Id => Locale::En,
             Locale::En => Locale::Id,
@@ -217,6 +218,20 @@ fn screen(cx: &Cx, tenant: &Tenant) -> (String, InlineKeyboardMarkup) {
         vec![button(
             fill(t.language_button, &[("language", language)]),
             &[&"lang"],
+        )],
+        vec![button(
+            fill(
+                t.protect_button,
+                &[(
+                    "state",
+                    if settings.protect_content {
+                        t.switch_on
+                    } else {
+                        t.switch_off
+                    },
+                )],
+            ),
+            &[&"pc"],
         )],
     ];
     for which in Notification::ALL {

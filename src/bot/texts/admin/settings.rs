@@ -14,6 +14,8 @@ pub struct SettingsTexts {
     pub fee_store: &'static str,
     /// `{language}`.
     pub language_button: &'static str,
+    /// `{state}`: whether delivered goods are protected from forwarding and saving.
+    pub protect_button: &'static str,
     pub language_id: &'static str,
     pub language_en: &'static str,
     pub switch_on: &'static str,
@@ -43,6 +45,7 @@ pub const ID: SettingsTexts = SettingsTexts {
     fee_customer: "pelanggan",
     fee_store: "toko",
     language_button: "🌐 Bahasa: {language}",
+    protect_button: "{state} 🔒 Barang tidak bisa diteruskan/disimpan",
     language_id: "Indonesia",
     language_en: "English",
     switch_on: "✅",
@@ -69,6 +72,7 @@ pub const EN: SettingsTexts = SettingsTexts {
     fee_customer: "customer",
     fee_store: "store",
     language_button: "🌐 Language: {language}",
+    protect_button: "{state} 🔒 Goods cannot be forwarded or saved",
     language_id: "Indonesia",
     language_en: "English",
     switch_on: "✅",
