@@ -12,8 +12,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     AppState,
     auth::Principal,
-    cursor,
     error::{ApiError, ApiJson, ApiQuery, ErrorBody},
+    page,
     scope::pay_store,
 };
 use crate::{
@@ -89,13 +89,13 @@ pub async fn list(
     ApiQuery(query): ApiQuery<CustomerQuery>,
 ) -> Result<Json<CustomerPage>, ApiError> {
     let tenant = principal.store(&state, &slug).await?;
-    let limit = cursor::limit(query.limit, 50, 200)?;
+    let limit = page::limit(query.limit)?;
     let search = Search {
         query: query.q,
         after_id: query
             .cursor
             .as_deref()
-            .map(|c| cursor::decode(CURSOR, c))
+            .map(|c| page::decode_for(CURSOR, c))
             .transpose()?,
         // One more than asked tells whether another page follows.
         limit: limit + 1,
@@ -107,7 +107,7 @@ pub async fn list(
         items.truncate(limit as usize);
         items
             .last()
-            .map(|last| cursor::encode(CURSOR, last.telegram_id))
+            .map(|last| page::encode_for(CURSOR, last.telegram_id))
     } else {
         None
     };

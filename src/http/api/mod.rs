@@ -5,7 +5,6 @@ pub mod auth;
 pub mod broadcasts;
 pub mod catalog;
 pub mod coupons;
-pub mod cursor;
 pub mod customers;
 pub mod error;
 pub mod orders;

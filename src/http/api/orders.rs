@@ -13,8 +13,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     AppState,
     auth::Principal,
-    cursor,
     error::{ApiError, ApiJson, ApiQuery, ErrorBody},
+    page,
     scope::pay_store,
 };
 use crate::{
@@ -125,7 +125,7 @@ pub async fn list(
     ApiQuery(query): ApiQuery<OrderQuery>,
 ) -> Result<Json<OrderPage>, ApiError> {
     let tenant = principal.store(&state, &slug).await?;
-    let limit = cursor::limit(query.limit, 50, 200)?;
+    let limit = page::limit(query.limit)?;
     let filter = Filter {
         status: query.status.map(Status::from),
         from: day("from", query.from.as_deref())?,
@@ -133,7 +133,7 @@ pub async fn list(
         before_id: query
             .cursor
             .as_deref()
-            .map(|c| cursor::decode(CURSOR, c))
+            .map(|c| page::decode_for(CURSOR, c))
             .transpose()?,
         // One more than asked tells whether another page follows.
         limit: limit + 1,
@@ -143,7 +143,7 @@ pub async fn list(
     tx.commit().await?;
     let next_cursor = if items.len() as i64 > limit {
         items.truncate(limit as usize);
-        items.last().map(|last| cursor::encode(CURSOR, last.id))
+        items.last().map(|last| page::encode_for(CURSOR, last.id))
     } else {
         None
     };

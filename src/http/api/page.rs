@@ -52,6 +52,19 @@ pub fn decode(cursor: Option<&str>) -> Result<Option<String>, ApiError> {
         .transpose()
 }
 
+/// A cursor after the row `id` of the list `kind`: naming the list, so that a cursor of one
+/// list is refused by another (orders and customers page by different ids).
+pub fn encode_for(kind: &str, id: i64) -> String {
+    B64.encode(format!("{kind}:{id}"))
+}
+
+/// The row id in a cursor of the list `kind` made by [`encode_for`].
+pub fn decode_for(kind: &str, cursor: &str) -> Result<i64, ApiError> {
+    decode(Some(cursor))?
+        .and_then(|key| key.strip_prefix(kind)?.strip_prefix(':')?.parse().ok())
+        .ok_or_else(|| bad_query("the cursor is not one this list gave out".into()))
+}
+
 /// The id a cursor carries.
 pub fn decode_id(cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
     decode(cursor)?
@@ -78,6 +91,15 @@ pub fn page<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> String) -> Page
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_cursor_reads_back_only_in_its_own_list() {
+        let cursor = encode_for("orders", 42);
+        assert_eq!(decode_for("orders", &cursor).unwrap(), 42);
+        assert!(decode_for("customers", &cursor).is_err());
+        assert!(decode_for("orders", "not-a-cursor").is_err());
+        assert!(decode_for("orders", "%00").is_err());
+    }
 
     #[test]
     fn a_cursor_round_trips_and_garbage_is_refused() {
