@@ -3,7 +3,9 @@
 //!
 //! All test processes share one PostgreSQL cluster under the target dir (started on first
 //! use, left running for the next process; `scripts/test` stops it at the end). Each test gets
-//! its own database in it, so tests never see each other's rows.
+//! its own database in it, so tests never see each other's rows. A database is named after the
+//! process that made it, and each process drops the databases of processes that have ended, so
+//! repeated runs do not fill the disk.
 
 pub mod fake_pakasir;
 pub mod fake_telegram;
@@ -37,17 +39,70 @@ async fn cluster() -> &'static EmbeddedPostgres {
             // SAFETY: set before any other thread of this test reads the environment.
             unsafe { std::env::set_var("TOKOBOT_PG_FAST", "1") };
             let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("postgres");
-            EmbeddedPostgres::start(&dir, Lifetime::LeaveRunning)
+            let cluster = EmbeddedPostgres::start(&dir, Lifetime::LeaveRunning)
                 .await
-                .expect("the test cluster starts")
+                .expect("the test cluster starts");
+            drop_databases_of_ended_processes(&cluster).await;
+            cluster
         })
         .await
+}
+
+/// The prefix of every test database: `t_<pid>_`. The pid says whose database it is.
+const TEST_DATABASE_PREFIX: &str = "t_";
+
+/// Drops the test databases whose process has ended, whether it passed, failed or panicked.
+///
+/// nextest runs each test in its own process, so a database can be dropped as soon as its
+/// process is gone; a `Drop` on the host cannot do it, because a test that panics or times out
+/// never runs it to completion. One process collects at a time (an advisory lock), and a
+/// failure only leaves the garbage for the next process.
+async fn drop_databases_of_ended_processes(cluster: &EmbeddedPostgres) {
+    use sqlx::{Connection, PgConnection};
+
+    let Ok(mut conn) = PgConnection::connect_with(&cluster.connect_options("postgres")).await
+    else {
+        return;
+    };
+    // An arbitrary constant naming this collector among advisory locks.
+    const COLLECTOR_LOCK: i64 = 0x746f_6b6f_6263;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(COLLECTOR_LOCK)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_or(false);
+    if locked {
+        let names: Vec<String> =
+            sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 't\\_%'")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap_or_default();
+        for name in names {
+            let owner_alive = name
+                .strip_prefix(TEST_DATABASE_PREFIX)
+                .and_then(|rest| rest.split('_').next())
+                .and_then(|pid| pid.parse::<u32>().ok())
+                // A name without a pid is from an older layout: nobody is using it any more.
+                .is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
+            if !owner_alive {
+                // The name comes from the catalog and matched the prefix; quoting is enough.
+                let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
+            }
+        }
+    }
+    let _ = conn.close().await;
 }
 
 /// A new, empty database; returns its URL (as the schema owner).
 pub async fn fresh_database() -> String {
     let cluster = cluster().await;
-    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let name = format!(
+        "{TEST_DATABASE_PREFIX}{}_{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    );
     cluster
         .ensure_database(&name)
         .await
