@@ -7,7 +7,7 @@ use tokobot::bot::callbacks::Callback;
 
 use crate::{
     admin_catalog::audit_rows,
-    support::shop::{Shop, sample_catalog},
+    support::shop::{OWNER, Shop, sample_catalog},
     support::spawn_host,
 };
 
@@ -40,22 +40,7 @@ async fn an_upload_refuses_repeats_within_it_and_of_sold_items_and_customers_see
     let buyer = 62_001;
     let nfx = shop.product_id("NFX").await;
     // The customer buys both items, so `lama-1` and `lama-2` are sold history now.
-    shop.credit(buyer, 20_000).await;
-    shop.press(
-        buyer,
-        Callback::Add {
-            id: nfx,
-            qty: 2,
-            price: 10_000,
-        },
-    )
-    .await;
-    shop.answer_containing("masuk keranjang").await;
-    shop.press(buyer, Callback::Checkout).await;
-    shop.text_containing(buyer, "Pesanan INV").await;
-    let (order, _, _) = shop.last_order(buyer).await.unwrap();
-    shop.press(buyer, Callback::PayBalance { order }).await;
-    shop.text_containing(buyer, "ini barang kamu").await;
+    shop.buy_with_balance(buyer, "NFX", 2).await;
     // The product page is cached now, showing no stock.
     shop.press(buyer, Callback::Product { id: nfx, qty: 1 })
         .await;
@@ -273,9 +258,6 @@ async fn an_unsold_item_is_removed_but_a_reserved_one_is_not() {
     );
 }
 
-/// The store's owner, as `store_body` provisions it.
-const OWNER: i64 = 777_000;
-
 #[tokio::test]
 async fn the_owner_adds_stock_in_the_bot_by_txt_file_and_by_pasting_and_bad_files_change_nothing() {
     let host = spawn_host().await;
@@ -283,22 +265,7 @@ async fn the_owner_adds_stock_in_the_bot_by_txt_file_and_by_pasting_and_bad_file
     shop.import(sample_catalog(&["lama-1"], 10_000)).await;
     let buyer = 62_004;
     let nfx = shop.product_id("NFX").await;
-    shop.credit(buyer, 10_000).await;
-    shop.press(
-        buyer,
-        Callback::Add {
-            id: nfx,
-            qty: 1,
-            price: 10_000,
-        },
-    )
-    .await;
-    shop.answer_containing("masuk keranjang").await;
-    shop.press(buyer, Callback::Checkout).await;
-    shop.text_containing(buyer, "Pesanan INV").await;
-    let (order, _, _) = shop.last_order(buyer).await.unwrap();
-    shop.press(buyer, Callback::PayBalance { order }).await;
-    shop.text_containing(buyer, "ini barang kamu").await;
+    shop.buy_with_balance(buyer, "NFX", 1).await;
     shop.press(buyer, Callback::Product { id: nfx, qty: 1 })
         .await;
     shop.text_containing(buyer, "Stok habis").await;
@@ -441,4 +408,173 @@ async fn the_owner_removes_an_item_in_the_bot_and_a_customer_forging_the_buttons
         (&rows[0]["action"], &rows[0]["actor"]),
         (&json!("stock.remove"), &json!(OWNER))
     );
+}
+
+#[tokio::test]
+async fn a_line_the_store_has_or_sold_in_another_product_is_refused_in_the_bot_and_the_api() {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "toko-stok-lintas", 5206, json!({})).await;
+    shop.import(sample_catalog(&["nfx-a", "nfx-b"], 10_000))
+        .await;
+    // `nfx-a` is sold (checkouts take the oldest item first); `nfx-b` is still on the shelf.
+    shop.buy_with_balance(62_006, "NFX", 1).await;
+
+    let (status, upload) = shop
+        .owner_api(
+            Method::POST,
+            "stock",
+            Some(json!({"product": "SPT", "items": ["nfx-b", "spt-baru-1", "nfx-a"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{upload}");
+    assert_eq!(upload["added"], 1);
+    assert_eq!(
+        refused(&upload),
+        [
+            ("nfx-b".to_owned(), "already_in_stock".to_owned()),
+            ("nfx-a".to_owned(), "already_in_stock".to_owned()),
+        ]
+    );
+    assert_eq!(
+        upload["counts"],
+        json!({"available": 2, "reserved": 0, "sold": 0})
+    );
+
+    // The same in the bot's paste flow, with the refusals counted and listed.
+    shop.say(OWNER, "⚙️ Admin Settings").await;
+    shop.press_raw(OWNER, "a:st:a:SPT").await;
+    shop.text_containing(OWNER, "Tambah stok <b>Spotify 1 Bulan</b>")
+        .await;
+    shop.say(OWNER, "nfx-a\nspt-baru-2\nnfx-b\nspt-baru-1")
+        .await;
+    let report = shop.text_containing(OWNER, "baris ditolak").await;
+    assert!(report.contains("✅ 1 item ditambahkan"), "{report}");
+    assert!(
+        report.contains("3 baris ditolak")
+            && report.contains("<code>nfx-a</code> (sudah pernah ada)")
+            && report.contains("<code>nfx-b</code> (sudah pernah ada)")
+            && report.contains("<code>spt-baru-1</code> (sudah pernah ada)"),
+        "{report}"
+    );
+    let (_, stock) = shop
+        .owner_api(Method::GET, "products/SPT/stock", None)
+        .await;
+    assert_eq!(stock["counts"]["available"], 3, "{stock}");
+    let (_, stock) = shop
+        .owner_api(Method::GET, "products/NFX/stock", None)
+        .await;
+    assert_eq!(
+        stock["counts"],
+        json!({"available": 1, "reserved": 0, "sold": 1})
+    );
+}
+
+#[tokio::test]
+async fn fingerprints_from_before_are_made_store_wide_at_startup_keeping_copies_across_products() {
+    let mut host = spawn_host().await;
+    let (tenant, nfx, spt) = {
+        let shop = Shop::open(&host, "toko-stok-lama", 5207, json!({})).await;
+        shop.import(sample_catalog(&["sama", "nfx-saja"], 10_000))
+            .await;
+        let (nfx, spt) = (shop.product_id("NFX").await, shop.product_id("SPT").await);
+        (shop.tenant, nfx, spt)
+    };
+    // Put the store back as an older host left it: fingerprints bound to their product, and
+    // the line `sama` in both products (which product-bound fingerprints allowed).
+    let sealer = host.app.as_ref().unwrap().host.sealer().clone();
+    let legacy = |product: i64| format!("stock_items/{tenant}/{product}");
+    {
+        let mut tx = host.db().tenant(tenant).await.unwrap();
+        let rows: Vec<(i64, i64, Vec<u8>)> =
+            sqlx::query_as("select id, product_id, content from stock_items")
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap();
+        for (id, product, sealed) in rows {
+            let plain = sealer.open(&sealed, &legacy(product)).unwrap();
+            sqlx::query(
+                "update stock_items set content_hash = $2, fingerprint_store_wide = false where id = $1",
+            )
+            .bind(id)
+            .bind(&sealer.fingerprint(plain.expose(), &legacy(product))[..])
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        sqlx::query(
+            "insert into stock_items (tenant_id, product_id, content, content_hash, fingerprint_store_wide) \
+             values ($1, $2, $3, $4, false)",
+        )
+        .bind(tenant)
+        .bind(spt)
+        .bind(sealer.seal(b"sama", &legacy(spt)))
+        .bind(&sealer.fingerprint(b"sama", &legacy(spt))[..])
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    host.restart().await;
+    host.restart().await;
+
+    let items = || async {
+        let mut tx = host.db().tenant(tenant).await.unwrap();
+        let rows: Vec<(i64, i64, bool, Option<i64>)> = sqlx::query_as(
+            "select id, product_id, fingerprint_store_wide, duplicate_of from stock_items order by id",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+        rows
+    };
+    let rows = items().await;
+    assert!(
+        rows.iter().all(|r| r.2),
+        "every fingerprint was recomputed: {rows:?}"
+    );
+    let sama_nfx = rows[0].0;
+    let copies: Vec<_> = rows.iter().filter(|r| r.3.is_some()).collect();
+    assert_eq!(
+        copies,
+        [&(rows[3].0, spt, true, Some(sama_nfx))],
+        "the later copy is marked as the older one's duplicate: {rows:?}"
+    );
+    assert_eq!(rows[0].1, nfx);
+
+    let token = host.owner_token("toko-stok-lama").await;
+    let upload = |product: &'static str, items: Value| {
+        let (host, token) = (&host, token.clone());
+        async move {
+            let (status, body) = host
+                .api(
+                    Method::POST,
+                    &path("toko-stok-lama", "stock"),
+                    Some(&token),
+                    Some(json!({"product": product, "items": items})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body
+        }
+    };
+    let first = upload("SPT", json!(["nfx-saja", "sama", "baru"])).await;
+    assert_eq!(first["added"], 1, "{first}");
+    assert_eq!(refused(&first).len(), 2, "{first}");
+
+    // Removing the item that holds the fingerprint hands it to the copy: `sama` stays refused
+    // while any copy of it is left.
+    let (status, _) = host
+        .api(
+            Method::DELETE,
+            &path("toko-stok-lama", &format!("stock/{sama_nfx}")),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let rows = items().await;
+    assert!(rows.iter().all(|r| r.3.is_none()), "{rows:?}");
+    let again = upload("NFX", json!(["sama"])).await;
+    assert_eq!(refused(&again).len(), 1, "{again}");
 }
