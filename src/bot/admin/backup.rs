@@ -84,7 +84,7 @@ pub async fn on_input(cx: &Cx, step: Value, msg: &Message) -> HandlerResult {
     let draft = Step::Confirm {
         file_id: document.file.id.0.clone(),
     };
-    let summary = fill_counts(t.summary, &doc);
+    let summary = fill_counts(t, t.summary, &doc);
     cx.confirm(Area::Backup, &draft, summary).await
 }
 
@@ -148,7 +148,7 @@ async fn download(cx: &Cx) -> HandlerResult {
         now.hour(),
         now.minute()
     );
-    cx.send_document(name, bytes, fill_counts(t.caption, &doc))
+    cx.send_document(name, bytes, fill_counts(t, t.caption, &doc))
         .await
 }
 
@@ -183,9 +183,14 @@ fn invalid(t: &texts::BackupTexts, errors: &[crate::tenants::model::FieldError])
     fill(t.invalid, &[("errors", &lines.join("\n"))])
 }
 
-/// Fills `{categories}`, `{products}`, `{stock}` and `{templates}` with the document's counts.
-fn fill_counts(template: &str, doc: &CatalogDocument) -> String {
+/// Fills `{categories}`, `{products}`, `{stock}`, `{templates}`, `{coupons}` and `{settings}`
+/// with what the document carries, so the admin sees everything a restore would replace.
+fn fill_counts(t: &texts::BackupTexts, template: &str, doc: &CatalogDocument) -> String {
     let stock: usize = doc.products.iter().map(|p| p.stock_lines().len()).sum();
+    let settings = match doc.settings {
+        Some(_) => t.settings_included,
+        None => t.settings_absent,
+    };
     fill(
         template,
         &[
@@ -193,6 +198,8 @@ fn fill_counts(template: &str, doc: &CatalogDocument) -> String {
             ("products", &doc.products.len().to_string()),
             ("stock", &stock.to_string()),
             ("templates", &doc.templates.len().to_string()),
+            ("coupons", &doc.coupons.len().to_string()),
+            ("settings", settings),
         ],
     )
 }
