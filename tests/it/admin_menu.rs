@@ -112,7 +112,11 @@ async fn a_backup_restores_into_an_empty_store_and_a_bad_file_changes_nothing() 
     target
         .send_file(OWNER, "salah.json", serde_json::to_vec(&broken).unwrap())
         .await;
-    target.text_containing(OWNER, "tidak bisa dipakai").await;
+    let refused = target.text_containing(OWNER, "tidak bisa dipakai").await;
+    assert!(
+        refused.contains("<code>products[0].price</code>: Harga harus angka rupiah"),
+        "the problem is told in the admin's language: {refused}"
+    );
     // The real backup: a summary and a confirmation, and nothing changes before ✅.
     target.send_file(OWNER, "backup.json", backup.clone()).await;
     let summary = target.text_containing(OWNER, "Restore dari backup").await;

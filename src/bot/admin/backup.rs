@@ -19,7 +19,10 @@ use super::{Area, Args, Cx};
 use crate::{
     bot::{
         HandlerResult,
-        texts::{admin::backup as texts, fill},
+        texts::{
+            admin::{backup as texts, refusals},
+            fill,
+        },
     },
     store::catalog_doc::{self, CatalogDocument, ImportError},
 };
@@ -110,7 +113,7 @@ pub async fn on_confirm(cx: &Cx, step: Value) -> HandlerResult {
         Ok(summary) => summary,
         Err(ImportError::Invalid(errors)) => {
             drop(tx);
-            return cx.finish(invalid(t, &errors.0), Area::Backup).await;
+            return cx.finish(invalid(cx, &errors.0), Area::Backup).await;
         }
         Err(ImportError::Database(error)) => return Err(error.into()),
         Err(ImportError::Settings(error)) => return Err(error.into()),
@@ -166,16 +169,22 @@ async fn read(cx: &Cx, file: &FileMeta) -> anyhow::Result<Result<CatalogDocument
         }
     };
     if let Err(errors) = catalog_doc::validate(&doc) {
-        return Ok(Err(invalid(t, &errors.0)));
+        return Ok(Err(invalid(cx, &errors.0)));
     }
     Ok(Ok(doc))
 }
 
-fn invalid(t: &texts::BackupTexts, errors: &[crate::tenants::model::FieldError]) -> String {
+/// The document's problems, each as its path and what is wrong there in the admin's language
+/// (the messages themselves are the API's English).
+fn invalid(cx: &Cx, errors: &[crate::tenants::model::FieldError]) -> String {
+    let t = texts::of(cx.locale);
     let mut lines: Vec<String> = errors
         .iter()
         .take(ERRORS_SHOWN)
-        .map(|e| format!("• {}: {}", escape(&e.field), escape(&e.message)))
+        .map(|e| {
+            let what = refusals::document_field(cx.locale, &e.field);
+            format!("• <code>{}</code>: {what}", escape(&e.field))
+        })
         .collect();
     if errors.len() > ERRORS_SHOWN {
         lines.push(format!("… +{}", errors.len() - ERRORS_SHOWN));

@@ -240,6 +240,81 @@ const FIELDS: &[Line] = &[
     ),
 ];
 
+/// A catalog document's fields (a backup being restored), by the last part of their path: what
+/// is wrong there. Checked before [`FIELDS`], whose lines speak of a single input.
+const DOCUMENT_FIELDS: &[Line] = &[
+    (
+        "categories",
+        "Terlalu banyak kategori di file.",
+        "The file lists too many categories.",
+    ),
+    (
+        "category",
+        "Kategori produk harus salah satu kategori di file.",
+        "A product's category must be one of the file's categories.",
+    ),
+    (
+        "code",
+        "Kode tidak valid atau dobel di file: pakai huruf, angka, - atau _, tanpa spasi; tiap kode hanya sekali.",
+        "A code is not valid or appears twice in the file: use letters, digits, - or _, without spaces, each code once.",
+    ),
+    (
+        "coupons",
+        "Kupon di file tidak bisa dipakai (kupon butuh backup versi 2).",
+        "The file's coupons cannot be used (coupons need a version 2 backup).",
+    ),
+    (
+        "name",
+        "Nama kosong, terlalu panjang, atau dobel di file.",
+        "A name is empty, too long, or appears twice in the file.",
+    ),
+    (
+        "products",
+        "Terlalu banyak produk atau baris stok di file.",
+        "The file lists too many products or stock lines.",
+    ),
+    (
+        "settings",
+        "Pengaturan hanya bisa ada di backup versi 2.",
+        "Settings need a version 2 backup.",
+    ),
+    (
+        "stock",
+        "Item stok tidak bisa dipakai: kosong, lebih dari satu baris, terlalu panjang, dobel, atau sudah pernah ada di toko.",
+        "A stock item cannot be used: empty, more than one line, too long, repeated, or already in the store before.",
+    ),
+    (
+        "version",
+        "Versi file backup tidak dikenal.",
+        "The backup file's version is unknown.",
+    ),
+    (
+        "invoice_ttl_minutes",
+        "Batas waktu invoice harus 5–1440 menit.",
+        "The invoice time limit must be 5–1440 minutes.",
+    ),
+    (
+        "low_stock_threshold",
+        "Batas stok menipis paling besar 100000.",
+        "The low-stock threshold is at most 100000.",
+    ),
+    (
+        "deposit_minimum",
+        "Deposit minimum harus Rp 1.000 sampai Rp 100.000.000.",
+        "The minimum deposit must be Rp 1,000 to Rp 100,000,000.",
+    ),
+    (
+        "snk_retention_days",
+        "Lama simpan SNK harus 1–3650 hari.",
+        "SNK retention must be 1–3650 days.",
+    ),
+    (
+        "broadcast_per_second",
+        "Kecepatan broadcast harus 1–25 pesan per detik.",
+        "The broadcast pace must be 1–25 messages a second.",
+    ),
+];
+
 /// The things an operation may not find.
 const THINGS: &[Line] = &[
     ("admin", "Admin", "Admin"),
@@ -298,6 +373,27 @@ pub fn line(locale: Locale, error: &OpError) -> Option<String> {
         },
         OpError::Database(_) => return None,
     })
+}
+
+/// What is wrong at `path` of a catalog document (`products[0].price`, `templates.info`), in
+/// `locale`: the line of its last part, the template rule for a template, else a line that
+/// names the path.
+pub fn document_field(locale: Locale, path: &str) -> String {
+    let key = if path.starts_with("templates.") {
+        "body"
+    } else {
+        let last = path.rsplit('.').next().unwrap_or(path);
+        last.split('[').next().unwrap_or(last)
+    };
+    find(DOCUMENT_FIELDS, key, locale)
+        .or_else(|| find(FIELDS, key, locale))
+        .map_or_else(
+            || match locale {
+                Locale::Id => "Isian ini tidak bisa diterima.".to_owned(),
+                Locale::En => "This field cannot be accepted.".to_owned(),
+            },
+            str::to_owned,
+        )
 }
 
 #[cfg(test)]
@@ -375,5 +471,9 @@ mod tests {
             line(Locale::Id, &OpError::not_found("order")).unwrap(),
             "Pesanan tidak ditemukan."
         );
+        assert!(document_field(Locale::Id, "products[3].price").starts_with("Harga harus"));
+        assert!(document_field(Locale::Id, "products[0].stock[7]").starts_with("Item stok"));
+        assert!(document_field(Locale::En, "templates.welcome").starts_with("The message text"));
+        assert!(document_field(Locale::Id, "settings.deposit_minimum").starts_with("Deposit"));
     }
 }
