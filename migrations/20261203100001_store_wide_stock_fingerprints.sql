@@ -27,6 +27,11 @@ create unique index stock_items_store_fingerprint on stock_items (tenant_id, con
 create index stock_items_legacy_fingerprint on stock_items (tenant_id, id)
     where not fingerprint_store_wide;
 
+-- The copies of an item, found at once when it is removed (the trigger below runs for every
+-- removed item, and almost every store has no copies at all).
+create index stock_items_duplicates on stock_items (tenant_id, duplicate_of)
+    where duplicate_of is not null;
+
 -- When the item holding a fingerprint is removed (only an unsold one can be), the oldest item
 -- marked as its duplicate takes the fingerprint over, so the line stays refused while any copy
 -- of it is left; the other copies are re-marked as its duplicates.

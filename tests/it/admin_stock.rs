@@ -467,6 +467,17 @@ async fn a_line_the_store_has_or_sold_in_another_product_is_refused_in_the_bot_a
         stock["counts"],
         json!({"available": 1, "reserved": 0, "sold": 1})
     );
+
+    // A catalog import that puts the sold line into the other product is refused whole.
+    let mut document = sample_catalog(&["nfx-b"], 10_000);
+    document["products"][1]["stock"] = json!(["nfx-a"]);
+    let (status, body) = shop.owner_api(Method::PUT, "catalog", Some(document)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["fields"][0]["field"], "products[1].stock[0]");
+    let (_, stock) = shop
+        .owner_api(Method::GET, "products/SPT/stock", None)
+        .await;
+    assert_eq!(stock["counts"]["available"], 3, "nothing changed: {stock}");
 }
 
 #[tokio::test]
