@@ -138,11 +138,15 @@ pub async fn on_input(cx: &Cx, step: Value, msg: &Message) -> HandlerResult {
             }
         }
         Step::MinOrder { mut coupon } => {
-            coupon.min_order = if text == SKIP {
-                0
+            let min_order = if text == SKIP {
+                Some(0)
             } else {
-                parse_amount(text).unwrap_or(-1)
+                parse_amount(text)
             };
+            let Some(min_order) = min_order else {
+                return cx.again(t.bad_min.to_owned()).await;
+            };
+            coupon.min_order = min_order;
             // The domain's own rule decides, so the bot and the API refuse the same amounts.
             if coupon.to_coupon().is_err() {
                 return cx.again(t.bad_min.to_owned()).await;
