@@ -36,7 +36,6 @@ async fn an_upload_refuses_repeats_within_it_and_of_sold_items_and_customers_see
     let shop = Shop::open(&host, "toko-stok", 5201, json!({})).await;
     shop.import(sample_catalog(&["lama-1", "lama-2"], 10_000))
         .await;
-    let token = host.owner_token(&shop.slug).await;
     let buyer = 62_001;
     let nfx = shop.product_id("NFX").await;
     // The customer buys both items, so `lama-1` and `lama-2` are sold history now.
@@ -46,11 +45,10 @@ async fn an_upload_refuses_repeats_within_it_and_of_sold_items_and_customers_see
         .await;
     shop.text_containing(buyer, "Stok habis").await;
 
-    let (status, upload) = host
-        .api(
+    let (status, upload) = shop
+        .owner_api(
             Method::POST,
-            &path(&shop.slug, "stock"),
-            Some(&token),
+            "stock",
             Some(json!({"product": "NFX", "items": [
                 "baru-1", "  baru-2  ", "", "lama-1", "baru-1", "baru-3\nlama-2\n\n"
             ]})),
@@ -76,11 +74,10 @@ async fn an_upload_refuses_repeats_within_it_and_of_sold_items_and_customers_see
     shop.text_containing(buyer, "Stok: 3").await;
 
     // Uploading the same file again adds nothing.
-    let (_, again) = host
-        .api(
+    let (_, again) = shop
+        .owner_api(
             Method::POST,
-            &path(&shop.slug, "stock"),
-            Some(&token),
+            "stock",
             Some(json!({"product": "NFX", "items": ["baru-1", "baru-2", "baru-3"]})),
         )
         .await;
@@ -109,7 +106,6 @@ async fn a_bad_upload_changes_nothing() {
     let host = spawn_host().await;
     let shop = Shop::open(&host, "toko-stok-teliti", 5202, json!({})).await;
     shop.import(sample_catalog(&["a"], 10_000)).await;
-    let token = host.owner_token(&shop.slug).await;
     let too_long = "x".repeat(4001);
     let bad = [
         (
@@ -131,23 +127,13 @@ async fn a_bad_upload_changes_nothing() {
         (json!({"product": "NFX"}), StatusCode::UNPROCESSABLE_ENTITY),
     ];
     for (body, expected) in bad {
-        let (status, error) = host
-            .api(
-                Method::POST,
-                &path(&shop.slug, "stock"),
-                Some(&token),
-                Some(body.clone()),
-            )
+        let (status, error) = shop
+            .owner_api(Method::POST, "stock", Some(body.clone()))
             .await;
         assert_eq!(status, expected, "{body}: {error}");
     }
-    let (_, stock) = host
-        .api(
-            Method::GET,
-            &path(&shop.slug, "products/NFX/stock"),
-            Some(&token),
-            None,
-        )
+    let (_, stock) = shop
+        .owner_api(Method::GET, "products/NFX/stock", None)
         .await;
     assert_eq!(stock["counts"]["available"], 1);
     assert!(audit_rows(&host, &shop.slug, "stock.").await.is_empty());
@@ -158,7 +144,6 @@ async fn an_unsold_item_is_removed_but_a_reserved_one_is_not() {
     let host = spawn_host().await;
     let shop = Shop::open(&host, "toko-stok-hapus", 5203, json!({})).await;
     shop.import(sample_catalog(&["satu", "dua"], 10_000)).await;
-    let token = host.owner_token(&shop.slug).await;
     let buyer = 62_003;
     let nfx = shop.product_id("NFX").await;
     shop.press(
@@ -174,13 +159,8 @@ async fn an_unsold_item_is_removed_but_a_reserved_one_is_not() {
     shop.press(buyer, Callback::Checkout).await;
     shop.text_containing(buyer, "Pesanan INV").await;
 
-    let (status, stock) = host
-        .api(
-            Method::GET,
-            &path(&shop.slug, "products/NFX/stock?limit=1"),
-            Some(&token),
-            None,
-        )
+    let (status, stock) = shop
+        .owner_api(Method::GET, "products/NFX/stock?limit=1", None)
         .await;
     assert_eq!(status, StatusCode::OK, "{stock}");
     assert_eq!(
@@ -192,11 +172,10 @@ async fn an_unsold_item_is_removed_but_a_reserved_one_is_not() {
         "no goods in the listing: {stock}"
     );
     let cursor = stock["next_cursor"].as_str().unwrap();
-    let (_, rest) = host
-        .api(
+    let (_, rest) = shop
+        .owner_api(
             Method::GET,
-            &path(&shop.slug, &format!("products/NFX/stock?cursor={cursor}")),
-            Some(&token),
+            &format!("products/NFX/stock?cursor={cursor}"),
             None,
         )
         .await;
@@ -213,34 +192,19 @@ async fn an_unsold_item_is_removed_but_a_reserved_one_is_not() {
     };
     let (reserved, available) = (id_of("reserved"), id_of("available"));
 
-    let (status, refused) = host
-        .api(
-            Method::DELETE,
-            &path(&shop.slug, &format!("stock/{reserved}")),
-            Some(&token),
-            None,
-        )
+    let (status, refused) = shop
+        .owner_api(Method::DELETE, &format!("stock/{reserved}"), None)
         .await;
     assert_eq!(
         (status, &refused["error"]["code"]),
         (StatusCode::CONFLICT, &json!("stock_item_not_available"))
     );
-    let (status, _) = host
-        .api(
-            Method::DELETE,
-            &path(&shop.slug, &format!("stock/{available}")),
-            Some(&token),
-            None,
-        )
+    let (status, _) = shop
+        .owner_api(Method::DELETE, &format!("stock/{available}"), None)
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = host
-        .api(
-            Method::DELETE,
-            &path(&shop.slug, &format!("stock/{available}")),
-            Some(&token),
-            None,
-        )
+    let (status, _) = shop
+        .owner_api(Method::DELETE, &format!("stock/{available}"), None)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
@@ -298,13 +262,8 @@ async fn the_owner_adds_stock_in_the_bot_by_txt_file_and_by_pasting_and_bad_file
     shop.send_file(OWNER, "besar.txt", vec![b'a'; 5 * 1024 * 1024 + 1])
         .await;
     shop.text_containing(OWNER, "File terlalu besar").await;
-    let (_, stock) = host
-        .api(
-            Method::GET,
-            &path(&shop.slug, "products/NFX/stock"),
-            Some(&host.owner_token(&shop.slug).await),
-            None,
-        )
+    let (_, stock) = shop
+        .owner_api(Method::GET, "products/NFX/stock", None)
         .await;
     assert_eq!(stock["counts"]["available"], 0, "nothing was added");
 
@@ -393,13 +352,8 @@ async fn the_owner_removes_an_item_in_the_bot_and_a_customer_forging_the_buttons
     shop.text_containing(OWNER, &format!("Item #{item} dihapus"))
         .await;
 
-    let (_, stock) = host
-        .api(
-            Method::GET,
-            &path(&shop.slug, "products/NFX/stock"),
-            Some(&host.owner_token(&shop.slug).await),
-            None,
-        )
+    let (_, stock) = shop
+        .owner_api(Method::GET, "products/NFX/stock", None)
         .await;
     assert_eq!(stock["counts"]["available"], 1);
     let rows = audit_rows(&host, &shop.slug, "stock.").await;

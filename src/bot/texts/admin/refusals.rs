@@ -160,8 +160,8 @@ const FIELDS: &[Line] = &[
     ),
     (
         "max_uses",
-        "Maks. pemakaian harus angka 1 atau lebih.",
-        "Max uses must be a number of 1 or more.",
+        "Maks. pemakaian harus angka 1 sampai 1.000.000.",
+        "Max uses must be a number from 1 to 1,000,000.",
     ),
     (
         "min_order",
@@ -170,8 +170,8 @@ const FIELDS: &[Line] = &[
     ),
     (
         "name",
-        "Namanya tidak valid: harus 1–100 karakter.",
-        "The name is not valid: it must be 1–100 characters.",
+        "Namanya kosong atau terlalu panjang.",
+        "The name is empty or too long.",
     ),
     (
         "note",
