@@ -96,6 +96,8 @@ pub async fn start(config: Config) -> anyhow::Result<AppHandle> {
     let config = Arc::new(config);
     let (database, db) = connect(&config).await?;
     let (sealer, bots, provisioner) = provisioning(&config, db.clone()).await?;
+    // Before any update is taken: duplicates are judged by the store-wide fingerprints.
+    ops::fingerprints::recompute(&db, &sealer).await?;
     let host = Host::new(Arc::clone(&config), db.clone(), sealer, bots);
     let metrics = telemetry::metrics();
     let state = AppState {

@@ -118,9 +118,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => app::serve(config).await,
         Command::Migrate => {
-            let server = DatabaseServer::open(&config).await?;
-            db::migrate(&server.owner).await?;
-            println!("migrations applied; runtime role `{}` ready", db::APP_ROLE);
+            // The data migrations need the host's keys, so they run on the migrated schema.
+            let (_server, pools) = app::connect(&config).await?;
+            let sealer = app::sealer(&config, &pools).await?;
+            let fingerprints = ops::fingerprints::recompute(&pools, &sealer).await?;
+            println!(
+                "migrations applied; runtime role `{}` ready; {fingerprints} stock fingerprint(s) recomputed",
+                db::APP_ROLE
+            );
             Ok(())
         }
         Command::OperatorToken { ttl, subject } => {

@@ -7,6 +7,7 @@
 pub mod alerts;
 pub mod backup;
 pub mod doctor;
+pub mod fingerprints;
 pub mod keys;
 
 use anyhow::Context;

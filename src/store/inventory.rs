@@ -1,10 +1,10 @@
 //! Stock as a store's admins manage it: appending items (pasted lines, a `.txt` file or the
 //! API), counts per product, removing an unsold item, and the unsold items as text.
 //!
-//! An item is refused when it repeats a line of the same upload or an item the product ever
-//! had, available, reserved or sold: selling it again would deliver the same goods twice. The
-//! database's unique fingerprint per product is the guard; an item an admin removed unsold was
-//! never delivered, so it may come back. Adapters tell the host after committing
+//! An item is refused when it repeats a line of the same upload or an item the store ever had,
+//! in any product, available, reserved or sold: selling it again would deliver the same goods
+//! twice. The database's unique fingerprint per store is the guard; an item an admin removed
+//! unsold was never delivered, so it may come back. Adapters tell the host after committing
 //! (`Host::catalog_changed`) so customers see the new counts at once.
 
 use std::collections::HashSet;
@@ -52,7 +52,7 @@ pub struct Refused {
 pub enum RefusalReason {
     /// An earlier line of the same upload is the same item.
     RepeatedInUpload,
-    /// The product already has (or had, sold) this item.
+    /// The store already has (or had, sold) this item, in this product or another.
     AlreadyInStock,
 }
 

@@ -11,10 +11,21 @@ use time::OffsetDateTime;
 
 use crate::{crypto::Sealer, db::TenantId};
 
-/// What sealing and fingerprints of a product's items are bound to.
+/// What sealing a product's items is bound to: an item opens only as goods of its product.
 pub(crate) fn context(tenant: TenantId, product_id: i64) -> String {
     format!("stock_items/{tenant}/{product_id}")
 }
+
+/// What the duplicate fingerprints of a store's items are bound to. It names the store and not
+/// the product, so the same line is the same fingerprint in every product of the store and
+/// is refused against everything the store ever had (SPEC §2.1).
+pub(crate) fn fingerprint_context(tenant: TenantId) -> String {
+    format!("stock_items/{tenant}")
+}
+
+/// The conflict target of an insert: the store-wide unique fingerprint. Items marked as a copy
+/// of an older one (left from before fingerprints were store-wide) are outside that index.
+const ON_FINGERPRINT: &str = "on conflict (tenant_id, content_hash) where duplicate_of is null";
 
 /// The result of adding items: how many were new, and the lines refused as duplicates.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -32,8 +43,8 @@ pub fn lines(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Adds items to a product; an item already in stock (in any state) or repeated in `items`
-/// is refused and reported, never stored twice.
+/// Adds items to a product; an item the store already has or had (in any product and state) or
+/// repeated in `items` is refused and reported, never stored twice.
 pub async fn add(
     conn: &mut PgConnection,
     sealer: &Sealer,
@@ -41,14 +52,14 @@ pub async fn add(
     product_id: i64,
     items: &[String],
 ) -> sqlx::Result<Added> {
-    let ctx = context(tenant, product_id);
+    let (ctx, fingerprint_ctx) = (context(tenant, product_id), fingerprint_context(tenant));
     let mut outcome = Added::default();
     for item in items {
-        let fingerprint = sealer.fingerprint(item.as_bytes(), &ctx);
-        let inserted = sqlx::query(
+        let fingerprint = sealer.fingerprint(item.as_bytes(), &fingerprint_ctx);
+        let inserted = sqlx::query(&format!(
             "insert into stock_items (tenant_id, product_id, content, content_hash) values ($1, $2, $3, $4) \
-             on conflict (tenant_id, product_id, content_hash) do nothing",
-        )
+             {ON_FINGERPRINT} do nothing"
+        ))
         .bind(tenant)
         .bind(product_id)
         .bind(sealer.seal(item.as_bytes(), &ctx))
@@ -213,7 +224,7 @@ pub async fn counts(conn: &mut PgConnection, product_id: i64) -> sqlx::Result<Co
 }
 
 /// Adds items in batches; returns, for each item, whether it was new. An item whose
-/// fingerprint the product already has, in any state, is left out by the unique constraint,
+/// fingerprint the store already has, in any product and state, is left out by the unique index,
 /// so a concurrent upload of the same line cannot store it twice either. `items` must hold no
 /// repeats (the caller refuses those first).
 pub async fn append(
@@ -225,23 +236,26 @@ pub async fn append(
 ) -> sqlx::Result<Vec<bool>> {
     /// Rows per statement: big enough to be quick, small enough to keep each bind modest.
     const BATCH: usize = 2_000;
-    let ctx = context(tenant, product_id);
+    let (ctx, fingerprint_ctx) = (context(tenant, product_id), fingerprint_context(tenant));
     let mut fresh = Vec::with_capacity(items.len());
     for chunk in items.chunks(BATCH) {
         let hashes: Vec<Vec<u8>> = chunk
             .iter()
-            .map(|item| sealer.fingerprint(item.as_bytes(), &ctx).to_vec())
+            .map(|item| {
+                sealer
+                    .fingerprint(item.as_bytes(), &fingerprint_ctx)
+                    .to_vec()
+            })
             .collect();
         let sealed: Vec<Vec<u8>> = chunk
             .iter()
             .map(|item| sealer.seal(item.as_bytes(), &ctx))
             .collect();
-        let inserted: Vec<Vec<u8>> = sqlx::query_scalar(
+        let inserted: Vec<Vec<u8>> = sqlx::query_scalar(&format!(
             "insert into stock_items (tenant_id, product_id, content, content_hash) \
              select $1, $2, u.content, u.hash from unnest($3::bytea[], $4::bytea[]) as u(content, hash) \
-             on conflict (tenant_id, product_id, content_hash) do nothing \
-             returning content_hash",
-        )
+             {ON_FINGERPRINT} do nothing returning content_hash"
+        ))
         .bind(tenant)
         .bind(product_id)
         .bind(&sealed)
@@ -293,6 +307,78 @@ pub async fn reseal(
     .await?
     .rows_affected();
     Ok(written)
+}
+
+/// Recomputes, from the plaintext, the fingerprints of up to `limit` items still holding one
+/// bound to their product (written before fingerprints were store-wide); returns how many it
+/// did. Items are taken in id order, so of two copies of one line in different products the
+/// older keeps the fingerprint and the later is marked `duplicate_of` it (see the migration
+/// `store_wide_stock_fingerprints`). Only items not yet done are picked, so running it again
+/// after an interruption resumes, and once all are done it does nothing.
+pub async fn recompute_fingerprints(
+    conn: &mut PgConnection,
+    sealer: &Sealer,
+    tenant: TenantId,
+    limit: i64,
+) -> anyhow::Result<u64> {
+    // Locked, so that two hosts starting at once do each batch once, one after the other.
+    let rows: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(
+        "select id, product_id, content from stock_items where not fingerprint_store_wide \
+         order by id limit $1 for update",
+    )
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let fingerprint_ctx = fingerprint_context(tenant);
+    let (mut ids, mut hashes) = (
+        Vec::with_capacity(rows.len()),
+        Vec::with_capacity(rows.len()),
+    );
+    for (id, product_id, sealed) in rows {
+        let plain = sealer.open(&sealed, &context(tenant, product_id))?;
+        ids.push(id);
+        hashes.push(
+            sealer
+                .fingerprint(plain.expose(), &fingerprint_ctx)
+                .to_vec(),
+        );
+    }
+    // Who holds these fingerprints already: items done in an earlier batch or written since.
+    let holders: Vec<(Vec<u8>, i64)> = sqlx::query_as(
+        "select content_hash, id from stock_items \
+         where fingerprint_store_wide and duplicate_of is null and content_hash = any($1)",
+    )
+    .bind(&hashes)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut holders: HashMap<Vec<u8>, i64> = holders.into_iter().collect();
+    let duplicate_of: Vec<Option<i64>> = ids
+        .iter()
+        .zip(&hashes)
+        .map(|(id, hash)| match holders.get(hash) {
+            Some(holder) => Some(*holder),
+            None => {
+                holders.insert(hash.clone(), *id);
+                None
+            }
+        })
+        .collect();
+    let done = sqlx::query(
+        "update stock_items s set content_hash = v.hash, duplicate_of = v.duplicate_of, \
+                fingerprint_store_wide = true \
+         from unnest($1::bigint[], $2::bytea[], $3::bigint[]) as v(id, hash, duplicate_of) \
+         where s.id = v.id",
+    )
+    .bind(&ids)
+    .bind(&hashes)
+    .bind(&duplicate_of)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(done)
 }
 
 /// How many of the store's items are still sealed with an older key.

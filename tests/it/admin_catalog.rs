@@ -8,7 +8,7 @@ use tokobot::bot::callbacks::Callback;
 
 use crate::support::{
     TestHost,
-    shop::{Shop, sample_catalog},
+    shop::{OWNER, Shop, sample_catalog},
     spawn_host,
 };
 
@@ -502,9 +502,6 @@ async fn the_audit_trail_pages_newest_first_and_filters_by_actor_and_action() {
     }
 }
 
-/// The store's owner, as `store_body` provisions it.
-const OWNER: i64 = 777_000;
-
 #[tokio::test]
 async fn the_owner_runs_products_and_categories_from_the_bot_and_a_customer_forging_buttons_changes_nothing()
  {
@@ -615,4 +612,87 @@ async fn the_owner_runs_products_and_categories_from_the_bot_and_a_customer_forg
             ("product.create", &json!(OWNER)),
         ]
     );
+}
+
+#[tokio::test]
+async fn the_owner_sets_a_categorys_emoji_and_sort_order_in_the_bot() {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "toko-kategori-bot", 5109, json!({})).await;
+    shop.import(sample_catalog(&["a"], 10_000)).await;
+    shop.say(OWNER, "⚙️ Admin Settings").await;
+    shop.press_raw(OWNER, "a:pr:cn").await;
+    shop.say(OWNER, "Game").await;
+    shop.text_containing(OWNER, "Kategori <b>Game</b> dibuat")
+        .await;
+    let game = shop.category_id("Game").await;
+    shop.press_raw(OWNER, &format!("a:pr:cv:{game}")).await;
+    shop.text_containing(OWNER, "Urutan: 0").await;
+
+    // The emoji: too long is refused with one line and the question stands.
+    shop.press_raw(OWNER, &format!("a:pr:ce:{game}")).await;
+    shop.text_containing(OWNER, "Kirim emoji untuk kategori ini")
+        .await;
+    shop.say(OWNER, &"🎮".repeat(17)).await;
+    shop.text_containing(OWNER, "Emoji paling banyak 16 karakter")
+        .await;
+    shop.say(OWNER, "🎮").await;
+    shop.text_containing(OWNER, "Kategori <b>🎮 Game</b> diperbarui")
+        .await;
+
+    // The sort order: not a whole number is refused; a smaller one puts it first.
+    shop.press_raw(OWNER, &format!("a:pr:cs:{game}")).await;
+    shop.text_containing(OWNER, "Kirim urutan kategori ini")
+        .await;
+    shop.say(OWNER, "pertama").await;
+    shop.text_containing(OWNER, "Urutan harus angka bulat")
+        .await;
+    shop.say(OWNER, "-1").await;
+    let token = crate::support::bot_token(shop.bot);
+    host.telegram
+        .wait_for("the second update", |_| {
+            host.telegram
+                .sent_texts(&token, OWNER)
+                .iter()
+                .filter(|t| t.contains("Kategori <b>🎮 Game</b> diperbarui"))
+                .count()
+                >= 2
+        })
+        .await;
+    async fn order(shop: &Shop<'_>) -> Vec<(String, Option<String>, i32)> {
+        let mut tx = shop.tx().await;
+        sqlx::query_as("select name, emoji, sort from categories order by sort, name")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap()
+    }
+    assert_eq!(
+        order(&shop).await,
+        [
+            ("Game".to_owned(), Some("🎮".to_owned()), -1),
+            ("Akun Premium".to_owned(), Some("👑".to_owned()), 1),
+        ]
+    );
+
+    // `-` removes the emoji.
+    shop.press_raw(OWNER, &format!("a:pr:ce:{game}")).await;
+    shop.say(OWNER, "-").await;
+    shop.text_containing(OWNER, "Kategori <b>Game</b> diperbarui")
+        .await;
+    assert_eq!(order(&shop).await[0].1, None);
+
+    let rows = audit_rows(&host, &shop.slug, "category.update").await;
+    let changes: Vec<(&Value, &Value)> = rows
+        .iter()
+        .map(|r| (&r["after"]["emoji"], &r["after"]["sort"]))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (&Value::Null, &json!(-1)),
+            (&json!("🎮"), &json!(-1)),
+            (&json!("🎮"), &json!(0)),
+        ],
+        "{rows:?}"
+    );
+    assert!(rows.iter().all(|r| r["actor"] == OWNER), "{rows:?}");
 }

@@ -7,7 +7,7 @@ use tokobot::bot::callbacks::Callback;
 
 use crate::{
     admin_catalog::audit_rows,
-    support::shop::{Shop, sample_catalog},
+    support::shop::{OWNER, Shop, sample_catalog},
     support::spawn_host,
 };
 
@@ -212,7 +212,6 @@ async fn an_unused_coupon_is_deleted_and_bad_coupons_are_refused() {
 }
 
 /// The store's owner, as `store_body` provisions it.
-const OWNER: i64 = 777_000;
 
 #[tokio::test]
 async fn the_owner_creates_coupons_in_the_bot_in_one_line_and_step_by_step_and_deactivates_one() {
@@ -239,24 +238,61 @@ async fn the_owner_creates_coupons_in_the_bot_in_one_line_and_step_by_step_and_d
     shop.text_containing(OWNER, "Kupon <code>HEMAT10</code> dibuat")
         .await;
 
+    // A refusal of the store's state reads in the admin's language, not the API's English.
+    shop.press_raw(OWNER, "a:cp:n").await;
+    shop.say(OWNER, "HEMAT10 | 5% | 1").await;
+    shop.text_containing(OWNER, "Potongan: 5%").await;
+    shop.press_raw(OWNER, "a:y").await;
+    shop.text_containing(OWNER, "Kode kupon itu sudah dipakai. Pilih kode lain.")
+        .await;
+    let token = crate::support::bot_token(shop.bot);
+    let english: Vec<String> = host
+        .telegram
+        .sent_texts(&token, OWNER)
+        .into_iter()
+        .filter(|t| t.contains("already"))
+        .collect();
+    assert!(english.is_empty(), "{english:?}");
+
     // Step by step, with a wrong answer at each step.
     shop.press_raw(OWNER, "a:cp:s").await;
     shop.say(OWNER, "x").await;
     shop.text_containing(OWNER, "Kode harus 3–32 karakter")
         .await;
     shop.say(OWNER, "potong5k").await;
-    shop.text_containing(OWNER, "Langkah 2/3").await;
+    shop.text_containing(OWNER, "Langkah 2/6").await;
     shop.say(OWNER, "Rp 5.000").await;
-    shop.text_containing(OWNER, "Langkah 3/3").await;
+    shop.text_containing(OWNER, "Langkah 3/6").await;
     shop.say(OWNER, "nol").await;
     shop.text_containing(OWNER, "Tulis angka 1 sampai 1000000")
         .await;
     shop.say(OWNER, "-").await;
+    shop.text_containing(OWNER, "Langkah 4/6").await;
+    shop.say(OWNER, "murah").await;
+    shop.text_containing(OWNER, "Tulis nominal rupiah 0 sampai")
+        .await;
+    shop.say(OWNER, "Rp 50.000").await;
+    shop.text_containing(OWNER, "Langkah 5/6").await;
+    shop.say(OWNER, "kemarin").await;
+    shop.text_containing(OWNER, "Tanggalnya tidak terbaca")
+        .await;
+    shop.say(OWNER, "01/01/2099").await;
+    shop.text_containing(OWNER, "Langkah 6/6").await;
+    shop.say(OWNER, "01/01/2000").await;
+    shop.text_containing(OWNER, "Tanggal itu sudah lewat").await;
+    shop.say(OWNER, "2098-12-31").await;
+    shop.text_containing(OWNER, "Hari terakhir harus sama dengan atau sesudah")
+        .await;
+    shop.say(OWNER, "31/01/2099").await;
     let summary = shop
         .text_containing(OWNER, "Kupon baru <code>POTONG5K</code>")
         .await;
     assert!(
-        summary.contains("Rp 5.000") && summary.contains("∞"),
+        summary.contains("Potongan: Rp 5.000")
+            && summary.contains("Batas pakai: ∞")
+            && summary.contains("Minimal belanja: Rp 50.000")
+            && summary.contains("Berlaku dari: 01/01/2099 00:00 WIB")
+            && summary.contains("Berlaku sampai: 01/02/2099 00:00 WIB"),
         "{summary}"
     );
     shop.press_raw(OWNER, "a:y").await;
@@ -299,6 +335,20 @@ async fn the_owner_creates_coupons_in_the_bot_in_one_line_and_step_by_step_and_d
         .map(|c| (c["code"].as_str().unwrap(), c["active"].as_bool().unwrap()))
         .collect();
     assert_eq!(states, [("HEMAT10", false), ("POTONG5K", true)]);
+    // The steps' answers are stored: the store's days, from the first moment of the first day
+    // to the first moment after the last one (Asia/Jakarta is UTC+7).
+    let potong = &coupons["items"][1];
+    let at = |field: &str| {
+        time::OffsetDateTime::parse(
+            potong[field].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+        .unix_timestamp()
+    };
+    assert_eq!(potong["min_order"], 50_000, "{potong}");
+    assert_eq!(at("valid_from"), 4_070_883_600, "{potong}");
+    assert_eq!(at("valid_until"), 4_073_562_000, "{potong}");
     let rows = audit_rows(&host, &shop.slug, "coupon.").await;
     let actions: Vec<(&str, i64)> = rows
         .iter()

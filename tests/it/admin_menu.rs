@@ -2,7 +2,7 @@
 //! (ask, refuse, confirm, cancel), backup and restore in the chat, SNK review, the activity
 //! log, and the audit trail's append-only guarantee.
 
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokobot::bot::callbacks::Callback;
 
@@ -75,6 +75,14 @@ async fn a_backup_restores_into_an_empty_store_and_a_bad_file_changes_nothing() 
     source
         .import(sample_catalog(&["nfx-a", "nfx-b", "nfx-🙂-c"], 30_000))
         .await;
+    let (status, coupon) = source
+        .owner_api(
+            Method::POST,
+            "coupons",
+            Some(json!({"code": "hemat10", "kind": "percent", "value": 10, "max_uses": 5})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{coupon}");
     let target = Shop::open(&host, "toko-baru", 4103, json!({})).await;
 
     // The backup arrives as a JSON document.
@@ -104,12 +112,19 @@ async fn a_backup_restores_into_an_empty_store_and_a_bad_file_changes_nothing() 
     target
         .send_file(OWNER, "salah.json", serde_json::to_vec(&broken).unwrap())
         .await;
-    target.text_containing(OWNER, "tidak bisa dipakai").await;
+    let refused = target.text_containing(OWNER, "tidak bisa dipakai").await;
+    assert!(
+        refused.contains("<code>products[0].price</code>: Harga harus angka rupiah"),
+        "the problem is told in the admin's language: {refused}"
+    );
     // The real backup: a summary and a confirmation, and nothing changes before ✅.
     target.send_file(OWNER, "backup.json", backup.clone()).await;
     let summary = target.text_containing(OWNER, "Restore dari backup").await;
     assert!(
-        summary.contains("2 produk") && summary.contains("4 stok"),
+        summary.contains("2 produk")
+            && summary.contains("4 stok")
+            && summary.contains("1 kupon")
+            && summary.contains("Pengaturan toko ikut di dalamnya"),
         "{summary}"
     );
     let products: i64 = {

@@ -120,7 +120,7 @@ async fn a_refund_credits_part_of_a_paid_order_once_with_its_reason_and_tells_th
         .orders_api(
             Method::POST,
             &format!("/{}/refund", order.code),
-            Some(json!({})),
+            Some(json!({ "reason": "Sisanya juga" })),
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
@@ -142,7 +142,7 @@ async fn two_concurrent_refunds_of_one_order_credit_it_once() {
     let path = format!("/{}/refund", order.code);
 
     let (first, second) = tokio::join!(
-        shop.orders_api(Method::POST, &path, Some(json!({}))),
+        shop.orders_api(Method::POST, &path, Some(json!({ "reason": "pertama" }))),
         shop.orders_api(Method::POST, &path, Some(json!({ "reason": "ganda" }))),
     );
 
@@ -175,11 +175,13 @@ async fn bad_refunds_are_refused_and_change_nothing() {
     let ledger = shop.ledger(BUYER).await.len();
 
     for body in [
-        json!({ "amount": 0 }),
-        json!({ "amount": -5 }),
-        json!({ "amount": 15001 }),
+        json!({ "amount": 0, "reason": "salah" }),
+        json!({ "amount": -5, "reason": "salah" }),
+        json!({ "amount": 15001, "reason": "salah" }),
         json!({ "reason": "x".repeat(501) }),
         json!({ "reason": "nul\u{0}" }),
+        json!({}),
+        json!({ "amount": 1000, "reason": "   " }),
     ] {
         let (status, error) = shop
             .orders_api(

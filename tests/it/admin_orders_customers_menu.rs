@@ -125,7 +125,20 @@ async fn an_admin_opens_a_paid_order_and_refunds_part_of_it_once() {
         .await;
     assert_eq!(shop.balance(BUYER).await, 0);
     shop.say(OWNER, "15.000").await;
-    shop.wait_text(OWNER, "Refund <b>Rp 15.000</b>").await;
+    // The reason is required, as for a balance adjustment.
+    shop.wait_text(OWNER, "Refund Rp 15.000 dari pesanan").await;
+    shop.say(OWNER, "   ").await;
+    shop.wait_text(OWNER, "Alasan wajib diisi").await;
+    shop.say(OWNER, &"x".repeat(501)).await;
+    shop.wait_text(OWNER, "Alasan terlalu panjang").await;
+    shop.say(OWNER, "Satu kode <b>tidak</b> bisa dipakai").await;
+    let summary = shop.wait_text(OWNER, "Refund <b>Rp 15.000</b>").await;
+    assert!(
+        summary
+            .iter()
+            .any(|t| t.contains("Alasan: Satu kode &lt;b&gt;tidak&lt;/b&gt; bisa dipakai")),
+        "{summary:?}"
+    );
     assert_eq!(shop.balance(BUYER).await, 0, "nothing changes before ✅");
     shop.press_raw(OWNER, "a:y").await;
     shop.wait_text(OWNER, "masuk ke saldo pelanggan").await;
@@ -135,10 +148,22 @@ async fn an_admin_opens_a_paid_order_and_refunds_part_of_it_once() {
         shop.audit_actors("order.refund").await,
         [("telegram".to_owned(), Some(OWNER))]
     );
+    let audit = shop.audit_rows("order.refund").await;
+    assert_eq!(audit[0].2["reason"], "Satu kode <b>tidak</b> bisa dipakai");
+    let note: Option<String> = {
+        let mut tx = shop.tx().await;
+        sqlx::query_scalar("select note from balance_ledger where reason = 'refund'")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap()
+    };
+    assert_eq!(note.as_deref(), Some("Satu kode <b>tidak</b> bisa dipakai"));
 
-    // A full refund afterwards is refused: an order is refunded once.
+    // A full refund afterwards is refused, in the admin's language: an order is refunded once.
     shop.press_raw(OWNER, &format!("a:or:rf:{}", order.code))
         .await;
+    shop.wait_text(OWNER, "Refund Rp 40.000 dari pesanan").await;
+    shop.say(OWNER, "Sisa kode").await;
     shop.wait_text(OWNER, "Refund <b>Rp 40.000</b>").await;
     shop.press_raw(OWNER, "a:y").await;
     shop.wait_text(OWNER, "sudah pernah direfund").await;

@@ -7,7 +7,7 @@ use tokobot::bot::callbacks::Callback;
 
 use crate::{
     admin_catalog::audit_rows,
-    support::shop::{Shop, sample_catalog},
+    support::shop::{OWNER, Shop, sample_catalog},
     support::spawn_host,
 };
 
@@ -36,36 +36,19 @@ async fn an_upload_refuses_repeats_within_it_and_of_sold_items_and_customers_see
     let shop = Shop::open(&host, "toko-stok", 5201, json!({})).await;
     shop.import(sample_catalog(&["lama-1", "lama-2"], 10_000))
         .await;
-    let token = host.owner_token(&shop.slug).await;
     let buyer = 62_001;
     let nfx = shop.product_id("NFX").await;
     // The customer buys both items, so `lama-1` and `lama-2` are sold history now.
-    shop.credit(buyer, 20_000).await;
-    shop.press(
-        buyer,
-        Callback::Add {
-            id: nfx,
-            qty: 2,
-            price: 10_000,
-        },
-    )
-    .await;
-    shop.answer_containing("masuk keranjang").await;
-    shop.press(buyer, Callback::Checkout).await;
-    shop.text_containing(buyer, "Pesanan INV").await;
-    let (order, _, _) = shop.last_order(buyer).await.unwrap();
-    shop.press(buyer, Callback::PayBalance { order }).await;
-    shop.text_containing(buyer, "ini barang kamu").await;
+    shop.buy_with_balance(buyer, "NFX", 2).await;
     // The product page is cached now, showing no stock.
     shop.press(buyer, Callback::Product { id: nfx, qty: 1 })
         .await;
     shop.text_containing(buyer, "Stok habis").await;
 
-    let (status, upload) = host
-        .api(
+    let (status, upload) = shop
+        .owner_api(
             Method::POST,
-            &path(&shop.slug, "stock"),
-            Some(&token),
+            "stock",
             Some(json!({"product": "NFX", "items": [
                 "baru-1", "  baru-2  ", "", "lama-1", "baru-1", "baru-3\nlama-2\n\n"
             ]})),
@@ -91,11 +74,10 @@ async fn an_upload_refuses_repeats_within_it_and_of_sold_items_and_customers_see
     shop.text_containing(buyer, "Stok: 3").await;
 
     // Uploading the same file again adds nothing.
-    let (_, again) = host
-        .api(
+    let (_, again) = shop
+        .owner_api(
             Method::POST,
-            &path(&shop.slug, "stock"),
-            Some(&token),
+            "stock",
             Some(json!({"product": "NFX", "items": ["baru-1", "baru-2", "baru-3"]})),
         )
         .await;
@@ -124,7 +106,6 @@ async fn a_bad_upload_changes_nothing() {
     let host = spawn_host().await;
     let shop = Shop::open(&host, "toko-stok-teliti", 5202, json!({})).await;
     shop.import(sample_catalog(&["a"], 10_000)).await;
-    let token = host.owner_token(&shop.slug).await;
     let too_long = "x".repeat(4001);
     let bad = [
         (
@@ -146,23 +127,13 @@ async fn a_bad_upload_changes_nothing() {
         (json!({"product": "NFX"}), StatusCode::UNPROCESSABLE_ENTITY),
     ];
     for (body, expected) in bad {
-        let (status, error) = host
-            .api(
-                Method::POST,
-                &path(&shop.slug, "stock"),
-                Some(&token),
-                Some(body.clone()),
-            )
+        let (status, error) = shop
+            .owner_api(Method::POST, "stock", Some(body.clone()))
             .await;
         assert_eq!(status, expected, "{body}: {error}");
     }
-    let (_, stock) = host
-        .api(
-            Method::GET,
-            &path(&shop.slug, "products/NFX/stock"),
-            Some(&token),
-            None,
-        )
+    let (_, stock) = shop
+        .owner_api(Method::GET, "products/NFX/stock", None)
         .await;
     assert_eq!(stock["counts"]["available"], 1);
     assert!(audit_rows(&host, &shop.slug, "stock.").await.is_empty());
@@ -173,7 +144,6 @@ async fn an_unsold_item_is_removed_but_a_reserved_one_is_not() {
     let host = spawn_host().await;
     let shop = Shop::open(&host, "toko-stok-hapus", 5203, json!({})).await;
     shop.import(sample_catalog(&["satu", "dua"], 10_000)).await;
-    let token = host.owner_token(&shop.slug).await;
     let buyer = 62_003;
     let nfx = shop.product_id("NFX").await;
     shop.press(
@@ -189,13 +159,8 @@ async fn an_unsold_item_is_removed_but_a_reserved_one_is_not() {
     shop.press(buyer, Callback::Checkout).await;
     shop.text_containing(buyer, "Pesanan INV").await;
 
-    let (status, stock) = host
-        .api(
-            Method::GET,
-            &path(&shop.slug, "products/NFX/stock?limit=1"),
-            Some(&token),
-            None,
-        )
+    let (status, stock) = shop
+        .owner_api(Method::GET, "products/NFX/stock?limit=1", None)
         .await;
     assert_eq!(status, StatusCode::OK, "{stock}");
     assert_eq!(
@@ -207,11 +172,10 @@ async fn an_unsold_item_is_removed_but_a_reserved_one_is_not() {
         "no goods in the listing: {stock}"
     );
     let cursor = stock["next_cursor"].as_str().unwrap();
-    let (_, rest) = host
-        .api(
+    let (_, rest) = shop
+        .owner_api(
             Method::GET,
-            &path(&shop.slug, &format!("products/NFX/stock?cursor={cursor}")),
-            Some(&token),
+            &format!("products/NFX/stock?cursor={cursor}"),
             None,
         )
         .await;
@@ -228,34 +192,19 @@ async fn an_unsold_item_is_removed_but_a_reserved_one_is_not() {
     };
     let (reserved, available) = (id_of("reserved"), id_of("available"));
 
-    let (status, refused) = host
-        .api(
-            Method::DELETE,
-            &path(&shop.slug, &format!("stock/{reserved}")),
-            Some(&token),
-            None,
-        )
+    let (status, refused) = shop
+        .owner_api(Method::DELETE, &format!("stock/{reserved}"), None)
         .await;
     assert_eq!(
         (status, &refused["error"]["code"]),
         (StatusCode::CONFLICT, &json!("stock_item_not_available"))
     );
-    let (status, _) = host
-        .api(
-            Method::DELETE,
-            &path(&shop.slug, &format!("stock/{available}")),
-            Some(&token),
-            None,
-        )
+    let (status, _) = shop
+        .owner_api(Method::DELETE, &format!("stock/{available}"), None)
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = host
-        .api(
-            Method::DELETE,
-            &path(&shop.slug, &format!("stock/{available}")),
-            Some(&token),
-            None,
-        )
+    let (status, _) = shop
+        .owner_api(Method::DELETE, &format!("stock/{available}"), None)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
@@ -273,9 +222,6 @@ async fn an_unsold_item_is_removed_but_a_reserved_one_is_not() {
     );
 }
 
-/// The store's owner, as `store_body` provisions it.
-const OWNER: i64 = 777_000;
-
 #[tokio::test]
 async fn the_owner_adds_stock_in_the_bot_by_txt_file_and_by_pasting_and_bad_files_change_nothing() {
     let host = spawn_host().await;
@@ -283,22 +229,7 @@ async fn the_owner_adds_stock_in_the_bot_by_txt_file_and_by_pasting_and_bad_file
     shop.import(sample_catalog(&["lama-1"], 10_000)).await;
     let buyer = 62_004;
     let nfx = shop.product_id("NFX").await;
-    shop.credit(buyer, 10_000).await;
-    shop.press(
-        buyer,
-        Callback::Add {
-            id: nfx,
-            qty: 1,
-            price: 10_000,
-        },
-    )
-    .await;
-    shop.answer_containing("masuk keranjang").await;
-    shop.press(buyer, Callback::Checkout).await;
-    shop.text_containing(buyer, "Pesanan INV").await;
-    let (order, _, _) = shop.last_order(buyer).await.unwrap();
-    shop.press(buyer, Callback::PayBalance { order }).await;
-    shop.text_containing(buyer, "ini barang kamu").await;
+    shop.buy_with_balance(buyer, "NFX", 1).await;
     shop.press(buyer, Callback::Product { id: nfx, qty: 1 })
         .await;
     shop.text_containing(buyer, "Stok habis").await;
@@ -331,13 +262,8 @@ async fn the_owner_adds_stock_in_the_bot_by_txt_file_and_by_pasting_and_bad_file
     shop.send_file(OWNER, "besar.txt", vec![b'a'; 5 * 1024 * 1024 + 1])
         .await;
     shop.text_containing(OWNER, "File terlalu besar").await;
-    let (_, stock) = host
-        .api(
-            Method::GET,
-            &path(&shop.slug, "products/NFX/stock"),
-            Some(&host.owner_token(&shop.slug).await),
-            None,
-        )
+    let (_, stock) = shop
+        .owner_api(Method::GET, "products/NFX/stock", None)
         .await;
     assert_eq!(stock["counts"]["available"], 0, "nothing was added");
 
@@ -426,13 +352,8 @@ async fn the_owner_removes_an_item_in_the_bot_and_a_customer_forging_the_buttons
     shop.text_containing(OWNER, &format!("Item #{item} dihapus"))
         .await;
 
-    let (_, stock) = host
-        .api(
-            Method::GET,
-            &path(&shop.slug, "products/NFX/stock"),
-            Some(&host.owner_token(&shop.slug).await),
-            None,
-        )
+    let (_, stock) = shop
+        .owner_api(Method::GET, "products/NFX/stock", None)
         .await;
     assert_eq!(stock["counts"]["available"], 1);
     let rows = audit_rows(&host, &shop.slug, "stock.").await;
@@ -441,4 +362,184 @@ async fn the_owner_removes_an_item_in_the_bot_and_a_customer_forging_the_buttons
         (&rows[0]["action"], &rows[0]["actor"]),
         (&json!("stock.remove"), &json!(OWNER))
     );
+}
+
+#[tokio::test]
+async fn a_line_the_store_has_or_sold_in_another_product_is_refused_in_the_bot_and_the_api() {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "toko-stok-lintas", 5206, json!({})).await;
+    shop.import(sample_catalog(&["nfx-a", "nfx-b"], 10_000))
+        .await;
+    // `nfx-a` is sold (checkouts take the oldest item first); `nfx-b` is still on the shelf.
+    shop.buy_with_balance(62_006, "NFX", 1).await;
+
+    let (status, upload) = shop
+        .owner_api(
+            Method::POST,
+            "stock",
+            Some(json!({"product": "SPT", "items": ["nfx-b", "spt-baru-1", "nfx-a"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{upload}");
+    assert_eq!(upload["added"], 1);
+    assert_eq!(
+        refused(&upload),
+        [
+            ("nfx-b".to_owned(), "already_in_stock".to_owned()),
+            ("nfx-a".to_owned(), "already_in_stock".to_owned()),
+        ]
+    );
+    assert_eq!(
+        upload["counts"],
+        json!({"available": 2, "reserved": 0, "sold": 0})
+    );
+
+    // The same in the bot's paste flow, with the refusals counted and listed.
+    shop.say(OWNER, "⚙️ Admin Settings").await;
+    shop.press_raw(OWNER, "a:st:a:SPT").await;
+    shop.text_containing(OWNER, "Tambah stok <b>Spotify 1 Bulan</b>")
+        .await;
+    shop.say(OWNER, "nfx-a\nspt-baru-2\nnfx-b\nspt-baru-1")
+        .await;
+    let report = shop.text_containing(OWNER, "baris ditolak").await;
+    assert!(report.contains("✅ 1 item ditambahkan"), "{report}");
+    assert!(
+        report.contains("3 baris ditolak")
+            && report.contains("<code>nfx-a</code> (sudah pernah ada)")
+            && report.contains("<code>nfx-b</code> (sudah pernah ada)")
+            && report.contains("<code>spt-baru-1</code> (sudah pernah ada)"),
+        "{report}"
+    );
+    let (_, stock) = shop
+        .owner_api(Method::GET, "products/SPT/stock", None)
+        .await;
+    assert_eq!(stock["counts"]["available"], 3, "{stock}");
+    let (_, stock) = shop
+        .owner_api(Method::GET, "products/NFX/stock", None)
+        .await;
+    assert_eq!(
+        stock["counts"],
+        json!({"available": 1, "reserved": 0, "sold": 1})
+    );
+
+    // A catalog import that puts the sold line into the other product is refused whole.
+    let mut document = sample_catalog(&["nfx-b"], 10_000);
+    document["products"][1]["stock"] = json!(["nfx-a"]);
+    let (status, body) = shop.owner_api(Method::PUT, "catalog", Some(document)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["fields"][0]["field"], "products[1].stock[0]");
+    let (_, stock) = shop
+        .owner_api(Method::GET, "products/SPT/stock", None)
+        .await;
+    assert_eq!(stock["counts"]["available"], 3, "nothing changed: {stock}");
+}
+
+#[tokio::test]
+async fn fingerprints_from_before_are_made_store_wide_at_startup_keeping_copies_across_products() {
+    let mut host = spawn_host().await;
+    let (tenant, nfx, spt) = {
+        let shop = Shop::open(&host, "toko-stok-lama", 5207, json!({})).await;
+        shop.import(sample_catalog(&["sama", "nfx-saja"], 10_000))
+            .await;
+        let (nfx, spt) = (shop.product_id("NFX").await, shop.product_id("SPT").await);
+        (shop.tenant, nfx, spt)
+    };
+    // Put the store back as an older host left it: fingerprints bound to their product, and
+    // the line `sama` in both products (which product-bound fingerprints allowed).
+    let sealer = host.app.as_ref().unwrap().host.sealer().clone();
+    let legacy = |product: i64| format!("stock_items/{tenant}/{product}");
+    {
+        let mut tx = host.db().tenant(tenant).await.unwrap();
+        let rows: Vec<(i64, i64, Vec<u8>)> =
+            sqlx::query_as("select id, product_id, content from stock_items")
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap();
+        for (id, product, sealed) in rows {
+            let plain = sealer.open(&sealed, &legacy(product)).unwrap();
+            sqlx::query(
+                "update stock_items set content_hash = $2, fingerprint_store_wide = false where id = $1",
+            )
+            .bind(id)
+            .bind(&sealer.fingerprint(plain.expose(), &legacy(product))[..])
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        sqlx::query(
+            "insert into stock_items (tenant_id, product_id, content, content_hash, fingerprint_store_wide) \
+             values ($1, $2, $3, $4, false)",
+        )
+        .bind(tenant)
+        .bind(spt)
+        .bind(sealer.seal(b"sama", &legacy(spt)))
+        .bind(&sealer.fingerprint(b"sama", &legacy(spt))[..])
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    host.restart().await;
+    host.restart().await;
+
+    let items = || async {
+        let mut tx = host.db().tenant(tenant).await.unwrap();
+        let rows: Vec<(i64, i64, bool, Option<i64>)> = sqlx::query_as(
+            "select id, product_id, fingerprint_store_wide, duplicate_of from stock_items order by id",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+        rows
+    };
+    let rows = items().await;
+    assert!(
+        rows.iter().all(|r| r.2),
+        "every fingerprint was recomputed: {rows:?}"
+    );
+    let sama_nfx = rows[0].0;
+    let copies: Vec<_> = rows.iter().filter(|r| r.3.is_some()).collect();
+    assert_eq!(
+        copies,
+        [&(rows[3].0, spt, true, Some(sama_nfx))],
+        "the later copy is marked as the older one's duplicate: {rows:?}"
+    );
+    assert_eq!(rows[0].1, nfx);
+
+    let token = host.owner_token("toko-stok-lama").await;
+    let upload = |product: &'static str, items: Value| {
+        let (host, token) = (&host, token.clone());
+        async move {
+            let (status, body) = host
+                .api(
+                    Method::POST,
+                    &path("toko-stok-lama", "stock"),
+                    Some(&token),
+                    Some(json!({"product": product, "items": items})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body
+        }
+    };
+    let first = upload("SPT", json!(["nfx-saja", "sama", "baru"])).await;
+    assert_eq!(first["added"], 1, "{first}");
+    assert_eq!(refused(&first).len(), 2, "{first}");
+
+    // Removing the item that holds the fingerprint hands it to the copy: `sama` stays refused
+    // while any copy of it is left.
+    let (status, _) = host
+        .api(
+            Method::DELETE,
+            &path("toko-stok-lama", &format!("stock/{sama_nfx}")),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let rows = items().await;
+    assert!(rows.iter().all(|r| r.3.is_none()), "{rows:?}");
+    let again = upload("NFX", json!(["sama"])).await;
+    assert_eq!(refused(&again).len(), 1, "{again}");
 }

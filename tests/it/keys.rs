@@ -180,7 +180,7 @@ async fn keys_rotate_while_the_host_serves_and_the_old_key_can_then_be_removed()
         );
         assert_eq!(
             body["error"]["fields"][0],
-            json!({"field": "products[0].stock[0]", "message": "this item is already reserved or sold"}),
+            json!({"field": "products[0].stock[0]", "message": "this item is already in the store's stock (in another product, reserved or sold)"}),
             "{body}"
         );
     }

@@ -19,7 +19,10 @@ use super::{Area, Args, Cx};
 use crate::{
     bot::{
         HandlerResult,
-        texts::{admin::backup as texts, fill},
+        texts::{
+            admin::{backup as texts, refusals},
+            fill,
+        },
     },
     store::catalog_doc::{self, CatalogDocument, ImportError},
 };
@@ -84,7 +87,7 @@ pub async fn on_input(cx: &Cx, step: Value, msg: &Message) -> HandlerResult {
     let draft = Step::Confirm {
         file_id: document.file.id.0.clone(),
     };
-    let summary = fill_counts(t.summary, &doc);
+    let summary = fill_counts(t, t.summary, &doc);
     cx.confirm(Area::Backup, &draft, summary).await
 }
 
@@ -110,7 +113,7 @@ pub async fn on_confirm(cx: &Cx, step: Value) -> HandlerResult {
         Ok(summary) => summary,
         Err(ImportError::Invalid(errors)) => {
             drop(tx);
-            return cx.finish(invalid(t, &errors.0), Area::Backup).await;
+            return cx.finish(invalid(cx, &errors.0), Area::Backup).await;
         }
         Err(ImportError::Database(error)) => return Err(error.into()),
         Err(ImportError::Settings(error)) => return Err(error.into()),
@@ -148,7 +151,7 @@ async fn download(cx: &Cx) -> HandlerResult {
         now.hour(),
         now.minute()
     );
-    cx.send_document(name, bytes, fill_counts(t.caption, &doc))
+    cx.send_document(name, bytes, fill_counts(t, t.caption, &doc))
         .await
 }
 
@@ -166,16 +169,22 @@ async fn read(cx: &Cx, file: &FileMeta) -> anyhow::Result<Result<CatalogDocument
         }
     };
     if let Err(errors) = catalog_doc::validate(&doc) {
-        return Ok(Err(invalid(t, &errors.0)));
+        return Ok(Err(invalid(cx, &errors.0)));
     }
     Ok(Ok(doc))
 }
 
-fn invalid(t: &texts::BackupTexts, errors: &[crate::tenants::model::FieldError]) -> String {
+/// The document's problems, each as its path and what is wrong there in the admin's language
+/// (the messages themselves are the API's English).
+fn invalid(cx: &Cx, errors: &[crate::tenants::model::FieldError]) -> String {
+    let t = texts::of(cx.locale);
     let mut lines: Vec<String> = errors
         .iter()
         .take(ERRORS_SHOWN)
-        .map(|e| format!("• {}: {}", escape(&e.field), escape(&e.message)))
+        .map(|e| {
+            let what = refusals::document_field(cx.locale, &e.field);
+            format!("• <code>{}</code>: {what}", escape(&e.field))
+        })
         .collect();
     if errors.len() > ERRORS_SHOWN {
         lines.push(format!("… +{}", errors.len() - ERRORS_SHOWN));
@@ -183,9 +192,14 @@ fn invalid(t: &texts::BackupTexts, errors: &[crate::tenants::model::FieldError])
     fill(t.invalid, &[("errors", &lines.join("\n"))])
 }
 
-/// Fills `{categories}`, `{products}`, `{stock}` and `{templates}` with the document's counts.
-fn fill_counts(template: &str, doc: &CatalogDocument) -> String {
+/// Fills `{categories}`, `{products}`, `{stock}`, `{templates}`, `{coupons}` and `{settings}`
+/// with what the document carries, so the admin sees everything a restore would replace.
+fn fill_counts(t: &texts::BackupTexts, template: &str, doc: &CatalogDocument) -> String {
     let stock: usize = doc.products.iter().map(|p| p.stock_lines().len()).sum();
+    let settings = match doc.settings {
+        Some(_) => t.settings_included,
+        None => t.settings_absent,
+    };
     fill(
         template,
         &[
@@ -193,6 +207,8 @@ fn fill_counts(template: &str, doc: &CatalogDocument) -> String {
             ("products", &doc.products.len().to_string()),
             ("stock", &stock.to_string()),
             ("templates", &doc.templates.len().to_string()),
+            ("coupons", &doc.coupons.len().to_string()),
+            ("settings", settings),
         ],
     )
 }

@@ -10,7 +10,6 @@ use serde_json::Value;
 use teloxide::{
     prelude::*,
     types::{FileId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, ParseMode},
-    utils::html::escape,
 };
 
 use super::{Area, Args, Cx};
@@ -119,13 +118,9 @@ pub async fn on_input(cx: &Cx, step: Value, msg: &Message) -> HandlerResult {
         (None, None) => return cx.again(t.not_content.to_owned()).await,
     };
     if let Err(error) = draft.validate() {
-        let message = match error {
-            OpError::Invalid { field, message } => format!("{field} {message}"),
-            other => other.to_string(),
-        };
-        return cx
-            .again(fill(t.invalid, &[("message", &escape(&message))]))
-            .await;
+        // The refusal in the admin's language, already HTML-safe.
+        let message = cx.explain(&error)?;
+        return cx.again(fill(t.invalid, &[("message", &message)])).await;
     }
     // The preview is the message exactly as customers will get it.
     match &draft.photo {

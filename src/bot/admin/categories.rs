@@ -1,6 +1,6 @@
 //! Categories, inside the products area (their buttons are `a:pr:c…`): the list with product
-//! counts, a new one by name, renaming, deleting an empty one, and picking a product's
-//! category. Every change is a `store::categories` operation with its audit row.
+//! counts, a new one by name, renaming, its emoji and sort order, deleting an empty one, and
+//! picking a product's category. Every change is a `store::categories` operation with its audit row.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -28,12 +28,16 @@ enum CategoryStep {
     NewCategory,
     /// Waiting for category `id`'s new name.
     Rename { id: i64 },
+    /// Waiting for category `id`'s emoji (`-` removes it).
+    Emoji { id: i64 },
+    /// Waiting for category `id`'s place in the list.
+    Sort { id: i64 },
     /// Waiting for ✅ to delete category `id`.
     DeleteCategory { id: i64 },
 }
 
 /// The category buttons: `c` the list, `cn` new, `cv:<id>` one, `cr:<id>` rename,
-/// `cd:<id>` delete.
+/// `ce:<id>` emoji, `cs:<id>` sort order, `cd:<id>` delete.
 pub async fn on_callback(cx: &Cx, word: &str, args: &mut Args<'_>) -> HandlerResult {
     let t = texts::of(cx.locale);
     match (word, args.num::<i64>()) {
@@ -47,6 +51,16 @@ pub async fn on_callback(cx: &Cx, word: &str, args: &mut Args<'_>) -> HandlerRes
         ("cr", Some(id)) => {
             let prompt = t.ask_category_name.to_owned();
             cx.ask(Area::Products, &CategoryStep::Rename { id }, prompt)
+                .await
+        }
+        ("ce", Some(id)) => {
+            let prompt = t.ask_category_emoji.to_owned();
+            cx.ask(Area::Products, &CategoryStep::Emoji { id }, prompt)
+                .await
+        }
+        ("cs", Some(id)) => {
+            let prompt = t.ask_category_sort.to_owned();
+            cx.ask(Area::Products, &CategoryStep::Sort { id }, prompt)
                 .await
         }
         ("cd", Some(id)) => {
@@ -73,39 +87,74 @@ pub async fn on_input(cx: &Cx, step: Value, msg: &Message) -> HandlerResult {
     let Some(step) = Cx::step::<CategoryStep>(step) else {
         return cx.stale().await;
     };
-    let Some(name) = msg.text().map(str::trim) else {
+    let Some(text) = msg.text().map(str::trim) else {
         return cx.again(cx.t().text_expected.to_owned()).await;
     };
-    if check_text("name", name, MAX_NAME).is_err() {
-        return cx.again(t.bad_category_name.to_owned()).await;
-    }
-    let input = CategoryInput {
-        name: Some(name.to_owned()),
-        ..CategoryInput::default()
+    let (id, input, done, done_shows_label) = match step {
+        CategoryStep::NewCategory | CategoryStep::Rename { .. } => {
+            if check_text("name", text, MAX_NAME).is_err() {
+                return cx.again(t.bad_category_name.to_owned()).await;
+            }
+            let id = match step {
+                CategoryStep::Rename { id } => Some(id),
+                _ => None,
+            };
+            let done = match id {
+                Some(_) => t.category_renamed,
+                None => t.category_created,
+            };
+            let input = CategoryInput {
+                name: Some(text.to_owned()),
+                ..CategoryInput::default()
+            };
+            (id, input, done, false)
+        }
+        CategoryStep::Emoji { id } => {
+            // An empty emoji removes it, as in the API.
+            let emoji = if text == "-" { "" } else { text };
+            let input = CategoryInput {
+                emoji: Some(emoji.to_owned()),
+                ..CategoryInput::default()
+            };
+            if input.validate().is_err() {
+                return cx.again(t.bad_category_emoji.to_owned()).await;
+            }
+            (Some(id), input, t.category_updated, true)
+        }
+        CategoryStep::Sort { id } => {
+            let Ok(sort) = text.parse::<i32>() else {
+                return cx.again(t.bad_category_sort.to_owned()).await;
+            };
+            let input = CategoryInput {
+                sort: Some(sort),
+                ..CategoryInput::default()
+            };
+            (Some(id), input, t.category_updated, true)
+        }
+        CategoryStep::DeleteCategory { .. } => return cx.stale().await,
     };
     let tenant = cx.tenant();
     let mut tx = cx.ctx.db.tenant(tenant.id).await?;
-    let (done, text) = match step {
-        CategoryStep::NewCategory => (
-            categories::create(&mut tx, tenant.id, &cx.actor(), input).await,
-            t.category_created,
-        ),
-        CategoryStep::Rename { id } => (
-            categories::update(&mut tx, tenant.id, &cx.actor(), id, input).await,
-            t.category_renamed,
-        ),
-        CategoryStep::DeleteCategory { .. } => return cx.stale().await,
+    let changed = match id {
+        None => categories::create(&mut tx, tenant.id, &cx.actor(), input).await,
+        Some(id) => categories::update(&mut tx, tenant.id, &cx.actor(), id, input).await,
     };
-    match done {
+    match changed {
         Ok(category) => {
             tx.commit().await?;
             cx.ctx.catalog.invalidate(tenant.id);
-            let text = fill(text, &[("name", &escape(&category.name))]);
+            // A new name is shown as typed; an emoji or a new place with the emoji.
+            let name = if done_shows_label {
+                label(&category)
+            } else {
+                category.name
+            };
+            let text = fill(done, &[("name", &escape(&name))]);
             cx.finish(text, Area::Products).await
         }
         // A name taken is a typing matter: the question stands.
         Err(OpError::Conflict { .. }) => {
-            let line = fill(t.category_taken, &[("name", &escape(name))]);
+            let line = fill(t.category_taken, &[("name", &escape(text))]);
             cx.again(line).await
         }
         Err(error) => cx.fail(error, Area::Products).await,
@@ -206,12 +255,19 @@ async fn view(cx: &Cx, id: i64) -> HandlerResult {
         &[
             ("name", &escape(&label(&category))),
             ("products", &category.products.to_string()),
+            ("sort", &category.sort.to_string()),
         ],
     );
-    let mut keyboard = vec![vec![
-        InlineKeyboardButton::callback(t.rename, Area::Products.data(&[&"cr", &id])),
-        InlineKeyboardButton::callback(t.delete, Area::Products.data(&[&"cd", &id])),
-    ]];
+    let mut keyboard = vec![
+        vec![
+            InlineKeyboardButton::callback(t.rename, Area::Products.data(&[&"cr", &id])),
+            InlineKeyboardButton::callback(t.delete, Area::Products.data(&[&"cd", &id])),
+        ],
+        vec![
+            InlineKeyboardButton::callback(t.category_emoji, Area::Products.data(&[&"ce", &id])),
+            InlineKeyboardButton::callback(t.category_sort, Area::Products.data(&[&"cs", &id])),
+        ],
+    ];
     keyboard.extend(cx.back_keyboard(Area::Products).inline_keyboard);
     cx.show(text, InlineKeyboardMarkup::new(keyboard)).await
 }

@@ -1,10 +1,12 @@
 //! The coupons area: the list with uses, a new coupon in one line (`KODE | 10% | 100`) or
-//! step by step, switching one off or on, and deleting (a used one is deactivated instead).
+//! step by step (code, discount, uses, minimum order, first and last day), switching one off
+//! or on, and deleting (a used one is deactivated instead).
 //! Every change is a `store::coupons` operation, the API's own, with its audit row.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, Message};
+use time::OffsetDateTime;
 
 use super::{
     Area, Args, Cx,
@@ -13,6 +15,7 @@ use super::{
 use crate::{
     bot::{
         HandlerResult,
+        customer::deposit::parse_amount,
         texts::{
             admin::coupons::{self as texts, CouponsTexts},
             fill,
@@ -38,6 +41,17 @@ enum Step {
     Uses {
         code: String,
         value: String,
+    },
+    /// Then the rest of the draft, each answer optional (`-`): the minimum order, the first
+    /// day and the last day.
+    MinOrder {
+        coupon: NewCoupon,
+    },
+    ValidFrom {
+        coupon: NewCoupon,
+    },
+    ValidUntil {
+        coupon: NewCoupon,
     },
     /// Waiting for ✅ to create it.
     Create {
@@ -116,9 +130,55 @@ pub async fn on_input(cx: &Cx, step: Value, msg: &Message) -> HandlerResult {
         },
         Step::Uses { code, value } => {
             match coupons::parse_line(&format!("{code} | {value} | {text}")) {
-                Ok(coupon) => confirm_create(cx, coupon).await,
+                Ok(coupon) => {
+                    let step = Step::MinOrder { coupon };
+                    cx.ask(Area::Coupons, &step, t.ask_min.to_owned()).await
+                }
                 Err(_) => cx.again(t.bad_uses.to_owned()).await,
             }
+        }
+        Step::MinOrder { mut coupon } => {
+            let min_order = if text == SKIP {
+                Some(0)
+            } else {
+                parse_amount(text)
+            };
+            let Some(min_order) = min_order else {
+                return cx.again(t.bad_min.to_owned()).await;
+            };
+            coupon.min_order = min_order;
+            // The domain's own rule decides, so the bot and the API refuse the same amounts.
+            if coupon.to_coupon().is_err() {
+                return cx.again(t.bad_min.to_owned()).await;
+            }
+            let step = Step::ValidFrom { coupon };
+            cx.ask(Area::Coupons, &step, t.ask_from.to_owned()).await
+        }
+        Step::ValidFrom { mut coupon } => {
+            if text != SKIP {
+                let Some((first, _)) = parse_day(text, &cx.tenant().timezone) else {
+                    return cx.again(t.bad_date.to_owned()).await;
+                };
+                coupon.valid_from = Some(first);
+            }
+            let step = Step::ValidUntil { coupon };
+            cx.ask(Area::Coupons, &step, t.ask_until.to_owned()).await
+        }
+        Step::ValidUntil { mut coupon } => {
+            if text != SKIP {
+                let Some((_, after)) = parse_day(text, &cx.tenant().timezone) else {
+                    return cx.again(t.bad_date.to_owned()).await;
+                };
+                if after <= OffsetDateTime::now_utc() {
+                    return cx.again(t.until_past.to_owned()).await;
+                }
+                // Stored as the first moment it no longer applies: the day after the last.
+                coupon.valid_until = Some(after);
+                if coupon.to_coupon().is_err() {
+                    return cx.again(t.until_before_from.to_owned()).await;
+                }
+            }
+            confirm_create(cx, coupon).await
         }
         Step::Create { .. } | Step::Delete { .. } => cx.stale().await,
     }
@@ -154,12 +214,26 @@ async fn confirm_create(cx: &Cx, coupon: NewCoupon) -> HandlerResult {
     let Ok(checked) = coupon.to_coupon() else {
         return cx.again(t.bad_line.to_owned()).await;
     };
+    let tenant = cx.tenant();
     let summary = fill(
         t.summary,
         &[
             ("code", &checked.code),
             ("value", &discount(&checked)),
             ("max", &max_uses(t, &checked)),
+            ("min", &rupiah(checked.min_order)),
+            (
+                "from",
+                &checked
+                    .valid_from
+                    .map_or_else(|| t.from_now.to_owned(), |at| ui::local_time(&tenant, at)),
+            ),
+            (
+                "until",
+                &checked
+                    .valid_until
+                    .map_or_else(|| t.no_end.to_owned(), |at| ui::local_time(&tenant, at)),
+            ),
         ],
     );
     cx.confirm(Area::Coupons, &Step::Create { coupon }, summary)
@@ -308,6 +382,23 @@ fn state(t: &CouponsTexts, active: bool) -> &'static str {
     if active { t.active } else { t.inactive }
 }
 
+/// The answer that skips an optional step.
+const SKIP: &str = "-";
+
+/// Reads a day as admins type it, `31/12/2026` or `2026-12-31`, in the store's time zone;
+/// returns its first moment and the first moment of the day after.
+fn parse_day(text: &str, timezone: &str) -> Option<(OffsetDateTime, OffsetDateTime)> {
+    let date = jiff::civil::Date::strptime("%d/%m/%Y", text)
+        .or_else(|_| text.parse::<jiff::civil::Date>())
+        .ok()?;
+    let zone = jiff::tz::TimeZone::get(timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let start = |day: jiff::civil::Date| {
+        let second = day.to_zoned(zone.clone()).ok()?.timestamp().as_second();
+        OffsetDateTime::from_unix_timestamp(second).ok()
+    };
+    Some((start(date)?, start(date.tomorrow().ok()?)?))
+}
+
 /// One line for a refused one-line coupon: the field's own hint, else the format.
 fn explain(t: &CouponsTexts, error: &OpError, fallback: &str) -> String {
     match error {
@@ -317,5 +408,21 @@ fn explain(t: &CouponsTexts, error: &OpError, fallback: &str) -> String {
             field: "max_uses", ..
         } => t.bad_uses.to_owned(),
         _ => fallback.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_day;
+
+    #[test]
+    fn a_day_is_read_in_the_stores_time_zone_in_either_format() {
+        let (first, after) = parse_day("31/01/2027", "Asia/Jakarta").unwrap();
+        assert_eq!(first.unix_timestamp(), 1_801_328_400);
+        assert_eq!(after.unix_timestamp() - first.unix_timestamp(), 86_400);
+        assert_eq!(parse_day("2027-01-31", "Asia/Jakarta").unwrap().0, first);
+        for bad in ["31/13/2027", "besok", "2027-02-30", ""] {
+            assert!(parse_day(bad, "Asia/Jakarta").is_none(), "{bad}");
+        }
     }
 }

@@ -189,17 +189,13 @@ impl Cx {
         self.finish(line, back).await
     }
 
-    /// One line for an operation's refusal; a database fault stays an error of the handler.
+    /// One line for an operation's refusal, in the admin's language (the API's English message
+    /// never reaches the chat); a database fault stays an error of the handler.
     pub fn explain(&self, error: &OpError) -> anyhow::Result<String> {
-        let t = self.t();
-        let escape = teloxide::utils::html::escape;
-        Ok(match error {
-            OpError::NotFound { what } => t.not_found.replace("{what}", what),
-            OpError::Invalid { message, .. } | OpError::Conflict { message, .. } => {
-                t.refused.replace("{message}", &escape(message))
-            }
-            OpError::Database(e) => anyhow::bail!("admin operation failed: {e}"),
-        })
+        match admin::refusals::line(self.locale, error) {
+            Some(line) => Ok(line),
+            None => anyhow::bail!("admin operation failed: {error}"),
+        }
     }
 
     /// ❌, `/batal` or `/cancel`: the dialogue ends and nothing changes.

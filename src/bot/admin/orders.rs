@@ -26,7 +26,6 @@ use crate::{
     },
     service::{self, ServiceError},
     store::{
-        error::OpError,
         money::rupiah,
         orders::{
             Status,
@@ -64,16 +63,25 @@ enum Draft {
     Refund {
         code: String,
         amount: Option<i64>,
+        reason: String,
     },
     Resend {
         code: String,
     },
 }
 
-/// The question this area asks: how much of an order to refund.
+/// The questions this area asks: how much of an order to refund, then why.
 #[derive(Debug, Serialize, Deserialize)]
 enum Step {
-    RefundAmount { code: String, total: i64 },
+    RefundAmount {
+        code: String,
+        total: i64,
+    },
+    /// `amount` absent: the whole total.
+    RefundReason {
+        code: String,
+        amount: Option<i64>,
+    },
 }
 
 pub async fn open(cx: &Cx) -> HandlerResult {
@@ -95,7 +103,13 @@ pub async fn on_callback(cx: &Cx, args: &mut Args<'_>) -> HandlerResult {
     };
     match action {
         Some("v") => view(cx, &code).await,
-        Some(op @ ("mp" | "c" | "rf" | "rs")) => {
+        Some("rf") => {
+            let Some(detail) = load(cx, &code).await? else {
+                return Ok(());
+            };
+            ask_reason(cx, &detail, None).await
+        }
+        Some(op @ ("mp" | "c" | "rs")) => {
             let Some(detail) = load(cx, &code).await? else {
                 return Ok(());
             };
@@ -110,10 +124,6 @@ pub async fn on_callback(cx: &Cx, args: &mut Args<'_>) -> HandlerResult {
                 "c" => (
                     Draft::Cancel { code },
                     fill(t.confirm_cancel, &[("code", &detail.code)]),
-                ),
-                "rf" => (
-                    Draft::Refund { code, amount: None },
-                    refund_summary(t, &detail, detail.total),
                 ),
                 _ => (
                     Draft::Resend { code },
@@ -141,34 +151,68 @@ pub async fn on_callback(cx: &Cx, args: &mut Args<'_>) -> HandlerResult {
 }
 
 pub async fn on_input(cx: &Cx, step: serde_json::Value, msg: &Message) -> HandlerResult {
-    let Some(Step::RefundAmount { code, total }) = Cx::step(step) else {
+    let Some(step) = Cx::step::<Step>(step) else {
         return cx.stale().await;
     };
     let t = texts::of(cx.locale);
     let Some(text) = msg.text() else {
         return cx.again(cx.t().text_expected.to_owned()).await;
     };
-    // The domain's own rule decides, so the bot and the API refuse the same amounts.
-    let checked = parse_amount(text).and_then(|amount| {
-        let input = RefundInput {
-            amount: Some(amount),
-            reason: None,
-        };
-        input.validate(total).ok()
-    });
-    let Some((amount, _)) = checked else {
-        let line = fill(t.refund_amount_invalid, &[("total", &rupiah(total))]);
-        return cx.again(line).await;
+    match step {
+        Step::RefundAmount { code, total } => {
+            // The domain's own rule decides, so the bot and the API refuse the same amounts.
+            let checked = parse_amount(text)
+                .and_then(|amount| order_admin::refund_amount(Some(amount), total).ok());
+            let Some(amount) = checked else {
+                let line = fill(t.refund_amount_invalid, &[("total", &rupiah(total))]);
+                return cx.again(line).await;
+            };
+            let Some(detail) = load(cx, &code).await? else {
+                return Ok(());
+            };
+            ask_reason(cx, &detail, Some(amount)).await
+        }
+        Step::RefundReason { code, amount } => {
+            let reason = text.trim();
+            if reason.is_empty() {
+                return cx.again(t.reason_missing.to_owned()).await;
+            }
+            let Ok(reason) = order_admin::check_reason(reason) else {
+                let limit = order_admin::REASON_MAX_CHARS.to_string();
+                return cx
+                    .again(fill(t.reason_too_long, &[("limit", &limit)]))
+                    .await;
+            };
+            let Some(detail) = load(cx, &code).await? else {
+                return Ok(());
+            };
+            let summary = refund_summary(t, &detail, amount.unwrap_or(detail.total), &reason);
+            let draft = Draft::Refund {
+                code,
+                amount,
+                reason,
+            };
+            cx.confirm(Area::Orders, &draft, summary).await
+        }
+    }
+}
+
+/// Asks why `detail` is refunded (`amount`, or its whole total): required, as for a balance
+/// adjustment, so the ledger and the audit log always say why money moved.
+async fn ask_reason(cx: &Cx, detail: &Detail, amount: Option<i64>) -> HandlerResult {
+    let t = texts::of(cx.locale);
+    let prompt = fill(
+        t.refund_reason_prompt,
+        &[
+            ("code", &detail.code),
+            ("amount", &rupiah(amount.unwrap_or(detail.total))),
+        ],
+    );
+    let step = Step::RefundReason {
+        code: detail.code.clone(),
+        amount,
     };
-    let Some(detail) = load(cx, &code).await? else {
-        return Ok(());
-    };
-    let summary = refund_summary(t, &detail, amount);
-    let draft = Draft::Refund {
-        code,
-        amount: Some(amount),
-    };
-    cx.confirm(Area::Orders, &draft, summary).await
+    cx.ask(Area::Orders, &step, prompt).await
 }
 
 pub async fn on_confirm(cx: &Cx, step: serde_json::Value) -> HandlerResult {
@@ -197,10 +241,14 @@ pub async fn on_confirm(cx: &Cx, step: serde_json::Value) -> HandlerResult {
                 Err(error) => Err(error),
             }
         }
-        Draft::Refund { code, amount } => {
+        Draft::Refund {
+            code,
+            amount,
+            reason,
+        } => {
             let input = RefundInput {
                 amount: *amount,
-                reason: None,
+                reason: Some(reason.clone()),
             };
             let mut tx = cx.ctx.db.tenant(tenant.id).await?;
             match order_admin::refund(&mut tx, tenant.id, &actor, code, &input).await {
@@ -237,19 +285,20 @@ pub async fn on_confirm(cx: &Cx, step: serde_json::Value) -> HandlerResult {
             Ok(())
         }
         Err(error) => {
-            let line = explain(cx, t, &error)?;
+            let line = cx.explain(&error)?;
             cx.finish(line, Area::Orders).await
         }
     }
 }
 
-fn refund_summary(t: &OrdersTexts, detail: &Detail, amount: i64) -> String {
+fn refund_summary(t: &OrdersTexts, detail: &Detail, amount: i64, reason: &str) -> String {
     fill(
         t.confirm_refund,
         &[
             ("code", &detail.code),
             ("amount", &rupiah(amount)),
             ("customer", &detail.customer.telegram_id.to_string()),
+            ("reason", &escape(reason)),
         ],
     )
 }
@@ -262,29 +311,11 @@ async fn load(cx: &Cx, code: &str) -> anyhow::Result<Option<Detail>> {
     match detail {
         Ok(detail) => Ok(Some(detail)),
         Err(error) => {
-            let line = explain(cx, texts::of(cx.locale), &error)?;
+            let line = cx.explain(&error)?;
             cx.toast(&line).await?;
             Ok(None)
         }
     }
-}
-
-/// One line for a refusal, in the admin's language.
-fn explain(cx: &Cx, t: &OrdersTexts, error: &OpError) -> anyhow::Result<String> {
-    let line = match error {
-        OpError::Conflict { code, .. } => match *code {
-            "already_paid" => t.already_paid,
-            "sold_out" => t.sold_out,
-            "not_cancellable" => t.not_cancellable,
-            "paid_meanwhile" => t.paid_meanwhile,
-            "gateway_unavailable" => t.gateway_unavailable,
-            "not_paid" => t.not_paid,
-            "already_refunded" => t.already_refunded,
-            _ => return cx.explain(error),
-        },
-        _ => return cx.explain(error),
-    };
-    Ok(line.to_owned())
 }
 
 fn status_label(t: &OrdersTexts, status: &str) -> &'static str {

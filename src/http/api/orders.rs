@@ -84,8 +84,9 @@ pub struct RefundBody {
     /// Rupiah to refund, 1 to the order's total; the whole total when absent.
     #[schema(minimum = 1)]
     pub amount: Option<i64>,
-    /// Why, kept on the ledger row and in the audit log (at most 500 characters).
-    #[schema(max_length = 500)]
+    /// Why, required as for a balance adjustment: kept on the ledger row and in the audit log
+    /// (1 to 500 characters). Absent or blank is refused with 422.
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: Option<String>,
 }
 
@@ -228,7 +229,7 @@ pub async fn cancel(
         (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or order", body = ErrorBody),
         (status = 409, description = "Not paid (`not_paid`) or refunded before (`already_refunded`)", body = ErrorBody),
-        (status = 422, description = "An amount outside 1..total, or a reason too long or holding a NUL", body = ErrorBody),
+        (status = 422, description = "An amount outside 1..total, or a reason missing, too long or holding a NUL", body = ErrorBody),
     ))]
 pub async fn refund(
     State(state): State<AppState>,

@@ -73,7 +73,7 @@ impl Holdings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    /// The document breaks a rule, or a stock line repeats an item already reserved or sold.
+    /// The document breaks a rule, or a stock line repeats an item the store has or had.
     #[error("the catalog document is invalid")]
     Invalid(FieldErrors),
     #[error("the catalog could not be written")]
@@ -214,9 +214,9 @@ async fn upsert_product(
     .await
 }
 
-/// The lines `stock::add` refused. The document has no repeats (validation saw to that), so
-/// each one repeats an item already reserved or sold: selling it again would deliver the same
-/// goods twice.
+/// The lines `stock::add` refused. A product's list has no repeats (validation saw to that), so
+/// each one repeats an item the store has or had in another product, or one already reserved
+/// or sold: selling it again would deliver the same goods twice.
 fn stock_conflicts(i: usize, product: &ProductEntry, duplicates: &[String]) -> Vec<FieldError> {
     let lines = product.stock_lines();
     duplicates
@@ -224,7 +224,9 @@ fn stock_conflicts(i: usize, product: &ProductEntry, duplicates: &[String]) -> V
         .filter_map(|dup| lines.iter().position(|line| line == dup))
         .map(|j| FieldError {
             field: format!("products[{i}].stock[{j}]"),
-            message: "this item is already reserved or sold".into(),
+            message:
+                "this item is already in the store's stock (in another product, reserved or sold)"
+                    .into(),
         })
         .collect()
 }

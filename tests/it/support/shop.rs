@@ -19,6 +19,9 @@ fn next_update_id() -> i64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
+/// The owner every test store is created with (see `store_body`).
+pub const OWNER: i64 = 777_000;
+
 pub struct Shop<'a> {
     pub host: &'a TestHost,
     pub slug: String,
@@ -202,6 +205,61 @@ impl<'a> Shop<'a> {
             .fetch_all(&mut *tx)
             .await
             .unwrap()
+    }
+
+    /// Calls the store's own API at `rest` (the path after `/api/v1/tenants/{slug}/`) with an
+    /// owner token of the store.
+    pub async fn owner_api(
+        &self,
+        method: Method,
+        rest: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let token = self.host.owner_token(&self.slug).await;
+        let path = format!("/api/v1/tenants/{}/{rest}", self.slug);
+        self.host.api(method, &path, Some(&token), body).await
+    }
+
+    /// `user` buys `qty` of `code` paying from their balance, first credited with the total;
+    /// returns the order's id once its goods were delivered.
+    pub async fn buy_with_balance(&self, user: i64, code: &str, qty: u32) -> i64 {
+        let (id, price): (i64, i64) = {
+            let mut tx = self.tx().await;
+            sqlx::query_as("select id, price from products where code = $1")
+                .bind(code)
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap()
+        };
+        self.credit(user, price * i64::from(qty)).await;
+        let before = self.last_order(user).await.map(|(order, _, _)| order);
+        self.press(user, Callback::Add { id, qty, price }).await;
+        self.press(user, Callback::Checkout).await;
+        let mut order = None;
+        for _ in 0..250 {
+            order = self
+                .last_order(user)
+                .await
+                .map(|(order, _, _)| order)
+                .filter(|order| Some(*order) != before);
+            if order.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let order = order.expect("the checkout created an order");
+        let code: String = {
+            let mut tx = self.tx().await;
+            sqlx::query_scalar("select code from orders where id = $1")
+                .bind(order)
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap()
+        };
+        self.press(user, Callback::PayBalance { order }).await;
+        self.text_containing(user, &format!("📦 <b>Pesanan {code}</b>"))
+            .await;
+        order
     }
 
     pub async fn balance(&self, user: i64) -> i64 {

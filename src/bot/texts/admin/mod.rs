@@ -13,6 +13,7 @@ pub mod coupons;
 pub mod customers;
 pub mod orders;
 pub mod products;
+pub mod refusals;
 pub mod settings;
 pub mod snk;
 pub mod stock;
@@ -49,10 +50,6 @@ pub struct AdminTexts {
     pub stale: &'static str,
     pub owner_only: &'static str,
     pub text_expected: &'static str,
-    /// `{what}`.
-    pub not_found: &'static str,
-    /// `{message}`.
-    pub refused: &'static str,
     pub empty_list: &'static str,
     /// `{page}`, `{pages}`.
     pub page: &'static str,
@@ -84,8 +81,6 @@ pub const ID: AdminTexts = AdminTexts {
     stale: "Tombol ini sudah tidak berlaku. Buka lagi dari ⚙️ Admin Settings.",
     owner_only: "Hanya pemilik toko yang bisa melakukan ini.",
     text_expected: "Kirim jawabannya sebagai teks.",
-    not_found: "{what} tidak ditemukan.",
-    refused: "Tidak bisa: {message}",
     empty_list: "Belum ada data.",
     page: "Halaman {page}/{pages}",
 };
@@ -116,8 +111,6 @@ pub const EN: AdminTexts = AdminTexts {
     stale: "This button has expired. Open it again from ⚙️ Admin Settings.",
     owner_only: "Only the store's owner can do this.",
     text_expected: "Send the answer as text.",
-    not_found: "{what} not found.",
-    refused: "Not possible: {message}",
     empty_list: "Nothing here yet.",
     page: "Page {page}/{pages}",
 };

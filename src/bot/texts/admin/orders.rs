@@ -34,8 +34,13 @@ pub struct OrdersTexts {
     pub confirm_mark_paid: &'static str,
     /// `{code}`.
     pub confirm_cancel: &'static str,
-    /// `{code}`, `{amount}`, `{customer}`.
+    /// `{code}`, `{amount}`, `{customer}`, `{reason}`.
     pub confirm_refund: &'static str,
+    /// `{code}`, `{amount}`.
+    pub refund_reason_prompt: &'static str,
+    pub reason_missing: &'static str,
+    /// `{limit}`.
+    pub reason_too_long: &'static str,
     /// `{code}`.
     pub confirm_resend: &'static str,
     /// `{code}`, `{total}`.
@@ -50,13 +55,6 @@ pub struct OrdersTexts {
     pub refunded: &'static str,
     /// `{code}`.
     pub resent: &'static str,
-    pub already_paid: &'static str,
-    pub sold_out: &'static str,
-    pub not_cancellable: &'static str,
-    pub paid_meanwhile: &'static str,
-    pub gateway_unavailable: &'static str,
-    pub not_paid: &'static str,
-    pub already_refunded: &'static str,
 }
 
 pub const ID: OrdersTexts = OrdersTexts {
@@ -83,7 +81,10 @@ pub const ID: OrdersTexts = OrdersTexts {
     resend: "📦 Kirim ulang",
     confirm_mark_paid: "Tandai pesanan <code>{code}</code> ({total}) <b>lunas</b>? Barang langsung dikirim ke pelanggan.",
     confirm_cancel: "<b>Batalkan</b> pesanan <code>{code}</code>? Stoknya kembali dijual; invoice QRIS yang masih terbuka dibatalkan di Pakasir.",
-    confirm_refund: "Refund <b>{amount}</b> dari pesanan <code>{code}</code> ke saldo pelanggan <code>{customer}</code>? Refund hanya bisa sekali per pesanan.",
+    confirm_refund: "Refund <b>{amount}</b> dari pesanan <code>{code}</code> ke saldo pelanggan <code>{customer}</code>?\nAlasan: {reason}\nRefund hanya bisa sekali per pesanan.",
+    refund_reason_prompt: "Refund {amount} dari pesanan <code>{code}</code>. Tulis alasannya (wajib; dicatat di riwayat saldo dan Log Aktivitas).",
+    reason_missing: "Alasan wajib diisi. Tulis alasannya.",
+    reason_too_long: "Alasan terlalu panjang: paling banyak {limit} karakter.",
     confirm_resend: "Kirim ulang barang pesanan <code>{code}</code> ke pelanggan?",
     refund_amount_prompt: "Ketik jumlah refund untuk pesanan <code>{code}</code> (1 sampai {total}), contoh: <code>10000</code>.",
     refund_amount_invalid: "Jumlah tidak valid. Ketik angka dari 1 sampai {total}.",
@@ -91,13 +92,6 @@ pub const ID: OrdersTexts = OrdersTexts {
     cancelled_done: "❌ Pesanan <code>{code}</code> dibatalkan; stoknya dijual lagi.",
     refunded: "💸 {amount} dari pesanan <code>{code}</code> masuk ke saldo pelanggan (saldo sekarang {balance}). Pelanggan sudah diberi tahu.",
     resent: "📦 Barang pesanan <code>{code}</code> dikirim ulang.",
-    already_paid: "Pesanan ini sudah lunas.",
-    sold_out: "Pesanan ini sudah ditutup dan barangnya habis, jadi tidak bisa ditandai lunas. Kembalikan dana pelanggan lewat saldo.",
-    not_cancellable: "Hanya pesanan yang belum dibayar yang bisa dibatalkan.",
-    paid_meanwhile: "Pelanggan baru saja membayar invoice-nya, jadi pesanan ini lunas dan tidak dibatalkan.",
-    gateway_unavailable: "Pakasir belum bisa membatalkan invoice-nya sekarang. Tidak ada yang berubah; coba lagi sebentar lagi.",
-    not_paid: "Hanya pesanan yang sudah dibayar yang bisa direfund atau dikirim ulang.",
-    already_refunded: "Pesanan ini sudah pernah direfund.",
 };
 
 pub const EN: OrdersTexts = OrdersTexts {
@@ -124,7 +118,10 @@ pub const EN: OrdersTexts = OrdersTexts {
     resend: "📦 Resend",
     confirm_mark_paid: "Mark order <code>{code}</code> ({total}) <b>paid</b>? The goods go to the customer at once.",
     confirm_cancel: "<b>Cancel</b> order <code>{code}</code>? Its stock goes back on sale; an open QRIS invoice is cancelled at Pakasir.",
-    confirm_refund: "Refund <b>{amount}</b> of order <code>{code}</code> to the balance of customer <code>{customer}</code>? An order can be refunded only once.",
+    confirm_refund: "Refund <b>{amount}</b> of order <code>{code}</code> to the balance of customer <code>{customer}</code>?\nReason: {reason}\nAn order can be refunded only once.",
+    refund_reason_prompt: "A refund of {amount} from order <code>{code}</code>. Type the reason (required; it is kept in the balance history and the activity log).",
+    reason_missing: "A reason is required. Type the reason.",
+    reason_too_long: "The reason is too long: at most {limit} characters.",
     confirm_resend: "Send the goods of order <code>{code}</code> to the customer again?",
     refund_amount_prompt: "Type the amount to refund for order <code>{code}</code> (1 to {total}), e.g. <code>10000</code>.",
     refund_amount_invalid: "Not a valid amount. Type a number from 1 to {total}.",
@@ -132,13 +129,6 @@ pub const EN: OrdersTexts = OrdersTexts {
     cancelled_done: "❌ Order <code>{code}</code> cancelled; its stock is on sale again.",
     refunded: "💸 {amount} of order <code>{code}</code> went to the customer's balance (now {balance}). The customer has been told.",
     resent: "📦 The goods of order <code>{code}</code> were sent again.",
-    already_paid: "This order is already paid.",
-    sold_out: "This order had ended and its goods are gone, so it cannot be marked paid. Refund the customer to their balance instead.",
-    not_cancellable: "Only an unpaid order can be cancelled.",
-    paid_meanwhile: "The customer just paid the invoice, so the order is paid and was not cancelled.",
-    gateway_unavailable: "Pakasir cannot cancel the invoice right now. Nothing changed; try again in a minute.",
-    not_paid: "Only a paid order can be refunded or resent.",
-    already_refunded: "This order was refunded already.",
 };
 
 pub fn of(locale: Locale) -> &'static OrdersTexts {

@@ -60,27 +60,36 @@ pub async fn mark_paid(
 pub struct RefundInput {
     /// The amount to refund; the order's whole total when absent.
     pub amount: Option<i64>,
-    /// Why, kept on the ledger row and in the audit log.
+    /// Why, required (as for a balance adjustment): kept on the ledger row and in the audit log.
     pub reason: Option<String>,
 }
 
 impl RefundInput {
     /// Checks the input against the order: an amount from 1 to the order's total, a reason
-    /// of at most [`REASON_MAX_CHARS`] characters. Returns the amount and the trimmed reason.
-    pub fn validate(&self, total: i64) -> OpResult<(i64, Option<String>)> {
-        let amount = self.amount.unwrap_or(total);
-        if !(1..=total).contains(&amount) {
-            return Err(OpError::invalid(
-                "amount",
-                format!("the amount must be between 1 and the order's total of {total}"),
-            ));
-        }
+    /// of 1 to [`REASON_MAX_CHARS`] characters. Returns the amount and the trimmed reason.
+    pub fn validate(&self, total: i64) -> OpResult<(i64, String)> {
+        let amount = refund_amount(self.amount, total)?;
         let reason = match self.reason.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(reason) => Some(check_reason(reason)?),
+            None | Some("") => {
+                return Err(OpError::invalid("reason", "say why the order is refunded"));
+            }
+            Some(reason) => check_reason(reason)?,
         };
         Ok((amount, reason))
     }
+}
+
+/// The amount a refund credits: `amount` if it lies from 1 to the order's total, the whole
+/// total when absent.
+pub fn refund_amount(amount: Option<i64>, total: i64) -> OpResult<i64> {
+    let amount = amount.unwrap_or(total);
+    if !(1..=total).contains(&amount) {
+        return Err(OpError::invalid(
+            "amount",
+            format!("the amount must be between 1 and the order's total of {total}"),
+        ));
+    }
+    Ok(amount)
 }
 
 /// Refuses a reason that is too long or holds a NUL character (PostgreSQL refuses those).
@@ -148,7 +157,7 @@ pub async fn refund(
         amount,
         reason: Reason::Refund,
         reference: &order.code,
-        note: reason.as_deref(),
+        note: Some(&reason),
     };
     let booked = match wallet::apply(conn, tenant, &change).await {
         Ok(booked) => booked,
