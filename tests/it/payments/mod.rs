@@ -8,6 +8,11 @@ mod failures;
 mod qris;
 mod snk;
 mod webhook;
+// Money edge cases (issue 10, item 7).
+mod fee_payer;
+mod free_order;
+mod last_look;
+mod review;
 
 use std::ops::Deref;
 

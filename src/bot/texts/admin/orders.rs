@@ -57,6 +57,10 @@ pub struct OrdersTexts {
     pub gateway_unavailable: &'static str,
     pub not_paid: &'static str,
     pub already_refunded: &'static str,
+    /// The filter of orders whose payment is held for review.
+    pub review: &'static str,
+    /// Under the invoice of an order held for review: `{facts}`.
+    pub review_line: &'static str,
 }
 
 pub const ID: OrdersTexts = OrdersTexts {
@@ -98,6 +102,8 @@ pub const ID: OrdersTexts = OrdersTexts {
     gateway_unavailable: "Pakasir belum bisa membatalkan invoice-nya sekarang. Tidak ada yang berubah; coba lagi sebentar lagi.",
     not_paid: "Hanya pesanan yang sudah dibayar yang bisa direfund atau dikirim ulang.",
     already_refunded: "Pesanan ini sudah pernah direfund.",
+    review: "⚠️ Perlu dicek",
+    review_line: "\n⚠️ Perlu dicek: data di Pakasir berbeda ({facts}; nilai Pakasir lebih dulu). Lihat transaksinya di dashboard Pakasir, lalu tandai lunas kalau pelanggan sudah membayar, atau biarkan pesanan berakhir sendiri.",
 };
 
 pub const EN: OrdersTexts = OrdersTexts {
@@ -139,6 +145,8 @@ pub const EN: OrdersTexts = OrdersTexts {
     gateway_unavailable: "Pakasir cannot cancel the invoice right now. Nothing changed; try again in a minute.",
     not_paid: "Only a paid order can be refunded or resent.",
     already_refunded: "This order was refunded already.",
+    review: "⚠️ To check",
+    review_line: "\n⚠️ To check: Pakasir's record differs ({facts}; Pakasir's value first). Look the transaction up in the Pakasir dashboard, then mark the order paid if the customer paid, or let it end by itself.",
 };
 
 pub fn of(locale: Locale) -> &'static OrdersTexts {
