@@ -92,12 +92,7 @@ pub async fn for_order(
     if invoice.total_payment > order.total && tenant.settings.fee_payer == FeePayer::Store {
         // Pakasir charged more than its published table: the customer must never pay more
         // than the price, so the invoice is withdrawn and the owner hears of it as a failure.
-        let keys = ctx.gateway();
-        let cancelled = ctx
-            .pakasir
-            .cancel(&keys.credentials(), &invoice.order_id, invoice.amount)
-            .await;
-        store.note_gateway(&cancelled).await;
+        withdraw(store, &invoice).await;
         let error = PakasirError::Invalid(format!(
             "the invoice of {} costs {}, more than the price {} the store pays the fee of",
             invoice.order_id, invoice.total_payment, order.total
@@ -125,12 +120,7 @@ pub async fn for_order(
         .is_some_and(|o| o.status == OrderStatus::AwaitingPayment);
     if !still_open {
         drop(tx);
-        let keys = ctx.gateway();
-        let cancelled = ctx
-            .pakasir
-            .cancel(&keys.credentials(), &invoice.order_id, invoice.amount)
-            .await;
-        store.note_gateway(&cancelled).await;
+        withdraw(store, &invoice).await;
         return Ok(Requested::NotPayable(Some(OrderStatus::Expired)));
     }
     let payment = payments::insert(&mut tx, tenant.id, &new).await?;
@@ -181,6 +171,18 @@ pub async fn for_deposit(
     tx.commit().await?;
     send(bot, ctx, t, &payment, None).await?;
     Ok(Requested::Sent(payment.id))
+}
+
+/// Cancels at Pakasir an invoice just created that will not be offered; should the cancel fail,
+/// the invoice is unknown here, so nobody is asked to pay it and Pakasir's own expiry ends it.
+async fn withdraw(store: &PayStore, invoice: &Invoice) {
+    let keys = store.ctx.gateway();
+    let cancelled = store
+        .ctx
+        .pakasir
+        .cancel(&keys.credentials(), &invoice.order_id, invoice.amount)
+        .await;
+    store.note_gateway(&cancelled).await;
 }
 
 /// The base amount of an order's invoice: the order's total when the customer pays Pakasir's

@@ -165,7 +165,13 @@ async fn end_as(
         PaymentStatus::Expired | PaymentStatus::Cancelled => {
             close(store, payment, status, actor).await
         }
-        // Still payable: the cancel did not go through.
+        // Still payable although Pakasir accepted the cancel: its record says the invoice is
+        // open where ours ends it, which is counted towards a review like any disagreement.
+        _ if cancelled.is_ok() => {
+            super::review::note_status(store, payment, &transaction, status).await;
+            Ok(Ending::Unreachable)
+        }
+        // Still payable: the cancel did not go through; retried later.
         _ => Ok(Ending::Unreachable),
     }
 }

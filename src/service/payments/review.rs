@@ -1,11 +1,12 @@
-//! A payment whose Pakasir record disagrees with ours: each such answer is counted, and the
-//! one that reaches `store::payments::REVIEW_AFTER` holds the payment for review and alerts the
-//! owner (see `store::payments::review` for the rule on its goods).
+//! A payment whose Pakasir record disagrees with ours (another base amount, project or order id;
+//! or still payable after Pakasir accepted its cancel): each such answer is counted, and the one
+//! that reaches `store::payments::REVIEW_AFTER` holds the payment for review and alerts the owner
+//! (see `store::payments::review` for the rule on its goods).
 
 use super::PayStore;
 use crate::{
-    pakasir::Transaction,
-    store::payments::{self, Noted, Payment},
+    pakasir::{PaymentStatus, Transaction},
+    store::payments::{self, Noted, Payment, Status},
 };
 
 /// Notes that `seen`, Pakasir's answer about `payment`, disagrees with it. The owner's alert
@@ -13,8 +14,32 @@ use crate::{
 /// never raised: the caller's own outcome (nothing settled) stands either way, and the next
 /// check counts again.
 pub(super) async fn note(store: &PayStore, payment: &Payment, seen: &Transaction) {
+    hold_after_repeats(store, payment, facts(store, payment, seen)).await;
+}
+
+/// Notes that Pakasir still reports `seen` payable after it accepted the cancel of an invoice we
+/// are ending with `ours` (expired or cancelled): its record disagrees with ours on the status.
+pub(super) async fn note_status(
+    store: &PayStore,
+    payment: &Payment,
+    seen: &Transaction,
+    ours: Status,
+) {
+    let theirs = match &seen.status {
+        PaymentStatus::Completed => "completed",
+        PaymentStatus::Pending => "pending",
+        PaymentStatus::Expired => "expired",
+        PaymentStatus::Cancelled => "cancelled",
+        PaymentStatus::Other(word) => word,
+    };
+    let facts = format!("status {theirs} ≠ {}", ours.as_str());
+    hold_after_repeats(store, payment, facts).await;
+}
+
+/// Counts the disagreement described by `facts`, holding the payment when it is the last one
+/// allowed, and sends the owner's alert at once.
+async fn hold_after_repeats(store: &PayStore, payment: &Payment, facts: String) {
     let tenant = store.ctx.tenant();
-    let facts = facts(store, payment, seen);
     let owner = tenant
         .settings
         .notifications

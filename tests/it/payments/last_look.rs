@@ -62,14 +62,7 @@ async fn check_status_on_a_closed_invoice_asks_pakasir_and_delivers_a_last_momen
     let invoice = shop.buy_by_qris(BUYER, "NFX", 1).await;
     assert_eq!(pass_after(&host, 60).await.closed, 1);
     host.pakasir.pay(&invoice.code);
-    let payment: i64 = {
-        let mut tx = shop.tx().await;
-        sqlx::query_scalar("select id from payments where gateway_order_id = $1")
-            .bind(&invoice.code)
-            .fetch_one(&mut *tx)
-            .await
-            .unwrap()
-    };
+    let payment = shop.payment_id(&invoice.code).await;
 
     shop.press(BUYER, Callback::CheckPayment { payment }).await;
 

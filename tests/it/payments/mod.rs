@@ -271,6 +271,16 @@ impl<'a> Shop<'a> {
             .unwrap()
     }
 
+    /// The id of the payment whose Pakasir order id is `gateway_order_id`.
+    pub async fn payment_id(&self, gateway_order_id: &str) -> i64 {
+        let mut tx = self.tx().await;
+        sqlx::query_scalar("select id from payments where gateway_order_id = $1")
+            .bind(gateway_order_id)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap()
+    }
+
     pub async fn order_status(&self, order_id: i64) -> String {
         let mut tx = self.tx().await;
         sqlx::query_scalar("select status from orders where id = $1")

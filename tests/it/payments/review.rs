@@ -27,6 +27,8 @@ async fn a_pakasir_record_that_keeps_disagreeing_is_held_for_review_and_the_owne
     let slug = "toko-selisih";
     let shop = Shop::open(&host, slug, 3601).await;
     let disputed = shop.buy_by_qris(BUYER, "NFX", 1).await;
+    // The first customer's three presses answered, so the next checkout counts only its own.
+    shop.answered(3).await;
     let fine = shop.buy_by_qris(OTHER_BUYER, "ML", 1).await;
     host.pakasir.misreport_amount(&disputed.code, 30_000);
 
@@ -120,4 +122,23 @@ async fn with_gateway_notices_off_a_disagreeing_payment_is_held_without_an_alert
     assert_eq!(shop.payment_status(&disputed.code).await, "review");
     assert_eq!(shop.count_texts(OWNER, "Pembayaran perlu dicek").await, 0);
     assert_eq!(shop.outbox_rows("payment_review").await, 0);
+}
+
+#[tokio::test]
+async fn an_invoice_pakasir_keeps_open_after_its_cancel_is_held_for_review_at_its_expiry() {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "toko-tak-batal", 3603).await;
+    let stuck = shop.buy_by_qris(BUYER, "NFX", 1).await;
+    host.pakasir.ignore_cancel(&stuck.code);
+
+    for _ in 0..3 {
+        pass_after(&host, 60).await;
+    }
+
+    assert_eq!(shop.payment_status(&stuck.code).await, "review");
+    let alert = shop.text_containing(OWNER, "Pembayaran perlu dicek").await;
+    assert!(alert.contains("status pending ≠ expired"), "{alert}");
+    let asked = host.pakasir.calls().len();
+    pass_after(&host, 120).await;
+    assert_eq!(host.pakasir.calls().len(), asked, "no more retries");
 }

@@ -113,6 +113,9 @@ struct Tx {
     /// The base amount `transactiondetail` reports when it disagrees with the transaction's
     /// own (see `FakePakasir::misreport_amount`).
     reported_amount: Option<i64>,
+    /// `transactioncancel` answers success but leaves the transaction payable (see
+    /// `FakePakasir::ignore_cancel`).
+    ignores_cancel: bool,
 }
 
 /// The four fields every endpoint takes.
@@ -213,6 +216,12 @@ impl FakePakasir {
     /// one it was created (and is still looked up) with: a record that disagrees with ours.
     pub fn misreport_amount(&self, order_id: &str, amount: i64) {
         self.update(order_id, |tx| tx.reported_amount = Some(amount));
+    }
+
+    /// From now on `transactioncancel` answers success for the transaction but leaves it
+    /// pending: a record that stays payable where ours ends.
+    pub fn ignore_cancel(&self, order_id: &str) {
+        self.update(order_id, |tx| tx.ignores_cancel = true);
     }
 
     /// The invoice runs out without payment.
@@ -518,6 +527,7 @@ fn create(inner: &Inner, method: &str, params: &Params) -> Result<Answer, Answer
         status: "pending",
         completed_at: None,
         reported_amount: None,
+        ignores_cancel: false,
     };
     let answer = tx.payment();
     state.transactions.insert(key, tx);
@@ -535,6 +545,7 @@ fn cancel(inner: &Inner, params: &Params) -> Result<Answer, Answer> {
     state.authorize(params)?;
     let tx = state.lookup(params)?;
     match tx.status {
+        "pending" if tx.ignores_cancel => {}
         "pending" => tx.status = "cancelled",
         "completed" => {
             return Err(error(
