@@ -65,6 +65,7 @@ async fn order_paid(
     let method = match (&payment, order.payment_method.as_deref()) {
         (Some(_), _) | (None, Some("qris")) => t.method_qris,
         (None, Some("balance")) => t.method_balance,
+        (None, Some("free")) => t.method_free,
         (None, _) => t.method_manual,
     };
     let amount = match &payment {

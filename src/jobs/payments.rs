@@ -11,6 +11,8 @@
 //!   settled (a late payment); otherwise it is closed, its order expired, its stock released
 //!   and its customer told;
 //! - when Pakasir cannot be reached, nothing changes and the payment is retried later.
+//! - a little after it was closed (here or by another path), Pakasir is asked once more: a
+//!   payment completed at the last moment is settled as a late payment (`last_look`).
 //!
 //! The same loop erases SNK submissions older than each store's retention, once an hour.
 
@@ -142,6 +144,10 @@ async fn process(store: &PayStore, payment_id: i64, now: OffsetDateTime) -> anyh
     let payment = payments::get(&mut tx, payment_id).await?;
     let payment = match payment {
         Some(payment) if payment.status == Status::Pending => payment,
+        Some(payment) if matches!(payment.status, Status::Expired | Status::Cancelled) => {
+            tx.commit().await?;
+            return last_look(store, &payment).await;
+        }
         _ => {
             payments::dequeue(&mut tx, payment_id).await?;
             tx.commit().await?;
@@ -176,6 +182,20 @@ async fn expire(store: &PayStore, payment: &Payment) -> anyhow::Result<Step> {
         Ending::Paid(_) | Ending::NotPending(_) => Ok(Step::Gone),
         Ending::Unreachable => retry_later(store, payment).await,
     }
+}
+
+/// The look at Pakasir a little after a payment was closed here; the queue entry goes after
+/// it, except when Pakasir could not be asked (retried while the look's window lasts).
+async fn last_look(store: &PayStore, payment: &Payment) -> anyhow::Result<Step> {
+    let step = match service::last_look(store, payment).await? {
+        Some(Verdict::Settled(_)) => Step::Settled,
+        Some(Verdict::Unreachable) => return retry_later(store, payment).await,
+        Some(_) | None => Step::Gone,
+    };
+    let mut tx = store.ctx.db.tenant(store.ctx.tenant_id()).await?;
+    payments::dequeue(&mut tx, payment.id).await?;
+    tx.commit().await?;
+    Ok(step)
 }
 
 async fn retry_later(store: &PayStore, payment: &Payment) -> anyhow::Result<Step> {

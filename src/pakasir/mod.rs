@@ -5,6 +5,7 @@
 //! in the store domain and uses these pieces.
 
 pub mod client;
+pub mod fees;
 pub mod qris;
 pub mod webhook;
 

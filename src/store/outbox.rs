@@ -54,6 +54,9 @@ pub enum Message {
     /// Tell the buyer that the store cancelled their unpaid order (one without an open invoice;
     /// closing an invoice says so itself).
     OrderCancelled { order_id: i64 },
+    /// Tell the owner that a payment is held for review: Pakasir's record of it disagrees with
+    /// the invoice.
+    PaymentReview { payment_id: i64 },
 }
 
 impl Message {
@@ -71,6 +74,7 @@ impl Message {
             Message::OrderRefunded { .. } => "order_refunded",
             Message::BalanceAdjusted { .. } => "balance_adjusted",
             Message::OrderCancelled { .. } => "order_cancelled",
+            Message::PaymentReview { .. } => "payment_review",
         }
     }
 }

@@ -12,7 +12,8 @@ pub struct Stats {
     pub orders: OrderStats,
     /// Paid orders and their revenue per day, newest first, days in the store's time zone.
     pub by_day: Vec<DayStats>,
-    /// QRIS payments by status (`pending`, `completed`, `expired`, `cancelled`, `failed`).
+    /// QRIS payments by status (`pending`, `completed`, `expired`, `cancelled`, `failed`,
+    /// `review`).
     pub payments: BTreeMap<String, i64>,
     /// Update handler errors since the store's bot last started.
     pub handler_errors: u64,
@@ -34,6 +35,10 @@ pub struct OrderStats {
     /// Revenue (rupiah) by status: what paid and delivered orders brought in, and what the
     /// others would have.
     pub revenue_by_status: BTreeMap<String, i64>,
+    /// What paid and delivered orders brought the store itself: for an order paid by QRIS, the
+    /// invoice's base amount, which is below the order's total when the store bears Pakasir's
+    /// fee (`settings.fee_payer = store`); the order's total otherwise.
+    pub received: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
@@ -67,6 +72,14 @@ pub async fn read(
     .await?;
     let by_status = rows.iter().map(|(s, n, _)| (s.clone(), *n)).collect();
     let revenue_by_status = rows.iter().map(|(s, _, r)| (s.clone(), *r)).collect();
+    let received: i64 = sqlx::query_scalar(
+        "select coalesce(sum(case when p.outcome in ('delivered', 'late_delivered') \
+                                  then p.amount else o.total end), 0)::bigint \
+         from orders o left join payments p on p.order_id = o.id \
+         where o.status in ('paid', 'delivered')",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     let by_day: Vec<DayStats> = sqlx::query_as(
         "select to_char((paid_at at time zone $1)::date, 'YYYY-MM-DD') as day, count(*) as orders, \
                 coalesce(sum(total), 0)::bigint as revenue \
@@ -91,6 +104,7 @@ pub async fn read(
         orders: OrderStats {
             by_status,
             revenue_by_status,
+            received,
         },
         by_day,
         payments: payments.into_iter().collect(),

@@ -50,6 +50,9 @@ const FILTERS: [(&str, Option<Status>); 6] = [
     ("ex", Some(Status::Expired)),
 ];
 
+/// The filter of orders whose payment is held for review, offered on a row of its own.
+const REVIEW: &str = "rv";
+
 /// What ✅ carries out.
 #[derive(Debug, Serialize, Deserialize)]
 enum Draft {
@@ -92,7 +95,9 @@ pub async fn on_callback(cx: &Cx, args: &mut Args<'_>) -> HandlerResult {
     let t = texts::of(cx.locale);
     let action = args.word();
     if action == Some("l") {
-        let filter = args.word().filter(|f| FILTERS.iter().any(|(k, _)| k == f));
+        let filter = args
+            .word()
+            .filter(|f| *f == REVIEW || FILTERS.iter().any(|(k, _)| k == f));
         return match filter {
             Some(filter) => list(cx, filter, args.num().unwrap_or(0)).await,
             None => cx.toast(cx.t().stale).await,
@@ -343,8 +348,10 @@ async fn list(cx: &Cx, filter: &str, before: i64) -> HandlerResult {
         .iter()
         .find(|(key, _)| *key == filter)
         .and_then(|(_, status)| *status);
+    let review = filter == REVIEW;
     let query = Filter {
         status,
+        review,
         before_id: (before > 0).then_some(before),
         limit: PER_PAGE + 1,
         ..Filter::default()
@@ -372,9 +379,19 @@ async fn list(cx: &Cx, filter: &str, before: i64) -> HandlerResult {
                 .collect()
         })
         .collect();
+    let review_label = if review {
+        format!("• {}", t.review)
+    } else {
+        t.review.to_owned()
+    };
+    keyboard.push(vec![InlineKeyboardButton::callback(
+        review_label,
+        Area::Orders.data(&[&"l", &REVIEW, &0]),
+    )]);
     for row in &rows {
+        let flag = if row.payment_review { "⚠️ " } else { "" };
         let label = format!(
-            "{} · {} · {}",
+            "{flag}{} · {} · {}",
             row.code,
             rupiah(row.total),
             status_label(t, &row.status)
@@ -404,7 +421,12 @@ async fn list(cx: &Cx, filter: &str, before: i64) -> HandlerResult {
     let text = if rows.is_empty() {
         t.empty.to_owned()
     } else {
-        fill(t.title, &[("filter", filter_label(t, status))])
+        let label = if review {
+            t.review
+        } else {
+            filter_label(t, status)
+        };
+        fill(t.title, &[("filter", label)])
     };
     cx.show(text, InlineKeyboardMarkup::new(keyboard)).await
 }
@@ -440,13 +462,19 @@ async fn view(cx: &Cx, code: &str) -> HandlerResult {
         _ => format!("<code>{}</code>", buyer.telegram_id),
     };
     let payment = match &detail.payment {
-        Some(invoice) => fill(
-            t.payment_line,
-            &[
-                ("status", &invoice.status),
-                ("total", &rupiah(invoice.total_payment)),
-            ],
-        ),
+        Some(invoice) => {
+            let line = fill(
+                t.payment_line,
+                &[
+                    ("status", &invoice.status),
+                    ("total", &rupiah(invoice.total_payment)),
+                ],
+            );
+            match &invoice.review_reason {
+                Some(facts) => line + &fill(t.review_line, &[("facts", &escape(facts))]),
+                None => line,
+            }
+        }
         None => t.no_payment.to_owned(),
     };
     let delivery = match &detail.delivery {

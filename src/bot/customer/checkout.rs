@@ -1,4 +1,5 @@
-//! From cart to paid order: checkout, paying from balance, cancelling, and the order history.
+//! From cart to paid order: checkout (a zero-total order is paid there at once), paying from
+//! balance, cancelling, and the order history.
 
 use std::sync::Arc;
 
@@ -85,6 +86,7 @@ async fn checkout(
     let mut tx = ctx.db.tenant(tenant.id).await?;
     let result = orders::checkout(&mut tx, tenant.id, customer, hold).await;
     let reply = match result {
+        Ok(order) if order.total == 0 => return pay_free(bot, q, ctx, t, tx, &order).await,
         Ok(order) => {
             tx.commit().await?;
             // The reservation changed what is in stock.
@@ -154,6 +156,32 @@ async fn checkout(
         }
     };
     reply.show(bot, q).await
+}
+
+/// Pays a zero-total order in the checkout's own transaction and follows it up as every paid
+/// order: the goods, the terms and the staff's notices go out through the outbox.
+async fn pay_free(
+    bot: &StoreBot,
+    q: &CallbackQuery,
+    ctx: &StoreCtx,
+    t: &Texts,
+    mut tx: crate::db::TenantTx,
+    order: &Order,
+) -> HandlerResult {
+    let tenant = ctx.tenant_id();
+    let Some(order) = orders::pay_free(&mut tx, order).await? else {
+        return Ok(());
+    };
+    let follow_up = fulfilment::after_paid(&mut tx, tenant, &order, None).await?;
+    let text = match events::payment_received(ctx, &mut tx, &order).await? {
+        Some(text) => text,
+        None => fill(t.paid_free, &[("code", &order.code)]),
+    };
+    tx.commit().await?;
+    ctx.catalog.invalidate(tenant);
+    Reply::text(text).show(bot, q).await?;
+    delivery::process_all(bot, ctx, &follow_up).await;
+    Ok(())
 }
 
 /// Takes products that are no longer sold out of the customer's cart.

@@ -46,7 +46,17 @@ pub async fn on_callback(
                     Verdict::NotPaid(_) => t.payment_pending,
                     Verdict::Mismatch(_) | Verdict::Unreachable => t.payment_check_failed,
                 },
-                _ => t.invoice_gone,
+                // Closed here, but perhaps paid at the last moment: Pakasir is asked, not only
+                // our records; what it settles is told through the outbox.
+                Status::Expired | Status::Cancelled => {
+                    match service::last_look(&store, &payment).await? {
+                        Some(Verdict::Settled(_) | Verdict::Already(_)) => t.payment_already_done,
+                        Some(Verdict::Unreachable) => t.payment_check_failed,
+                        Some(_) | None => t.invoice_gone,
+                    }
+                }
+                Status::Review => t.payment_in_review,
+                Status::Failed => t.invoice_gone,
             };
             Ok(ui::notice(bot, q, text, true).await?)
         }
@@ -115,6 +125,7 @@ async fn pay_qris(
             Ok(ui::notice(bot, q, &text, true).await?)
         }
         Requested::Blocked => Ok(ui::notice(bot, q, t.customer_blocked, true).await?),
+        Requested::InReview => Ok(ui::notice(bot, q, t.payment_in_review, true).await?),
         Requested::NotPayable(status) => {
             let text = not_payable(t, status.unwrap_or(OrderStatus::AwaitingPayment));
             Ok(ui::notice(bot, q, text, true).await?)

@@ -1,5 +1,7 @@
 //! QRIS invoices: created at Pakasir with the base amount, checked, recorded exactly as
-//! returned, and sent as a PNG photo whose caption shows price, fee, total and expiry.
+//! returned, and sent as a PNG photo whose caption shows price, fee, total and expiry. The
+//! store's `fee_payer` decides an order's base amount: its total (the customer pays the fee on
+//! top) or the largest base whose total stays within it (the store bears the fee).
 
 use rand::{Rng, distr::Alphanumeric};
 use teloxide::{
@@ -16,7 +18,7 @@ use crate::{
         texts::{Texts, fill},
         ui::{self, button},
     },
-    pakasir::{Invoice, Method, PakasirError, client::MIN_AMOUNT, qris},
+    pakasir::{Invoice, Method, PakasirError, client::MIN_AMOUNT, fees, qris},
     service::payments::PayStore,
     store::{
         customers::admin as customer_admin,
@@ -24,6 +26,7 @@ use crate::{
         orders::{self, Status as OrderStatus},
         payments::{self, Kind, NewPayment, Payment, Status},
     },
+    tenants::model::FeePayer,
 };
 
 /// What asking for an invoice came to.
@@ -39,6 +42,9 @@ pub enum Requested {
     NotPayable(Option<OrderStatus>),
     /// The store blocked the customer: no deposit.
     Blocked,
+    /// The order's invoice is held for review (Pakasir's record disagrees with ours): it is not
+    /// offered again until the store decided.
+    InReview,
 }
 
 /// Sends the QRIS invoice of the customer's order, creating it at Pakasir the first time.
@@ -68,6 +74,7 @@ pub async fn for_order(
         Some(payment) if payment.status == Status::Completed => {
             return Ok(Requested::NotPayable(Some(OrderStatus::Paid)));
         }
+        Some(payment) if payment.status == Status::Review => return Ok(Requested::InReview),
         _ => {}
     }
     if order.status != OrderStatus::AwaitingPayment {
@@ -76,12 +83,23 @@ pub async fn for_order(
     if order.expires_at <= OffsetDateTime::now_utc() {
         return Ok(Requested::NotPayable(Some(OrderStatus::Expired)));
     }
-    if order.total < MIN_AMOUNT {
+    let Some(base) = base_amount(tenant.settings.fee_payer, order.total) else {
         return Ok(Requested::BelowMinimum);
-    }
-    let Some(invoice) = create(store, &order.code, order.total).await else {
+    };
+    let Some(invoice) = create(store, &order.code, base).await else {
         return Ok(Requested::GatewayDown);
     };
+    if invoice.total_payment > order.total && tenant.settings.fee_payer == FeePayer::Store {
+        // Pakasir charged more than its published table: the customer must never pay more
+        // than the price, so the invoice is withdrawn and the owner hears of it as a failure.
+        withdraw(store, &invoice).await;
+        let error = PakasirError::Invalid(format!(
+            "the invoice of {} costs {}, more than the price {} the store pays the fee of",
+            invoice.order_id, invoice.total_payment, order.total
+        ));
+        store.note_gateway::<()>(&Err(error)).await;
+        return Ok(Requested::GatewayDown);
+    }
     let new = NewPayment {
         kind: Kind::Order,
         order_id: Some(order.id),
@@ -102,12 +120,7 @@ pub async fn for_order(
         .is_some_and(|o| o.status == OrderStatus::AwaitingPayment);
     if !still_open {
         drop(tx);
-        let keys = ctx.gateway();
-        let cancelled = ctx
-            .pakasir
-            .cancel(&keys.credentials(), &invoice.order_id, invoice.amount)
-            .await;
-        store.note_gateway(&cancelled).await;
+        withdraw(store, &invoice).await;
         return Ok(Requested::NotPayable(Some(OrderStatus::Expired)));
     }
     let payment = payments::insert(&mut tx, tenant.id, &new).await?;
@@ -158,6 +171,28 @@ pub async fn for_deposit(
     tx.commit().await?;
     send(bot, ctx, t, &payment, None).await?;
     Ok(Requested::Sent(payment.id))
+}
+
+/// Cancels at Pakasir an invoice just created that will not be offered; should the cancel fail,
+/// the invoice is unknown here, so nobody is asked to pay it and Pakasir's own expiry ends it.
+async fn withdraw(store: &PayStore, invoice: &Invoice) {
+    let keys = store.ctx.gateway();
+    let cancelled = store
+        .ctx
+        .pakasir
+        .cancel(&keys.credentials(), &invoice.order_id, invoice.amount)
+        .await;
+    store.note_gateway(&cancelled).await;
+}
+
+/// The base amount of an order's invoice: the order's total when the customer pays Pakasir's
+/// fee on top, or the largest base whose total stays within it when the store bears the fee.
+/// `None` when the invoice would be below Pakasir's minimum.
+fn base_amount(fee_payer: FeePayer, total: i64) -> Option<i64> {
+    match fee_payer {
+        FeePayer::Customer => (total >= MIN_AMOUNT).then_some(total),
+        FeePayer::Store => fees::base_within(Method::Qris, total),
+    }
 }
 
 /// A deposit's order id at Pakasir: unique per store and hard to guess.
@@ -219,15 +254,27 @@ pub async fn send(
         Some(code) => fill(t.invoice_order_title, &[("code", code)]),
         None => t.invoice_deposit_title.to_owned(),
     };
-    let lines = fill(
-        t.invoice_lines,
-        &[
-            ("amount", &rupiah(payment.amount)),
-            ("fee", &rupiah(payment.fee)),
-            ("total", &rupiah(payment.total_payment)),
-            ("until", &ui::local_time(&tenant, payment.expires_at)),
-        ],
-    );
+    let until = ui::local_time(&tenant, payment.expires_at);
+    let lines = match store_bears_fee(ctx, payment).await? {
+        // The customer sees the listed price and what they pay, never the lower base amount.
+        Some(price) => fill(
+            t.invoice_lines_store_fee,
+            &[
+                ("price", &rupiah(price)),
+                ("total", &rupiah(payment.total_payment)),
+                ("until", &until),
+            ],
+        ),
+        None => fill(
+            t.invoice_lines,
+            &[
+                ("amount", &rupiah(payment.amount)),
+                ("fee", &rupiah(payment.fee)),
+                ("total", &rupiah(payment.total_payment)),
+                ("until", &until),
+            ],
+        ),
+    };
     let mut rows = vec![vec![
         button(
             t.check_status_button,
@@ -262,4 +309,18 @@ pub async fn send(
     payments::set_invoice_message(&mut tx, payment.id, chat.0, sent.id.0).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The order's price when the store bears the fee of its invoice (the invoice's base amount is
+/// then below the price); `None` for a deposit or when the customer pays the fee on top.
+async fn store_bears_fee(ctx: &StoreCtx, payment: &Payment) -> anyhow::Result<Option<i64>> {
+    let Some(order_id) = payment.order_id else {
+        return Ok(None);
+    };
+    let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
+    let order = orders::get(&mut tx, order_id).await?;
+    tx.commit().await?;
+    Ok(order
+        .map(|o| o.total)
+        .filter(|&price| payment.amount < price))
 }

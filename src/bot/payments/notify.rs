@@ -1,6 +1,6 @@
 //! The payment messages of the outbox, rendered when they are sent, in the reader's language:
-//! payment received, invoice closed, the terms (SNK) of delivered products, the admins' notice
-//! and the owner's gateway alert.
+//! payment received, invoice closed, the terms (SNK) of delivered products, the admins' notice,
+//! the owner's gateway alert and the owner's alert of a payment held for review.
 
 use teloxide::{
     prelude::*,
@@ -62,6 +62,25 @@ pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerR
                 ("error", &escape(error)),
             ],
         ),
+        Message::PaymentReview { payment_id } => {
+            let Some((payment, _, _)) = load(ctx, *payment_id).await? else {
+                return Ok(());
+            };
+            let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
+            let facts = payments::review_reason(&mut tx, payment.id).await?;
+            tx.commit().await?;
+            // Settled by hand meanwhile: nothing to check any more.
+            let Some(facts) = facts else {
+                return Ok(());
+            };
+            fill(
+                t.payment_review_alert,
+                &[
+                    ("reference", &escape(&payment.gateway_order_id)),
+                    ("facts", &escape(&facts)),
+                ],
+            )
+        }
         Message::Snk { order_id } => return send_terms(bot, ctx, t, chat, *order_id).await,
         Message::DeliverOrder { .. }
         | Message::Text { .. }

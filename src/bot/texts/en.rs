@@ -148,4 +148,9 @@ pub(super) static EN: Texts = Texts {
     amount_with_fee: "Price {amount} + fee {fee} = <b>{total}</b>",
     amount_total: "Total: <b>{total}</b>",
     low_stock_notice: "⚠️ <b>Low stock</b>\n{product}: {available} left (threshold {threshold}). Add stock so buyers do not run out.",
+    invoice_lines_store_fee: "Price: {price}\nService fee: paid by the store\n<b>Total to pay: {total}</b>\nPay before: {until}\n\nScan this QR code with any banking or e-wallet app and pay exactly the total.",
+    payment_in_review: "⏳ The store is checking this payment. If you have paid, please contact the store's admin.",
+    payment_review_alert: "⚠️ <b>A payment needs checking</b>\nInvoice <code>{reference}</code>: Pakasir's record differs from the store's ({facts}; Pakasir's value first).\nIt is no longer checked automatically. Look the transaction up in the Pakasir dashboard. If the customer paid, mark the order paid with /lunas {reference} (for a top-up: adjust their balance). If not, leave it: the order ends at its time limit and its stock goes back on sale.",
+    paid_free: "✅ Order {code} is free (total Rp0) and paid at once. Your goods are on their way.",
+    method_free: "free (total Rp0)",
 };

@@ -148,4 +148,9 @@ pub(super) static ID: Texts = Texts {
     amount_with_fee: "Harga {amount} + biaya {fee} = <b>{total}</b>",
     amount_total: "Total: <b>{total}</b>",
     low_stock_notice: "⚠️ <b>Stok menipis</b>\n{product}: sisa {available} (batas {threshold}). Tambah stok agar pembeli tidak kehabisan.",
+    invoice_lines_store_fee: "Harga: {price}\nBiaya layanan: ditanggung toko\n<b>Total bayar: {total}</b>\nBayar sebelum: {until}\n\nScan kode QR ini dengan m-banking atau e-wallet apa pun dan bayar tepat sebesar total.",
+    payment_in_review: "⏳ Pembayaran ini sedang diperiksa oleh toko. Kalau kamu sudah membayar, hubungi admin toko.",
+    payment_review_alert: "⚠️ <b>Pembayaran perlu dicek</b>\nInvoice <code>{reference}</code>: data di Pakasir berbeda dengan invoice toko ({facts}; nilai Pakasir lebih dulu).\nPembayaran ini tidak dicek otomatis lagi. Lihat transaksinya di dashboard Pakasir. Kalau pelanggan sudah membayar, tandai pesanannya lunas dengan /lunas {reference} (untuk deposit: tambahkan saldonya). Kalau belum, biarkan saja: pesanan berakhir sendiri saat batas waktunya dan stoknya dijual lagi.",
+    paid_free: "✅ Pesanan {code} gratis (total Rp0) dan langsung lunas. Barang dikirim sekarang.",
+    method_free: "gratis (total Rp0)",
 };

@@ -221,6 +221,15 @@ pub struct Texts {
     pub amount_total: &'static str,
     /// `{product}`, `{available}`, `{threshold}`.
     pub low_stock_notice: &'static str,
+    /// The invoice of an order whose fee the store bears: `{price}`, `{total}`, `{until}`.
+    pub invoice_lines_store_fee: &'static str,
+    /// "Check status" on a payment held for review.
+    pub payment_in_review: &'static str,
+    /// To the owner: `{reference}` (the invoice at Pakasir, an order's code), `{facts}`.
+    pub payment_review_alert: &'static str,
+    /// An order whose total is zero, paid at checkout: `{code}`.
+    pub paid_free: &'static str,
+    pub method_free: &'static str,
 }
 
 /// The catalogue of `locale`.

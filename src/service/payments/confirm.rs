@@ -37,6 +37,7 @@ pub async fn confirm(store: &PayStore, payment: &Payment) -> anyhow::Result<Verd
     };
     if let Some(problem) = mismatch(store, payment, &transaction) {
         tracing::warn!(store = %store.ctx.tenant().slug, payment = payment.id, problem, "Pakasir's transaction differs from the local payment");
+        super::review::note(store, payment, &transaction).await;
         return Ok(Verdict::Mismatch(problem));
     }
     if transaction.status != PaymentStatus::Completed {
@@ -46,7 +47,7 @@ pub async fn confirm(store: &PayStore, payment: &Payment) -> anyhow::Result<Verd
 }
 
 /// `transactiondetail` for the payment; `None` when Pakasir could not answer.
-async fn detail(store: &PayStore, payment: &Payment) -> Option<Transaction> {
+pub(super) async fn detail(store: &PayStore, payment: &Payment) -> Option<Transaction> {
     let keys = store.ctx.gateway();
     let result = store
         .ctx
@@ -61,7 +62,11 @@ async fn detail(store: &PayStore, payment: &Payment) -> Option<Transaction> {
     result.ok()
 }
 
-fn mismatch(store: &PayStore, payment: &Payment, tx: &Transaction) -> Option<&'static str> {
+pub(super) fn mismatch(
+    store: &PayStore,
+    payment: &Payment,
+    tx: &Transaction,
+) -> Option<&'static str> {
     if tx.order_id != payment.gateway_order_id {
         Some("order id")
     } else if tx.amount != payment.amount {
@@ -74,7 +79,7 @@ fn mismatch(store: &PayStore, payment: &Payment, tx: &Transaction) -> Option<&'s
 }
 
 /// Settles a payment Pakasir confirmed, then sends what must follow.
-async fn settle(store: &PayStore, payment: &Payment) -> anyhow::Result<Verdict> {
+pub(super) async fn settle(store: &PayStore, payment: &Payment) -> anyhow::Result<Verdict> {
     let tenant = store.ctx.tenant();
     let mut tx = store.ctx.db.tenant(tenant.id).await?;
     let settled = payments::settle(&mut tx, tenant.id, payment.id).await?;
@@ -151,10 +156,22 @@ async fn end_as(
         PaymentStatus::Completed if mismatch(store, payment, &transaction).is_none() => {
             Ok(Ending::Paid(settle(store, payment).await?))
         }
+        // A completed record that disagrees with ours is counted towards a review, so it is
+        // not retried at its expiry forever either.
+        PaymentStatus::Completed => {
+            super::review::note(store, payment, &transaction).await;
+            Ok(Ending::Unreachable)
+        }
         PaymentStatus::Expired | PaymentStatus::Cancelled => {
             close(store, payment, status, actor).await
         }
-        // Still payable: the cancel did not go through.
+        // Still payable although Pakasir accepted the cancel: its record says the invoice is
+        // open where ours ends it, which is counted towards a review like any disagreement.
+        _ if cancelled.is_ok() => {
+            super::review::note_status(store, payment, &transaction, status).await;
+            Ok(Ending::Unreachable)
+        }
+        // Still payable: the cancel did not go through; retried later.
         _ => Ok(Ending::Unreachable),
     }
 }

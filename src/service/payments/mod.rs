@@ -3,6 +3,11 @@
 //!
 //! - `confirm.rs`: confirming a payment with `transactiondetail` and settling it; ending an
 //!   unpaid one (cancel at Pakasir, then close), which settles it instead when it was paid late.
+//! - `review.rs`: a payment whose Pakasir record keeps disagreeing with ours is held for review
+//!   and its owner alerted, instead of being checked every minute for ever.
+//! - `last_look.rs`: asking Pakasir once more about a payment closed here (the job's last look
+//!   after the close, the customer's "check status"), so a payment completed just before or
+//!   while it was closed is settled as a late payment.
 //!
 //! Every path works on a [`PayStore`]: a store's context and, when its bot runs in this
 //! process, a [`Courier`] that sends the outbox rows a change wrote right after its commit. A
@@ -10,12 +15,15 @@
 //! and credited; the messages wait in the outbox until its bot runs again.
 
 mod confirm;
+mod last_look;
+mod review;
 
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
 pub use confirm::{Ending, Verdict, cancel_by, confirm, end};
+pub use last_look::last_look;
 
 use crate::{bot::StoreCtx, pakasir::PakasirError, store::gateway};
 

@@ -176,7 +176,9 @@ pub async fn profile(conn: &mut PgConnection, telegram_id: i64) -> OpResult<Prof
     .fetch_one(&mut *conn)
     .await?;
     let recent_orders = sqlx::query_as(
-        "select id, code, status, customer_id, total, payment_method, refunded_amount, created_at \
+        "select id, code, status, customer_id, total, payment_method, refunded_amount, created_at, \
+                exists (select 1 from payments p where p.order_id = orders.id and p.status = 'review') \
+                  as payment_review \
          from orders where customer_id = $1 order by id desc limit $2",
     )
     .bind(telegram_id)

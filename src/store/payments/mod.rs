@@ -9,10 +9,12 @@
 //! on exactly once whatever order those paths arrive in.
 //!
 //! Pending payments are also listed in `payment_queue`, a host-wide table of ids and due
-//! times that the reconciliation and expiry job claims with `FOR UPDATE SKIP LOCKED`.
+//! times that the reconciliation and expiry job claims with `FOR UPDATE SKIP LOCKED`; a payment
+//! closed here stays there once more, for a last look at the gateway.
 
 mod manual;
 mod queue;
+mod review;
 mod settle;
 
 use sqlx::PgConnection;
@@ -20,6 +22,8 @@ use time::OffsetDateTime;
 
 pub use manual::{Manual, mark_order_paid};
 pub use queue::{CHECK_EVERY, FIRST_CHECK_AFTER, checked_pending, claim_due, dequeue, reschedule};
+pub use queue::{LAST_LOOK_AFTER, LAST_LOOK_WINDOW};
+pub use review::{Noted, REVIEW_AFTER, note_mismatch, review_reason};
 pub use settle::{Closed, SettleError, Settled, close, settle};
 
 use crate::db::TenantId;
@@ -56,6 +60,9 @@ pub enum Status {
     Expired,
     Cancelled,
     Failed,
+    /// Pakasir's record of the invoice kept disagreeing with ours: held for the owner, neither
+    /// settled nor checked again (see `review.rs`).
+    Review,
 }
 
 impl Status {
@@ -66,6 +73,7 @@ impl Status {
             Status::Expired => "expired",
             Status::Cancelled => "cancelled",
             Status::Failed => "failed",
+            Status::Review => "review",
         }
     }
 
@@ -75,6 +83,7 @@ impl Status {
             "expired" => Status::Expired,
             "cancelled" => Status::Cancelled,
             "failed" => Status::Failed,
+            "review" => Status::Review,
             _ => Status::Pending,
         }
     }

@@ -1,5 +1,5 @@
 //! `payment_queue`: when each pending payment is next due for a check with the gateway or for
-//! its expiry. The table holds ids and times only and has no row-level security: it is the
+//! its expiry, and when a payment closed here is due for its last look at the gateway. The table holds ids and times only and has no row-level security: it is the
 //! named cross-tenant path through which the payments job finds work across stores.
 
 use sqlx::{PgConnection, PgPool};
@@ -72,4 +72,25 @@ pub async fn claim_due(
     .bind(lease.as_seconds_f64())
     .fetch_all(registry)
     .await
+}
+
+/// How long after a payment is closed here the gateway is asked about it once more: a QRIS
+/// payment the customer's bank had under way when the invoice was cancelled completes at the
+/// gateway a moment later, and its webhook may be lost.
+pub const LAST_LOOK_AFTER: Duration = Duration::minutes(2);
+/// How long after its expiry a closed payment is still looked at (by the last look retried
+/// while the gateway is away, or by the customer's "check status").
+pub const LAST_LOOK_WINDOW: Duration = Duration::days(1);
+
+/// Keeps a payment that was just closed on the queue for its last look at the gateway.
+pub(super) async fn queue_last_look(conn: &mut PgConnection, payment_id: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "update payment_queue set due_at = now() + make_interval(secs => $2) \
+         where payment_id = $1",
+    )
+    .bind(payment_id)
+    .bind(LAST_LOOK_AFTER.as_seconds_f64())
+    .execute(conn)
+    .await?;
+    Ok(())
 }

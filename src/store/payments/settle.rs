@@ -4,7 +4,7 @@
 
 use sqlx::PgConnection;
 
-use super::{Kind, Outcome, Payment, Status, dequeue, lock};
+use super::{Kind, Outcome, Payment, Status, dequeue, lock, queue::queue_last_look};
 use crate::{
     db::TenantId,
     store::{
@@ -136,11 +136,15 @@ async fn pay_order(
         OrderStatus::Paid | OrderStatus::Delivered => Outcome::Credited,
     };
     if outcome == Outcome::Credited {
+        // What the customer paid for the order: the base amount when they paid the fee on top,
+        // the whole total when the store took the fee on itself (then the base is less than the
+        // order's price, and the store bears the fee here too).
+        let paid = payment.total_payment.min(order.total).max(payment.amount);
         wallet::credit(
             conn,
             tenant,
             payment.customer_id,
-            payment.amount,
+            paid,
             Reason::LatePayment,
             &payment.gateway_order_id,
         )
@@ -177,7 +181,8 @@ pub async fn close(
         .bind(status.as_str())
         .execute(&mut *conn)
         .await?;
-    dequeue(conn, payment.id).await?;
+    // Not dequeued: the job asks the gateway once more a little later (see `queue.rs`).
+    queue_last_look(conn, payment.id).await?;
     if let Some(order_id) = payment.order_id
         && let Some(order) = orders::lock(conn, order_id).await?
         && order.status == OrderStatus::AwaitingPayment

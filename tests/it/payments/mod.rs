@@ -8,6 +8,11 @@ mod failures;
 mod qris;
 mod snk;
 mod webhook;
+// Money edge cases (issue 10, item 7).
+mod fee_payer;
+mod free_order;
+mod last_look;
+mod review;
 
 use std::ops::Deref;
 
@@ -260,6 +265,16 @@ impl<'a> Shop<'a> {
     pub async fn payment_status(&self, gateway_order_id: &str) -> String {
         let mut tx = self.tx().await;
         sqlx::query_scalar("select status from payments where gateway_order_id = $1")
+            .bind(gateway_order_id)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap()
+    }
+
+    /// The id of the payment whose Pakasir order id is `gateway_order_id`.
+    pub async fn payment_id(&self, gateway_order_id: &str) -> i64 {
+        let mut tx = self.tx().await;
+        sqlx::query_scalar("select id from payments where gateway_order_id = $1")
             .bind(gateway_order_id)
             .fetch_one(&mut *tx)
             .await

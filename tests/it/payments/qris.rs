@@ -160,14 +160,7 @@ async fn check_status_says_pending_and_cancel_ends_the_invoice_at_pakasir_and_re
     let host = spawn_host().await;
     let shop = Shop::open(&host, "toko-batal", 3103).await;
     let invoice = shop.buy_by_qris(BUYER, "NFX", 1).await;
-    let payment: i64 = {
-        let mut tx = shop.tx().await;
-        sqlx::query_scalar("select id from payments where gateway_order_id = $1")
-            .bind(&invoice.code)
-            .fetch_one(&mut *tx)
-            .await
-            .unwrap()
-    };
+    let payment = shop.payment_id(&invoice.code).await;
 
     shop.press(BUYER, Callback::CheckPayment { payment }).await;
     host.telegram

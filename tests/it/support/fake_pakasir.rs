@@ -110,6 +110,12 @@ struct Tx {
     expired_at: OffsetDateTime,
     status: &'static str,
     completed_at: Option<OffsetDateTime>,
+    /// The base amount `transactiondetail` reports when it disagrees with the transaction's
+    /// own (see `FakePakasir::misreport_amount`).
+    reported_amount: Option<i64>,
+    /// `transactioncancel` answers success but leaves the transaction payable (see
+    /// `FakePakasir::ignore_cancel`).
+    ignores_cancel: bool,
 }
 
 /// The four fields every endpoint takes.
@@ -204,6 +210,18 @@ impl FakePakasir {
     /// The customer pays, but the webhook is lost: only `detail` can tell.
     pub fn pay(&self, order_id: &str) {
         self.update(order_id, |tx| tx.complete());
+    }
+
+    /// From now on `transactiondetail` reports another base amount for the transaction than the
+    /// one it was created (and is still looked up) with: a record that disagrees with ours.
+    pub fn misreport_amount(&self, order_id: &str, amount: i64) {
+        self.update(order_id, |tx| tx.reported_amount = Some(amount));
+    }
+
+    /// From now on `transactioncancel` answers success for the transaction but leaves it
+    /// pending: a record that stays payable where ours ends.
+    pub fn ignore_cancel(&self, order_id: &str) {
+        self.update(order_id, |tx| tx.ignores_cancel = true);
     }
 
     /// The invoice runs out without payment.
@@ -335,7 +353,7 @@ impl Tx {
 
     fn transaction(&self) -> Value {
         json!({ "transaction": {
-            "amount": self.amount,
+            "amount": self.reported_amount.unwrap_or(self.amount),
             "order_id": self.order_id,
             "project": self.project,
             "status": self.status,
@@ -508,6 +526,8 @@ fn create(inner: &Inner, method: &str, params: &Params) -> Result<Answer, Answer
         expired_at: OffsetDateTime::now_utc() + validity,
         status: "pending",
         completed_at: None,
+        reported_amount: None,
+        ignores_cancel: false,
     };
     let answer = tx.payment();
     state.transactions.insert(key, tx);
@@ -525,6 +545,7 @@ fn cancel(inner: &Inner, params: &Params) -> Result<Answer, Answer> {
     state.authorize(params)?;
     let tx = state.lookup(params)?;
     match tx.status {
+        "pending" if tx.ignores_cancel => {}
         "pending" => tx.status = "cancelled",
         "completed" => {
             return Err(error(

@@ -55,6 +55,10 @@ pub struct OrdersTexts {
     pub refunded: &'static str,
     /// `{code}`.
     pub resent: &'static str,
+    /// The filter of orders whose payment is held for review.
+    pub review: &'static str,
+    /// Under the invoice of an order held for review: `{facts}`.
+    pub review_line: &'static str,
 }
 
 pub const ID: OrdersTexts = OrdersTexts {
@@ -92,6 +96,8 @@ pub const ID: OrdersTexts = OrdersTexts {
     cancelled_done: "❌ Pesanan <code>{code}</code> dibatalkan; stoknya dijual lagi.",
     refunded: "💸 {amount} dari pesanan <code>{code}</code> masuk ke saldo pelanggan (saldo sekarang {balance}). Pelanggan sudah diberi tahu.",
     resent: "📦 Barang pesanan <code>{code}</code> dikirim ulang.",
+    review: "⚠️ Perlu dicek",
+    review_line: "\n⚠️ Perlu dicek: data di Pakasir berbeda ({facts}; nilai Pakasir lebih dulu). Lihat transaksinya di dashboard Pakasir, lalu tandai lunas kalau pelanggan sudah membayar, atau biarkan pesanan berakhir sendiri.",
 };
 
 pub const EN: OrdersTexts = OrdersTexts {
@@ -129,6 +135,8 @@ pub const EN: OrdersTexts = OrdersTexts {
     cancelled_done: "❌ Order <code>{code}</code> cancelled; its stock is on sale again.",
     refunded: "💸 {amount} of order <code>{code}</code> went to the customer's balance (now {balance}). The customer has been told.",
     resent: "📦 The goods of order <code>{code}</code> were sent again.",
+    review: "⚠️ To check",
+    review_line: "\n⚠️ To check: Pakasir's record differs ({facts}; Pakasir's value first). Look the transaction up in the Pakasir dashboard, then mark the order paid if the customer paid, or let it end by itself.",
 };
 
 pub fn of(locale: Locale) -> &'static OrdersTexts {

@@ -15,6 +15,8 @@ use crate::store::{
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
     pub status: Option<Status>,
+    /// Only orders whose payment is held for review (Pakasir's record disagrees with ours).
+    pub review: bool,
     /// The first day (in the store's time zone) whose orders are listed.
     pub from: Option<jiff::civil::Date>,
     /// The last day (in the store's time zone) whose orders are listed.
@@ -49,12 +51,14 @@ pub struct Summary {
     /// The buyer's Telegram id.
     pub customer_id: i64,
     pub total: i64,
-    /// `balance`, `qris` or `manual` once paid.
+    /// `balance`, `qris`, `manual` or `free` (a zero total) once paid.
     pub payment_method: Option<String>,
     /// What was refunded to the buyer's balance, if anything.
     pub refunded_amount: Option<i64>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Its QRIS payment is held for review: Pakasir's record of it disagrees with ours.
+    pub payment_review: bool,
 }
 
 /// The newest orders matching `filter`, newest first; days are read in `timezone`.
@@ -67,9 +71,13 @@ pub async fn list(
     // Local midnights are turned into instants in SQL, so the list uses the index on id and
     // the store's own calendar, daylight saving included.
     let rows = sqlx::query_as(
-        "select id, code, status, customer_id, total, payment_method, refunded_amount, created_at \
+        "select id, code, status, customer_id, total, payment_method, refunded_amount, created_at, \
+                exists (select 1 from payments p where p.order_id = orders.id and p.status = 'review') \
+                  as payment_review \
          from orders \
          where ($1::text is null or status = $1) \
+           and (not $7 or exists (select 1 from payments p \
+                                  where p.order_id = orders.id and p.status = 'review')) \
            and ($2::date is null or created_at >= ($2::date)::timestamp at time zone $4) \
            and ($3::date is null or created_at < ($3::date + 1)::timestamp at time zone $4) \
            and ($5::bigint is null or id < $5) \
@@ -81,6 +89,7 @@ pub async fn list(
     .bind(timezone)
     .bind(filter.before_id)
     .bind(filter.limit)
+    .bind(filter.review)
     .fetch_all(conn)
     .await?;
     Ok(rows)
@@ -138,7 +147,8 @@ pub struct Line {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Invoice {
     pub gateway_order_id: String,
-    /// `pending`, `completed`, `expired`, `cancelled` or `failed`.
+    /// `pending`, `completed`, `expired`, `cancelled`, `failed` or `review` (held: Pakasir's
+    /// record disagrees with ours, see `review_reason`).
     pub status: String,
     /// The base amount, the gateway's fee and what the buyer pays.
     pub amount: i64,
@@ -146,6 +156,8 @@ pub struct Invoice {
     pub total_payment: i64,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// What Pakasir's record says differently, Pakasir's value first, when held for review.
+    pub review_reason: Option<String>,
 }
 
 /// The state of the latest goods message of the order in the outbox.
@@ -181,14 +193,18 @@ pub async fn detail(conn: &mut PgConnection, code: &str) -> OpResult<Detail> {
     .bind(order.id)
     .fetch_all(&mut *conn)
     .await?;
-    let payment = payments::of_order(conn, order.id).await?.map(|p| Invoice {
-        gateway_order_id: p.gateway_order_id,
-        status: p.status.as_str().to_owned(),
-        amount: p.amount,
-        fee: p.fee,
-        total_payment: p.total_payment,
-        expires_at: p.expires_at,
-    });
+    let payment = match payments::of_order(conn, order.id).await? {
+        Some(p) => Some(Invoice {
+            review_reason: payments::review_reason(conn, p.id).await?,
+            gateway_order_id: p.gateway_order_id,
+            status: p.status.as_str().to_owned(),
+            amount: p.amount,
+            fee: p.fee,
+            total_payment: p.total_payment,
+            expires_at: p.expires_at,
+        }),
+        None => None,
+    };
     let delivery = sqlx::query_as(
         "select status, attempts, last_error from outbox \
          where kind = 'deliver_order' and (payload->>'order_id')::bigint = $1 \

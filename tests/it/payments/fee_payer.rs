@@ -1,0 +1,114 @@
+//! Who bears Pakasir's fee (`settings.fee_payer`), end to end with the fake Pakasir: with
+//! `customer` the fee comes on top of the price; with `store` the invoice's base amount is chosen
+//! from the fee table so that the customer pays the price or just under it, the webhook is
+//! checked against that base amount, and the stats show what the store received.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::{Invoiced, Shop, goods_title};
+use crate::support::{TestHost, shop, spawn_host};
+
+const BUYER: i64 = 68001;
+
+/// The base amount of the invoice Pakasir was asked to create for `code`.
+fn created_amount(host: &TestHost, code: &str) -> i64 {
+    host.pakasir
+        .calls()
+        .iter()
+        .find(|(path, body)| path == "POST /api/transactioncreate/qris" && body["order_id"] == code)
+        .and_then(|(_, body)| body["amount"].as_i64())
+        .expect("an invoice was created at Pakasir")
+}
+
+async fn stats(host: &TestHost, slug: &str) -> Value {
+    let token = host.owner_token(slug).await;
+    let path = format!("/api/v1/tenants/{slug}/stats");
+    let (status, stats) = host.api(Method::GET, &path, Some(&token), None).await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    stats
+}
+
+/// The invoice's (base amount, fee, total to pay) as recorded, and the order's total.
+async fn recorded(shop: &Shop<'_>, invoice: &Invoiced) -> (i64, i64, i64, i64) {
+    let mut tx = shop.tx().await;
+    sqlx::query_as(
+        "select p.amount, p.fee, p.total_payment, o.total from payments p \
+         join orders o on o.id = p.order_id where p.gateway_order_id = $1",
+    )
+    .bind(&invoice.code)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn when_the_store_bears_the_fee_the_customer_pays_at_most_the_price() {
+    let host = spawn_host().await;
+    let slug = "toko-tanggung-biaya";
+    let settings = json!({"settings": {"fee_payer": "store"}});
+    let base = shop::Shop::open(&host, slug, 3621, settings).await;
+    base.import(super::catalog()).await;
+    let shop = Shop { base };
+
+    let invoice = shop.buy_by_qris(BUYER, "NFX", 1).await;
+
+    // 24.518 + Pakasir's 0,7% + Rp310 (rounded as Pakasir rounds) is Rp24.999.
+    assert_eq!(created_amount(&host, &invoice.code), 24_518);
+    let (amount, fee, total_payment, price) = recorded(&shop, &invoice).await;
+    assert_eq!((amount, price), (24_518, 25_000));
+    assert_eq!(total_payment, amount + fee);
+    assert!(total_payment <= price, "the customer pays {total_payment}");
+    let photos = shop.photos(BUYER);
+    let caption = photos.last().unwrap().body["caption"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(caption.contains("Harga: Rp 25.000"), "{caption}");
+    assert!(caption.contains("ditanggung toko"), "{caption}");
+    assert!(
+        caption.contains(&format!("Total bayar: Rp 24.{:03}", total_payment - 24_000)),
+        "{caption}"
+    );
+    assert!(!caption.contains("24.518"), "{caption}");
+
+    // Pakasir's webhook repeats the base amount, and it is accepted (no pass ran: the goods
+    // can only have come through it).
+    let paid = Invoiced { amount, ..invoice };
+    shop.simulate_payment(&paid).await;
+    shop.wait_text(BUYER, &goods_title(&paid.code)).await;
+    assert_eq!(shop.payment_status(&paid.code).await, "completed");
+
+    let stats = stats(&host, slug).await;
+    assert_eq!(stats["orders"]["received"], 24_518, "{stats}");
+}
+
+#[tokio::test]
+async fn when_the_customer_bears_the_fee_it_comes_on_top_of_the_price() {
+    let host = spawn_host().await;
+    let slug = "toko-biaya-pembeli";
+    let shop = Shop::open(&host, slug, 3622).await;
+
+    let invoice = shop.buy_by_qris(BUYER, "SPT", 1).await;
+
+    assert_eq!(created_amount(&host, &invoice.code), 15_000);
+    let (amount, fee, total_payment, price) = recorded(&shop, &invoice).await;
+    assert_eq!(
+        (amount, fee, total_payment, price),
+        (15_000, 415, 15_415, 15_000)
+    );
+    let photos = shop.photos(BUYER);
+    let caption = photos.last().unwrap().body["caption"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(caption.contains("Biaya layanan: Rp 415"), "{caption}");
+    assert!(caption.contains("Total bayar: Rp 15.415"), "{caption}");
+
+    shop.simulate_payment(&invoice).await;
+    shop.wait_text(BUYER, &goods_title(&invoice.code)).await;
+    assert_eq!(shop.payment_status(&invoice.code).await, "completed");
+
+    let stats = stats(&host, slug).await;
+    assert_eq!(stats["orders"]["received"], 15_000, "{stats}");
+}
