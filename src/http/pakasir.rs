@@ -4,11 +4,18 @@
 //! of this store (found through the store's own row-level security, so another store's order
 //! id is unknown here) with the same project and base amount, and `transactiondetail` must say
 //! `completed`. Only then is the payment settled, exactly once. Answers:
-//! - 200: processed now, or processed before (a replay);
+//! - 200: processed now, or processed before (a replay, answered from the database without
+//!   asking Pakasir);
 //! - 404: no such store, or no such payment in it;
 //! - 409: the claim does not match the payment, or Pakasir says it is not completed;
+//! - 429: a webhook had this payment checked less than a window ago (`verify_limit.rs`);
+//!   nothing changed, and the reconciliation job settles the payment if it was paid;
 //! - 503: the claim could not be checked (Pakasir or the database away); nothing changed,
 //!   and the reconciliation job settles the payment once Pakasir answers again.
+//!
+//! A payment closed here (expired or cancelled) is still checked, within the same limit: a
+//! customer who paid in the moment the invoice was cancelled has paid, and this webhook is how
+//! the late payment is learnt.
 //!
 //! A suspended store's payments are processed too: the customer paid, so the money is
 //! recorded and the goods are owed; the messages wait in the outbox until its bot runs again.
@@ -26,7 +33,7 @@ use super::{AppState, api::error::ApiError};
 use crate::{
     pakasir::webhook,
     service::payments::{self as service, Verdict},
-    store::payments,
+    store::payments::{self, Status},
 };
 
 pub async fn webhook(
@@ -107,6 +114,16 @@ async fn handle(
     }
     if claim.amount != payment.amount {
         return Err(mismatch(slug, "amount"));
+    }
+    if payment.status == Status::Completed {
+        return Ok(Answer::AlreadyProcessed);
+    }
+    if !state.verify_limit.try_acquire(tenant, payment.id) {
+        tracing::info!(store = %slug, payment = payment.id, "a Pakasir webhook came again within the check window");
+        return Err(ApiError::RateLimited {
+            message: "this payment was checked moments ago; it will be reconciled".into(),
+            retry_after: state.verify_limit.window(),
+        });
     }
     match service::confirm(&store, &payment)
         .await
