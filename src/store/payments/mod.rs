@@ -19,7 +19,9 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 
 pub use manual::{Manual, mark_order_paid};
-pub use queue::{CHECK_EVERY, FIRST_CHECK_AFTER, checked_pending, claim_due, dequeue, reschedule};
+pub use queue::{
+    CHECK_EVERY, Claim, FIRST_CHECK_AFTER, checked_pending, claim_due, dequeue, reschedule,
+};
 pub use settle::{Closed, SettleError, Settled, close, settle};
 
 use crate::db::TenantId;
