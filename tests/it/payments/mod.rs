@@ -2,6 +2,7 @@
 //! reconciliation, expiry, late payments, deposits, SNK and gateway failures. Everything runs
 //! through the real routes with the fake Telegram and the fake Pakasir.
 
+mod abuse;
 mod deposit;
 mod expiry;
 mod failures;
