@@ -8,8 +8,10 @@
 //!   asking Pakasir);
 //! - 404: no such store, or no such payment in it;
 //! - 409: the claim does not match the payment, or Pakasir says it is not completed;
-//! - 429: a webhook had this payment checked less than a window ago (`verify_limit.rs`);
-//!   nothing changed, and the reconciliation job settles the payment if it was paid;
+//! - 429: a webhook had this payment checked less than a window ago (`verify_limit.rs`) and it
+//!   is still not settled; nothing changed, and the reconciliation job settles it if it was paid
+//!   (a claim that arrives while that check runs waits for it, so duplicates sent at once all
+//!   get the 200 of the payment it settled);
 //! - 503: the claim could not be checked (Pakasir or the database away); nothing changed,
 //!   and the reconciliation job settles the payment once Pakasir answers again.
 //!
@@ -29,11 +31,15 @@ use axum::{
 };
 use serde_json::json;
 
-use super::{AppState, api::error::ApiError};
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
+
+use super::{AppState, api::error::ApiError, verify_limit::Turn};
 use crate::{
     pakasir::webhook,
-    service::payments::{self as service, Verdict},
-    store::payments::{self, Status},
+    service::payments::{self as service, PayStore, Verdict},
+    store::payments::{self, Payment, Status},
 };
 
 pub async fn webhook(
@@ -118,13 +124,10 @@ async fn handle(
     if payment.status == Status::Completed {
         return Ok(Answer::AlreadyProcessed);
     }
-    if !state.verify_limit.try_acquire(tenant, payment.id) {
-        tracing::info!(store = %slug, payment = payment.id, "a Pakasir webhook came again within the check window");
-        return Err(ApiError::RateLimited {
-            message: "this payment was checked moments ago; it will be reconciled".into(),
-            retry_after: state.verify_limit.window(),
-        });
-    }
+    let _checking = match state.verify_limit.turn(tenant, payment.id) {
+        Turn::Check(guard) => guard,
+        Turn::Wait(lock) => return answer_from_database(state, &store, slug, &payment, lock).await,
+    };
     match service::confirm(&store, &payment)
         .await
         .map_err(unavailable)?
@@ -142,6 +145,39 @@ async fn handle(
             "Pakasir's transactiondetail did not answer"
         ))),
     }
+}
+
+/// Answers a claim for a payment that a webhook had checked moments ago, or is checking now:
+/// once that check is over (or a window has passed), from the database alone.
+async fn answer_from_database(
+    state: &AppState,
+    store: &PayStore,
+    slug: &str,
+    payment: &Payment,
+    checking: Arc<Mutex<()>>,
+) -> Result<Answer, ApiError> {
+    let window = state.verify_limit.window();
+    // A check that outlives the window is not waited for any longer than that.
+    let _ = tokio::time::timeout(window, checking.lock()).await;
+    let now = async {
+        let mut tx = store.ctx.db.tenant(store.ctx.tenant_id()).await?;
+        let now = payments::get(&mut tx, payment.id).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(now)
+    }
+    .await
+    .map_err(|error| {
+        tracing::warn!(store = %slug, %error, "a Pakasir webhook could not be answered");
+        ApiError::Unavailable("the payment could not be verified now; it will be reconciled".into())
+    })?;
+    if now.is_some_and(|p| p.status == Status::Completed) {
+        return Ok(Answer::AlreadyProcessed);
+    }
+    tracing::info!(store = %slug, payment = payment.id, "a Pakasir webhook came again within the check window");
+    Err(ApiError::RateLimited {
+        message: "this payment was checked moments ago; it will be reconciled".into(),
+        retry_after: window,
+    })
 }
 
 fn mismatch(slug: &str, what: &str) -> ApiError {
