@@ -105,6 +105,7 @@ pub async fn start(config: Config) -> anyhow::Result<AppHandle> {
         provisioner,
         jwt: JwtKeys::new(config.jwt_secret.expose(), config.access.token_max_ttl),
         metrics: metrics.clone(),
+        verify_limit: Default::default(),
     };
 
     let listener = TcpListener::bind(config.bind)

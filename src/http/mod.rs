@@ -2,6 +2,7 @@
 //!
 //! - `webhook.rs`: Telegram webhook deliveries, routed by store slug.
 //! - `pakasir.rs`: Pakasir payment webhooks, verified before anything is settled.
+//! - `verify_limit.rs`: how often a webhook may have one payment checked at Pakasir.
 //! - `api/`: the provisioning API, its auth, its error shape and its OpenAPI document.
 //! - `ops.rs`: metrics, liveness and readiness.
 //! - `input.rs`: what every body and query goes through (NUL characters, integral numbers).
@@ -10,7 +11,10 @@ pub mod api;
 pub mod input;
 pub mod ops;
 mod pakasir;
+pub mod verify_limit;
 mod webhook;
+
+use std::sync::Arc;
 
 use axum::{
     Router,
@@ -33,6 +37,8 @@ pub struct AppState {
     pub provisioner: Provisioner,
     pub jwt: JwtKeys,
     pub metrics: PrometheusHandle,
+    /// Payments a Pakasir webhook had checked recently: one check per payment per window.
+    pub verify_limit: Arc<verify_limit::VerifyLimit>,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -8,9 +8,12 @@
 //! - store work (`store.rs`): the outbox sender and the expiry of unpaid orders;
 //! - broadcasts (`broadcast.rs`): one sender per store with a broadcast, at the store's pace;
 //! - payments (`payments.rs`): reconciliation and expiry of pending Pakasir invoices, SNK
-//!   retention.
+//!   retention;
+//! - lanes (`lanes.rs`): one lane per store, a bounded number at once, for work that must be
+//!   fair across stores (the payments pass).
 
 pub mod broadcast;
+mod lanes;
 pub mod payments;
 pub mod store;
 

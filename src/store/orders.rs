@@ -118,21 +118,40 @@ pub enum CheckoutError {
     Coupon(CouponProblem),
     #[error("the store blocked this customer")]
     Blocked,
+    #[error("the customer already holds {open} unpaid orders")]
+    TooManyUnpaid { open: i64, limit: u32 },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
 
+/// What a checkout is held to: how long the order keeps its stock, and how many unpaid orders
+/// the customer may hold (the store's settings).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub hold: Duration,
+    pub max_unpaid: u32,
+}
+
 /// Turns the cart into an order holding reserved stock items. Prices are checked first: a
-/// change is reported (and accepted in the cart) before anything is charged.
+/// change is reported (and accepted in the cart) before anything is charged. A customer who
+/// already holds `limits.max_unpaid` unpaid orders gets none.
 pub async fn checkout(
     conn: &mut PgConnection,
     tenant: TenantId,
     customer: i64,
-    hold: Duration,
+    limits: Limits,
 ) -> Result<Order, CheckoutError> {
     if super::customers::admin::is_blocked(conn, customer).await? {
         return Err(CheckoutError::Blocked);
     }
+    let open = lock_unpaid(conn, tenant, customer).await?;
+    if open >= i64::from(limits.max_unpaid) {
+        return Err(CheckoutError::TooManyUnpaid {
+            open,
+            limit: limits.max_unpaid,
+        });
+    }
+    let hold = limits.hold;
     let now = OffsetDateTime::now_utc();
     let cart = cart::view(conn, customer, now).await?;
     check_cart(&cart)?;
@@ -163,6 +182,29 @@ pub async fn checkout(
     }
     cart::clear(conn, customer).await?;
     Ok(order)
+}
+
+/// Counts the customer's unpaid orders still within their hold, after taking the customer's
+/// checkout lock: a transaction-scoped advisory lock on (store, customer), held until the
+/// caller's commit or rollback. Two checkouts of one customer at once (two host processes, a
+/// retried request) thus count one after the other, and the second sees the first's order, so
+/// the cap holds in the database and not only in this process.
+async fn lock_unpaid(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    customer: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(format!("checkout:{}:{customer}", tenant.0))
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query_scalar(
+        "select count(*) from orders where customer_id = $1 \
+         and status = 'awaiting_payment' and expires_at > now()",
+    )
+    .bind(customer)
+    .fetch_one(conn)
+    .await
 }
 
 fn check_cart(cart: &Cart) -> Result<(), CheckoutError> {

@@ -28,6 +28,7 @@ pub enum SettingChange {
     Locale(Locale),
     Notification(Notification, bool),
     ProtectContent(bool),
+    MaxUnpaidOrders(u32),
 }
 
 impl SettingChange {
@@ -39,6 +40,7 @@ impl SettingChange {
             SettingChange::DepositMinimum(v) => settings.deposit_minimum = Some(v),
             SettingChange::FeePayer(v) => settings.fee_payer = Some(v),
             SettingChange::ProtectContent(v) => settings.protect_content = Some(v),
+            SettingChange::MaxUnpaidOrders(v) => settings.max_unpaid_orders = Some(v),
             SettingChange::Notification(which, on) => {
                 settings.notifications = Some(NotificationsPatch::switch(which, on));
             }

@@ -162,6 +162,11 @@ pub struct Settings {
     /// Deliver goods with Telegram's `protect_content`, so the customer cannot forward or save
     /// the messages (accounts and licence keys then stay in the buyer's chat).
     pub protect_content: bool,
+    /// Orders one customer may leave unpaid at once; a further checkout is refused until they
+    /// pay or cancel one. Each unpaid order holds its stock, so this keeps one customer from
+    /// reserving the shelf.
+    #[schema(minimum = 1, maximum = 20)]
+    pub max_unpaid_orders: u32,
 }
 
 impl Default for Settings {
@@ -175,6 +180,7 @@ impl Default for Settings {
             notifications: Notifications::default(),
             broadcast_per_second: 25,
             protect_content: false,
+            max_unpaid_orders: 3,
         }
     }
 }
@@ -310,6 +316,7 @@ pub struct SettingsPatch {
     pub notifications: Option<NotificationsPatch>,
     pub broadcast_per_second: Option<u32>,
     pub protect_content: Option<bool>,
+    pub max_unpaid_orders: Option<u32>,
 }
 
 impl From<Settings> for SettingsPatch {
@@ -324,6 +331,7 @@ impl From<Settings> for SettingsPatch {
             notifications: Some(settings.notifications.into()),
             broadcast_per_second: Some(settings.broadcast_per_second),
             protect_content: Some(settings.protect_content),
+            max_unpaid_orders: Some(settings.max_unpaid_orders),
         }
     }
 }
@@ -350,6 +358,9 @@ impl Settings {
         }
         if let Some(v) = patch.protect_content {
             self.protect_content = v;
+        }
+        if let Some(v) = patch.max_unpaid_orders {
+            self.max_unpaid_orders = v;
         }
         if let Some(mut switches) = patch.notifications {
             for which in Notification::ALL {
@@ -387,6 +398,12 @@ impl Settings {
             errors.push(
                 "settings.broadcast_per_second",
                 "must be between 1 and 25 messages a second",
+            );
+        }
+        if !(1..=20).contains(&self.max_unpaid_orders) {
+            errors.push(
+                "settings.max_unpaid_orders",
+                "must be between 1 and 20 orders",
             );
         }
     }

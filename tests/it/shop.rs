@@ -274,7 +274,12 @@ async fn concurrent_balance_payments_never_take_the_balance_below_zero() {
         tokobot::store::cart::add(&mut tx, shop.tenant, buyer, nfx, 1, 10_000)
             .await
             .unwrap();
-        let order = orders::checkout(&mut tx, shop.tenant, buyer, time::Duration::minutes(15))
+        let limits = orders::Limits {
+            hold: time::Duration::minutes(15),
+            // Ten unpaid orders at once, more than any store allows its customers.
+            max_unpaid: 10,
+        };
+        let order = orders::checkout(&mut tx, shop.tenant, buyer, limits)
             .await
             .unwrap();
         tx.commit().await.unwrap();

@@ -35,6 +35,7 @@ enum Number {
     InvoiceTtl,
     LowStockThreshold,
     DepositMinimum,
+    MaxUnpaidOrders,
 }
 
 impl Number {
@@ -43,6 +44,7 @@ impl Number {
             Number::InvoiceTtl => "ttl",
             Number::LowStockThreshold => "low",
             Number::DepositMinimum => "dep",
+            Number::MaxUnpaidOrders => "unp",
         }
     }
 
@@ -51,6 +53,7 @@ impl Number {
             Number::InvoiceTtl,
             Number::LowStockThreshold,
             Number::DepositMinimum,
+            Number::MaxUnpaidOrders,
         ]
         .into_iter()
         .find(|n| n.code() == code)
@@ -62,6 +65,7 @@ impl Number {
             Number::InvoiceTtl => settings.invoice_ttl_minutes.to_string(),
             Number::LowStockThreshold => settings.low_stock_threshold.to_string(),
             Number::DepositMinimum => rupiah(settings.deposit_minimum),
+            Number::MaxUnpaidOrders => settings.max_unpaid_orders.to_string(),
         }
     }
 
@@ -71,6 +75,7 @@ impl Number {
             Number::InvoiceTtl => (t.ttl_prompt, t.ttl_invalid),
             Number::LowStockThreshold => (t.threshold_prompt, t.threshold_invalid),
             Number::DepositMinimum => (t.deposit_prompt, t.deposit_invalid),
+            Number::MaxUnpaidOrders => (t.unpaid_prompt, t.unpaid_invalid),
         }
     }
 
@@ -85,6 +90,7 @@ impl Number {
             Number::InvoiceTtl => SettingChange::InvoiceTtlMinutes(digits.parse().ok()?),
             Number::LowStockThreshold => SettingChange::LowStockThreshold(digits.parse().ok()?),
             Number::DepositMinimum => SettingChange::DepositMinimum(digits.parse().ok()?),
+            Number::MaxUnpaidOrders => SettingChange::MaxUnpaidOrders(digits.parse().ok()?),
         })
     }
 }
@@ -193,6 +199,7 @@ fn screen(cx: &Cx, tenant: &Tenant) -> (String, InlineKeyboardMarkup) {
             ("ttl", &settings.invoice_ttl_minutes.to_string()),
             ("threshold", &settings.low_stock_threshold.to_string()),
             ("deposit", &rupiah(settings.deposit_minimum)),
+            ("unpaid", &settings.max_unpaid_orders.to_string()),
             ("fee_payer", fee_payer),
             ("language", language),
         ],
@@ -215,6 +222,10 @@ fn screen(cx: &Cx, tenant: &Tenant) -> (String, InlineKeyboardMarkup) {
             ),
             button(fill(t.fee_button, &[("who", fee_payer)]), &[&"fee"]),
         ],
+        vec![button(
+            t.unpaid_button.to_owned(),
+            &[&"n", &Number::MaxUnpaidOrders.code()],
+        )],
         vec![button(
             fill(t.language_button, &[("language", language)]),
             &[&"lang"],

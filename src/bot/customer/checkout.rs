@@ -82,9 +82,12 @@ async fn checkout(
     customer: i64,
 ) -> HandlerResult {
     let tenant = ctx.tenant();
-    let hold = Duration::minutes(i64::from(tenant.settings.invoice_ttl_minutes));
+    let limits = orders::Limits {
+        hold: Duration::minutes(i64::from(tenant.settings.invoice_ttl_minutes)),
+        max_unpaid: tenant.settings.max_unpaid_orders,
+    };
     let mut tx = ctx.db.tenant(tenant.id).await?;
-    let result = orders::checkout(&mut tx, tenant.id, customer, hold).await;
+    let result = orders::checkout(&mut tx, tenant.id, customer, limits).await;
     let reply = match result {
         Ok(order) if order.total == 0 => return pay_free(bot, q, ctx, t, tx, &order).await,
         Ok(order) => {
@@ -151,6 +154,13 @@ async fn checkout(
                     InlineKeyboardMarkup::new([[button(t.cart_button, Callback::Cart)]]),
                 ),
                 CheckoutError::Blocked => Reply::text(t.customer_blocked.to_owned()),
+                CheckoutError::TooManyUnpaid { open, limit } => Reply::with(
+                    fill(
+                        t.too_many_unpaid,
+                        &[("open", &open.to_string()), ("limit", &limit.to_string())],
+                    ),
+                    InlineKeyboardMarkup::new([[button(t.unpaid_orders_button, Callback::Orders)]]),
+                ),
                 CheckoutError::Database(error) => return Err(error.into()),
             }
         }

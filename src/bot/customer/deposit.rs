@@ -30,7 +30,7 @@ pub const DEPOSIT_MAXIMUM: i64 = 10_000_000;
 pub async fn deposit_menu(
     bot: &StoreBot,
     chat: ChatId,
-    ctx: &StoreCtx,
+    ctx: &Arc<StoreCtx>,
     t: &Texts,
     dialogue: &CustomerDialogue,
 ) -> HandlerResult {
@@ -43,6 +43,14 @@ pub async fn deposit_menu(
         return Reply::text(t.customer_blocked.to_owned())
             .send(bot, chat)
             .await;
+    }
+    // A deposit invoice still open is shown again rather than a new one asked for.
+    match invoice::show_open_deposit(&pay_store(bot, ctx), bot, t, chat.0).await? {
+        Some(Requested::GatewayDown) => {
+            return Reply::text(t.gateway_down.to_owned()).send(bot, chat).await;
+        }
+        Some(_) => return Ok(()),
+        None => {}
     }
     let text = format!(
         "{}\n\n{}",

@@ -85,6 +85,9 @@ pub struct Texts {
     pub unavailable_line: &'static str,
     // Checkout.
     pub empty_cart_checkout: &'static str,
+    /// A checkout refused for the unpaid orders the customer holds: `{open}`, `{limit}`.
+    pub too_many_unpaid: &'static str,
+    pub unpaid_orders_button: &'static str,
     pub prices_changed: &'static str,
     pub accept_prices_button: &'static str,
     pub sold_out_lines: &'static str,
@@ -164,6 +167,8 @@ pub struct Texts {
     pub deposit_prompt: &'static str,
     /// `{minimum}`, `{maximum}`.
     pub deposit_invalid: &'static str,
+    /// A deposit asked for while one is open: `{amount}`, `{until}`.
+    pub deposit_still_open: &'static str,
     // Terms (SNK).
     /// `{product}`.
     pub snk_title: &'static str,

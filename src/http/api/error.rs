@@ -44,6 +44,12 @@ pub enum ApiError {
     TooLarge,
     #[error("{0}")]
     Unavailable(String),
+    /// Asked too often; worth asking again after `retry_after` (sent as `Retry-After`).
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after: std::time::Duration,
+    },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -77,6 +83,7 @@ impl ApiError {
             ApiError::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -103,7 +110,14 @@ impl IntoResponse for ApiError {
                 fields,
             },
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::RateLimited { retry_after, .. } = &self {
+            let seconds = retry_after.as_secs().max(1);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
+        response
     }
 }
 

@@ -21,7 +21,9 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 
 pub use manual::{Manual, mark_order_paid};
-pub use queue::{CHECK_EVERY, FIRST_CHECK_AFTER, checked_pending, claim_due, dequeue, reschedule};
+pub use queue::{
+    CHECK_EVERY, Claim, FIRST_CHECK_AFTER, checked_pending, claim_due, dequeue, reschedule,
+};
 pub use queue::{LAST_LOOK_AFTER, LAST_LOOK_WINDOW};
 pub use review::{Noted, REVIEW_AFTER, note_mismatch, review_reason};
 pub use settle::{Closed, SettleError, Settled, close, settle};
@@ -310,4 +312,28 @@ pub async fn set_invoice_message(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// The unique index that keeps a customer to one pending deposit at a time.
+const ONE_PENDING_DEPOSIT: &str = "payments_one_pending_deposit";
+
+/// The customer's pending deposit invoice, if they have one (the newest, should an older host
+/// have left several).
+pub async fn open_deposit(conn: &mut PgConnection, customer: i64) -> sqlx::Result<Option<Payment>> {
+    let sql = format!(
+        "select {COLUMNS} from payments where customer_id = $1 and kind = 'deposit' \
+         and status = 'pending' order by id desc limit 1"
+    );
+    Ok(sqlx::query_as::<_, PaymentRow>(&sql)
+        .bind(customer)
+        .fetch_optional(conn)
+        .await?
+        .map(Payment::from))
+}
+
+/// Whether `error` is the database refusing a second pending deposit of one customer: two
+/// requests raced past [`open_deposit`], and the later one must give way.
+pub fn is_second_pending_deposit(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db)
+        if db.is_unique_violation() && db.constraint() == Some(ONE_PENDING_DEPOSIT))
 }

@@ -52,23 +52,51 @@ pub async fn reschedule(
     Ok(())
 }
 
-/// Claims up to `limit` queued payments due by `horizon` (ids only, across stores): each is
-/// leased for `lease`, so another host process skips it while this one works on it, and a
-/// process that died mid-way leaves it to be claimed again once the lease runs out.
+/// How many queued payments to claim: at most `per_store` of one store and `limit` in all,
+/// none of the stores in `except` (whose earlier claims are still being worked on).
+#[derive(Clone, Copy, Debug)]
+pub struct Claim<'a> {
+    pub per_store: i64,
+    pub limit: i64,
+    pub except: &'a [TenantId],
+}
+
+/// Claims queued payments due by `horizon` (ids only, across stores), fairly: the earliest due
+/// payment of every store comes before the second of any, so one store's backlog of thousands
+/// never keeps another store's payments out of a pass. Each is leased for `lease`, so another
+/// host process skips it while this one works on it, and a process that died mid-way leaves it
+/// to be claimed again once the lease runs out. Returned in that fair order.
 pub async fn claim_due(
     registry: &PgPool,
     horizon: OffsetDateTime,
-    limit: i64,
+    claim: Claim<'_>,
     lease: Duration,
 ) -> sqlx::Result<Vec<(i64, TenantId)>> {
+    let except: Vec<uuid::Uuid> = claim.except.iter().map(|t| t.0).collect();
+    // The ranking reads without locks; the rows chosen are then locked (skipping those another
+    // process holds) and due again checked, since another process may have leased them since.
     sqlx::query_as(
-        "update payment_queue q set due_at = now() + make_interval(secs => $3) \
-         from (select payment_id from payment_queue where due_at <= $1 \
-               order by due_at limit $2 for update skip locked) due \
-         where q.payment_id = due.payment_id returning q.payment_id, q.tenant_id",
+        "with ranked as ( \
+             select payment_id, due_at, \
+                    row_number() over (partition by tenant_id order by due_at, payment_id) as turn \
+             from payment_queue where due_at <= $1 and tenant_id <> all($4) \
+         ), chosen as ( \
+             select payment_id, turn from ranked where turn <= $2 order by turn, due_at limit $3 \
+         ), locked as ( \
+             select p.payment_id, c.turn, p.due_at from payment_queue p \
+             join chosen c using (payment_id) where p.due_at <= $1 \
+             for update of p skip locked \
+         ), claimed as ( \
+             update payment_queue q set due_at = now() + make_interval(secs => $5) \
+             from locked where q.payment_id = locked.payment_id \
+             returning q.payment_id, q.tenant_id, locked.turn, locked.due_at \
+         ) \
+         select payment_id, tenant_id from claimed order by turn, due_at",
     )
     .bind(horizon)
-    .bind(limit)
+    .bind(claim.per_store)
+    .bind(claim.limit)
+    .bind(except)
     .bind(lease.as_seconds_f64())
     .fetch_all(registry)
     .await

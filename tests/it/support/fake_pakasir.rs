@@ -179,7 +179,8 @@ impl FakePakasir {
         self.state().expiry = Some(validity);
     }
 
-    /// The next `times` requests whose path contains `path_contains` fail this way.
+    /// The next `times` requests whose path (with its query) contains `path_contains` fail
+    /// this way.
     pub fn fail_next(&self, path_contains: &str, failure: FakeFailure, times: usize) {
         let path_contains = path_contains.to_owned();
         let rule = FailureRule {
@@ -413,7 +414,8 @@ async fn handle(
         state
             .calls
             .push((format!("{method} {path}"), input.clone()));
-        state.take_failure(&path)
+        // The query is matched too, so a rule can single out one project's detail calls.
+        state.take_failure(&uri.to_string())
     };
     let (status, body) = match failure {
         Some(FakeFailure::TooManyRequests { retry_after_secs }) => {

@@ -3,7 +3,7 @@
 use crate::tenants::model::Locale;
 
 pub struct SettingsTexts {
-    /// `{ttl}`, `{threshold}`, `{deposit}`, `{fee_payer}`, `{language}`.
+    /// `{ttl}`, `{threshold}`, `{deposit}`, `{unpaid}`, `{fee_payer}`, `{language}`.
     pub title: &'static str,
     pub ttl_button: &'static str,
     pub threshold_button: &'static str,
@@ -33,11 +33,15 @@ pub struct SettingsTexts {
     /// `{value}`.
     pub deposit_prompt: &'static str,
     pub deposit_invalid: &'static str,
+    pub unpaid_button: &'static str,
+    /// `{value}`.
+    pub unpaid_prompt: &'static str,
+    pub unpaid_invalid: &'static str,
     pub saved: &'static str,
 }
 
 pub const ID: SettingsTexts = SettingsTexts {
-    title: "🔧 <b>Pengaturan toko</b>\n⏱ Batas waktu invoice: {ttl} menit\n⚠️ Batas stok menipis: {threshold}\n💰 Deposit minimum: {deposit}\n💳 Biaya QRIS ditanggung: {fee_payer}\n🌐 Bahasa bot: {language}\n\n🔔 Notifikasi untuk pemilik dan admin: tekan untuk menyalakan atau mematikan.",
+    title: "🔧 <b>Pengaturan toko</b>\n⏱ Batas waktu invoice: {ttl} menit\n⚠️ Batas stok menipis: {threshold}\n💰 Deposit minimum: {deposit}\n🧾 Pesanan belum dibayar per pelanggan: maksimal {unpaid}\n💳 Biaya QRIS ditanggung: {fee_payer}\n🌐 Bahasa bot: {language}\n\n🔔 Notifikasi untuk pemilik dan admin: tekan untuk menyalakan atau mematikan.",
     ttl_button: "⏱ Batas waktu invoice",
     threshold_button: "⚠️ Batas stok menipis",
     deposit_button: "💰 Deposit minimum",
@@ -60,11 +64,14 @@ pub const ID: SettingsTexts = SettingsTexts {
     threshold_invalid: "Ketik angka 0 sampai 100000, misalnya 5.",
     deposit_prompt: "Ketik deposit minimum dalam rupiah, 1000 sampai 100000000. Sekarang: {value}.",
     deposit_invalid: "Ketik angka 1000 sampai 100000000, misalnya 10000.",
+    unpaid_button: "🧾 Batas pesanan belum dibayar",
+    unpaid_prompt: "Ketik berapa pesanan belum dibayar yang boleh dimiliki satu pelanggan, 1 sampai 20. Sekarang: {value}.",
+    unpaid_invalid: "Ketik angka 1 sampai 20, misalnya 3.",
     saved: "✅ Pengaturan disimpan.",
 };
 
 pub const EN: SettingsTexts = SettingsTexts {
-    title: "🔧 <b>Store settings</b>\n⏱ Invoice lifetime: {ttl} minutes\n⚠️ Low-stock threshold: {threshold}\n💰 Deposit minimum: {deposit}\n💳 QRIS fee paid by: {fee_payer}\n🌐 Bot language: {language}\n\n🔔 Notices to the owner and admins: press to switch on or off.",
+    title: "🔧 <b>Store settings</b>\n⏱ Invoice lifetime: {ttl} minutes\n⚠️ Low-stock threshold: {threshold}\n💰 Deposit minimum: {deposit}\n🧾 Unpaid orders per customer: at most {unpaid}\n💳 QRIS fee paid by: {fee_payer}\n🌐 Bot language: {language}\n\n🔔 Notices to the owner and admins: press to switch on or off.",
     ttl_button: "⏱ Invoice lifetime",
     threshold_button: "⚠️ Low-stock threshold",
     deposit_button: "💰 Deposit minimum",
@@ -87,6 +94,9 @@ pub const EN: SettingsTexts = SettingsTexts {
     threshold_invalid: "Type a number from 0 to 100000, for example 5.",
     deposit_prompt: "Type the deposit minimum in rupiah, 1000 to 100000000. Now: {value}.",
     deposit_invalid: "Type a number from 1000 to 100000000, for example 10000.",
+    unpaid_button: "🧾 Unpaid orders limit",
+    unpaid_prompt: "Type how many unpaid orders one customer may hold, 1 to 20. Now: {value}.",
+    unpaid_invalid: "Type a number from 1 to 20, for example 3.",
     saved: "✅ Settings saved.",
 };
 
