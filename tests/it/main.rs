@@ -27,4 +27,5 @@ mod operations;
 mod overload;
 mod payments;
 mod shop;
+mod store_backup;
 mod support;
