@@ -28,4 +28,5 @@ mod overload;
 mod payments;
 mod shop;
 mod store_backup;
+mod supervision;
 mod support;

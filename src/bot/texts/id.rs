@@ -148,4 +148,6 @@ pub(super) static ID: Texts = Texts {
     amount_with_fee: "Harga {amount} + biaya {fee} = <b>{total}</b>",
     amount_total: "Total: <b>{total}</b>",
     low_stock_notice: "⚠️ <b>Stok menipis</b>\n{product}: sisa {available} (batas {threshold}). Tambah stok agar pembeli tidak kehabisan.",
+    store_errors_alert: "⚠️ <b>Toko kamu sedang bermasalah.</b>\n{errors} pesan pelanggan gagal diproses dalam {minutes} menit terakhir. Coba /start untuk memeriksa bot; bila masih gagal, hubungi operator hosting.",
+    store_errors_recovered: "✅ Toko kamu berjalan normal lagi: tidak ada pesan pelanggan yang gagal diproses beberapa menit terakhir.",
 };

@@ -221,6 +221,9 @@ pub struct Texts {
     pub amount_total: &'static str,
     /// `{product}`, `{available}`, `{threshold}`.
     pub low_stock_notice: &'static str,
+    /// To the owner: `{errors}`, `{minutes}`.
+    pub store_errors_alert: &'static str,
+    pub store_errors_recovered: &'static str,
 }
 
 /// The catalogue of `locale`.
