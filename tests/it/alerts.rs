@@ -129,7 +129,7 @@ async fn watched_host(store_errors: u64) -> (TestHost, Received) {
         config.alerts.debounce = Duration::from_secs(1);
         config.alerts.check_every = Duration::from_millis(100);
         config.alerts.store_errors = store_errors;
-        config.alerts.store_window = Duration::from_secs(2);
+        config.alerts.store_window = Duration::from_secs(5);
     })
     .await;
     (host, received)
