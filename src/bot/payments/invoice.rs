@@ -1,6 +1,11 @@
 //! QRIS invoices: created at Pakasir with the base amount, checked, recorded exactly as
 //! returned, and sent as a PNG photo whose caption shows price, fee, total and expiry.
 
+use std::{
+    collections::HashSet,
+    sync::{LazyLock, Mutex},
+};
+
 use rand::{Rng, distr::Alphanumeric};
 use teloxide::{
     payloads::SendPhotoSetters,
@@ -16,12 +21,13 @@ use crate::{
         texts::{Texts, fill},
         ui::{self, button},
     },
+    db::TenantId,
     pakasir::{Invoice, Method, PakasirError, client::MIN_AMOUNT, qris},
     service::payments::PayStore,
     store::{
         customers::admin as customer_admin,
         money::rupiah,
-        orders::{self, Status as OrderStatus},
+        orders::{self, Order, Status as OrderStatus},
         payments::{self, Kind, NewPayment, Payment, Status},
     },
 };
@@ -41,14 +47,26 @@ pub enum Requested {
     Blocked,
 }
 
-/// Sends the QRIS invoice of the customer's order, creating it at Pakasir the first time.
+/// What asking for an order's invoice needs: an answer already (the pending invoice was sent
+/// again, or the order cannot be paid), or a new invoice from Pakasir.
+#[derive(Debug)]
+pub enum OrderInvoice {
+    Answered(Requested),
+    /// Pakasir must make one: [`create_for_order`] does, which may take many seconds.
+    Create(Order),
+}
+
+/// The quick part of paying an order by QRIS, from the database alone: sends the pending
+/// invoice again if there is one, or says why the order cannot be paid, or hands back the
+/// order whose invoice must be created.
 pub async fn for_order(
     store: &PayStore,
     bot: &StoreBot,
     t: &Texts,
     customer: i64,
     order_id: i64,
-) -> anyhow::Result<Requested> {
+) -> anyhow::Result<OrderInvoice> {
+    use OrderInvoice::Answered;
     let ctx = &store.ctx;
     let tenant = ctx.tenant();
     let mut tx = ctx.db.tenant(tenant.id).await?;
@@ -58,27 +76,41 @@ pub async fn for_order(
     let existing = payments::of_order(&mut tx, order_id).await?;
     tx.commit().await?;
     let Some(order) = order else {
-        return Ok(Requested::NotPayable(None));
+        return Ok(Answered(Requested::NotPayable(None)));
     };
     match existing {
         Some(payment) if payment.status == Status::Pending => {
             send(bot, ctx, t, &payment, Some(&order.code)).await?;
-            return Ok(Requested::Sent(payment.id));
+            return Ok(Answered(Requested::Sent(payment.id)));
         }
         Some(payment) if payment.status == Status::Completed => {
-            return Ok(Requested::NotPayable(Some(OrderStatus::Paid)));
+            return Ok(Answered(Requested::NotPayable(Some(OrderStatus::Paid))));
         }
         _ => {}
     }
     if order.status != OrderStatus::AwaitingPayment {
-        return Ok(Requested::NotPayable(Some(order.status)));
+        return Ok(Answered(Requested::NotPayable(Some(order.status))));
     }
     if order.expires_at <= OffsetDateTime::now_utc() {
-        return Ok(Requested::NotPayable(Some(OrderStatus::Expired)));
+        return Ok(Answered(Requested::NotPayable(Some(OrderStatus::Expired))));
     }
     if order.total < MIN_AMOUNT {
-        return Ok(Requested::BelowMinimum);
+        return Ok(Answered(Requested::BelowMinimum));
     }
+    Ok(OrderInvoice::Create(order))
+}
+
+/// Creates the invoice of `order` at Pakasir, records it and sends it: the slow part of paying
+/// by QRIS, which callers run off the update path.
+pub async fn create_for_order(
+    store: &PayStore,
+    bot: &StoreBot,
+    t: &Texts,
+    customer: i64,
+    order: Order,
+) -> anyhow::Result<Requested> {
+    let ctx = &store.ctx;
+    let tenant = ctx.tenant();
     let Some(invoice) = create(store, &order.code, order.total).await else {
         return Ok(Requested::GatewayDown);
     };
@@ -262,4 +294,32 @@ pub async fn send(
     payments::set_invoice_message(&mut tx, payment.id, chat.0, sent.id.0).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The orders whose invoice is being created in this process, so that a second press of the
+/// button while Pakasir is still working does not ask for a second invoice.
+static CREATING: LazyLock<Mutex<HashSet<(TenantId, i64)>>> = LazyLock::new(Default::default);
+
+/// Marks an order's invoice as being created until dropped; `None` when it already is.
+pub struct Creating((TenantId, i64));
+
+impl Creating {
+    pub fn begin(tenant: TenantId, order_id: i64) -> Option<Self> {
+        let key = (tenant, order_id);
+        let fresh = CREATING
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key);
+        // Built only when fresh: a `Creating` dropped here would remove the other's mark.
+        fresh.then(|| Self(key))
+    }
+}
+
+impl Drop for Creating {
+    fn drop(&mut self) {
+        CREATING
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.0);
+    }
 }

@@ -150,4 +150,5 @@ pub(super) static EN: Texts = Texts {
     low_stock_notice: "⚠️ <b>Low stock</b>\n{product}: {available} left (threshold {threshold}). Add stock so buyers do not run out.",
     store_errors_alert: "⚠️ <b>Your store is having trouble.</b>\n{errors} customer messages failed in the last {minutes} minutes. Try /start to check the bot; if it keeps failing, contact the host's operators.",
     store_errors_recovered: "✅ Your store works normally again: no customer message failed in the last few minutes.",
+    invoice_in_progress: "⏳ Creating your QRIS invoice, one moment…",
 };

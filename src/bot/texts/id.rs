@@ -150,4 +150,5 @@ pub(super) static ID: Texts = Texts {
     low_stock_notice: "⚠️ <b>Stok menipis</b>\n{product}: sisa {available} (batas {threshold}). Tambah stok agar pembeli tidak kehabisan.",
     store_errors_alert: "⚠️ <b>Toko kamu sedang bermasalah.</b>\n{errors} pesan pelanggan gagal diproses dalam {minutes} menit terakhir. Coba /start untuk memeriksa bot; bila masih gagal, hubungi operator hosting.",
     store_errors_recovered: "✅ Toko kamu berjalan normal lagi: tidak ada pesan pelanggan yang gagal diproses beberapa menit terakhir.",
+    invoice_in_progress: "⏳ Sedang membuat QRIS, tunggu sebentar…",
 };

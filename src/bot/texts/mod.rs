@@ -224,6 +224,8 @@ pub struct Texts {
     /// To the owner: `{errors}`, `{minutes}`.
     pub store_errors_alert: &'static str,
     pub store_errors_recovered: &'static str,
+    /// The QRIS button's answer while Pakasir makes the invoice.
+    pub invoice_in_progress: &'static str,
 }
 
 /// The catalogue of `locale`.
