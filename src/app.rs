@@ -156,13 +156,24 @@ pub async fn start(config: Config) -> anyhow::Result<AppHandle> {
         tokio::spawn(jobs::broadcast::run(host.clone(), stopped.clone())),
         tokio::spawn(jobs::bookkeeping(host.clone(), metrics, stopped.clone())),
     ];
-    if let Some(alerts) = ops::alerts::Alerts::new(&config.alerts, &config.telegram_api_url) {
+    let alerts = ops::alerts::Alerts::new(&config.alerts, &config.telegram_api_url);
+    if let Some(alerts) = alerts.clone() {
         jobs.push(tokio::spawn(ops::alerts::watch_database(
             alerts,
             db.clone(),
             stopped.clone(),
         )));
     }
+    jobs.push(tokio::spawn(ops::alerts::monitor::run(
+        host.clone(),
+        alerts.clone(),
+        stopped.clone(),
+    )));
+    jobs.push(tokio::spawn(crate::host::supervisor::run(
+        host.clone(),
+        alerts,
+        stopped.clone(),
+    )));
     let metrics_addr = metrics_server.map(|(addr, task)| {
         jobs.push(task);
         addr

@@ -308,10 +308,27 @@ fn alert_settings(
     let webhook_url = var("TOKOBOT_ALERT_WEBHOOK_URL")
         .map(|url| parse_base_url("TOKOBOT_ALERT_WEBHOOK_URL", &url))
         .transpose()?;
+    let defaults = crate::ops::alerts::Settings::default();
+    let disk_percent = match var("TOKOBOT_ALERT_DISK_PERCENT") {
+        Some(value) => match value.trim().parse::<u8>() {
+            Ok(percent @ 1..=100) => percent,
+            _ => bail!("TOKOBOT_ALERT_DISK_PERCENT must be a percentage from 1 to 100"),
+        },
+        None => defaults.disk_percent,
+    };
+    let store_errors = match var("TOKOBOT_ALERT_STORE_ERRORS") {
+        Some(value) => match value.trim().parse::<u64>() {
+            Ok(errors) if errors > 0 => errors,
+            _ => bail!("TOKOBOT_ALERT_STORE_ERRORS must be a positive number of failed updates"),
+        },
+        None => defaults.store_errors,
+    };
     Ok(crate::ops::alerts::Settings {
         telegram,
         webhook_url,
-        ..Default::default()
+        disk_percent,
+        store_errors,
+        ..defaults
     })
 }
 
@@ -495,6 +512,15 @@ mod tests {
             None
         );
 
+        assert_eq!(
+            config(&[("TOKOBOT_ALERT_DISK_PERCENT", "80")])
+                .unwrap()
+                .alerts
+                .disk_percent,
+            80
+        );
+        assert!(config(&[("TOKOBOT_ALERT_DISK_PERCENT", "101")]).is_err());
+        assert!(config(&[("TOKOBOT_ALERT_STORE_ERRORS", "0")]).is_err());
         assert!(config(&[("TOKOBOT_BACKUP_EVERY", "5s")]).is_err());
         assert!(config(&[("TOKOBOT_BACKUP_EVERY", "often")]).is_err());
         assert!(config(&[("TOKOBOT_BACKUP_KEEP", "0")]).is_err());

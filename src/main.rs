@@ -54,17 +54,27 @@ enum Command {
         #[command(subcommand)]
         command: TenantsCommand,
     },
-    /// Write an encrypted, verified backup of the whole host.
+    /// Write an encrypted, verified backup of the whole host, or of one store.
     Backup {
-        /// Where to write it (`-`: standard output); default `<backup dir>/tokobot-<time>.tkbak`.
+        /// Where to write it (`-`: standard output); default `<backup dir>/tokobot-<time>.tkbak`
+        /// (`store-<slug>-<time>.tkbak` for one store).
         #[arg(long)]
         output: Option<PathBuf>,
+        /// Back up only this store, as a portable document that restores on any host.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// With --tenant: include the bot token and Pakasir keys (encrypted like the rest).
+        #[arg(long, requires = "tenant")]
+        with_secrets: bool,
     },
-    /// Restore a whole-host backup into this host's database (checked whole before anything changes).
+    /// Restore a backup (checked whole before anything changes): the whole host, or one store.
     Restore {
         /// The backup file (`-`: standard input).
         file: PathBuf,
-        /// Replace a database that already holds stores.
+        /// Restore a store backup as this store (a new store, or with --force the existing one).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Replace a database that already holds stores, or with --tenant the existing store.
         #[arg(long)]
         force: bool,
     },
@@ -153,35 +163,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenants {
             command: TenantsCommand::Apply { file: path },
         } => apply(config, path).await,
-        Command::Backup { output } => {
-            let server = DatabaseServer::open(&config).await?;
-            let output = match output {
-                Some(path) if path.as_os_str() == "-" => ops::backup::Output::Stdout,
-                Some(path) => ops::backup::Output::File(path),
-                None => ops::backup::Output::File(ops::backup::new_path(&config.backup.dir)?),
-            };
-            let shown = match &output {
-                ops::backup::Output::File(path) => path.display().to_string(),
-                ops::backup::Output::Stdout => "standard output".to_owned(),
-            };
-            let header = ops::backup::backup(&config, &server.owner, output).await?;
-            eprintln!(
-                "backup written to {shown} and verified (master key {})",
-                header.key_hex()
-            );
-            Ok(())
-        }
-        Command::Restore { file, force } => {
-            let bytes = ops::backup::read_input(&file)?;
-            let server = DatabaseServer::open(&config).await?;
-            let header = ops::backup::restore(&config, &server, bytes, force).await?;
-            println!(
-                "restored the backup of {} (master key {})",
-                header.created,
-                header.key_hex()
-            );
-            Ok(())
-        }
+        Command::Backup {
+            output,
+            tenant,
+            with_secrets,
+        } => backup(config, output, tenant, with_secrets).await,
+        Command::Restore {
+            file,
+            tenant,
+            force,
+        } => restore(config, file, tenant, force).await,
         Command::Doctor => {
             let report = ops::doctor::run(&config).await;
             println!("{report}");
@@ -204,6 +195,86 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn backup(
+    config: Config,
+    output: Option<PathBuf>,
+    tenant: Option<String>,
+    with_secrets: bool,
+) -> anyhow::Result<()> {
+    let output = match (output, &tenant) {
+        (Some(path), _) if path.as_os_str() == "-" => ops::backup::Output::Stdout,
+        (Some(path), _) => ops::backup::Output::File(path),
+        (None, None) => ops::backup::Output::File(ops::backup::new_path(&config.backup.dir)?),
+        (None, Some(slug)) => {
+            ops::backup::Output::File(ops::backup::new_store_path(&config.backup.dir, slug)?)
+        }
+    };
+    let shown = match &output {
+        ops::backup::Output::File(path) => path.display().to_string(),
+        ops::backup::Output::Stdout => "standard output".to_owned(),
+    };
+    let header = match tenant {
+        None => {
+            let server = DatabaseServer::open(&config).await?;
+            ops::backup::backup(&config, &server.owner, output).await?
+        }
+        Some(slug) => {
+            let (_server, db) = app::connect(&config).await?;
+            let sealer = app::sealer(&config, &db).await?;
+            let header =
+                ops::backup::store::backup(&db, &sealer, &slug, with_secrets, output).await;
+            db.close().await;
+            header?
+        }
+    };
+    eprintln!(
+        "backup written to {shown} and verified (master key {})",
+        header.key_hex()
+    );
+    Ok(())
+}
+
+async fn restore(
+    config: Config,
+    file: PathBuf,
+    tenant: Option<String>,
+    force: bool,
+) -> anyhow::Result<()> {
+    let source = ops::backup::Source::open(&file)?;
+    match tenant {
+        None => {
+            let server = DatabaseServer::open(&config).await?;
+            let header = ops::backup::restore(&config, &server, source, force).await?;
+            println!(
+                "restored the backup of {} (master key {})",
+                header.created,
+                header.key_hex()
+            );
+        }
+        Some(slug) => {
+            let (_server, db) = app::connect(&config).await?;
+            let sealer = app::sealer(&config, &db).await?;
+            let restored = ops::backup::store::restore(&db, &sealer, source, &slug, force).await;
+            db.close().await;
+            let (header, restored) = restored?;
+            println!(
+                "restored the store backup of {} as `{}` ({}; {} customers, {} orders){}",
+                header.created,
+                restored.slug,
+                restored.status.as_str(),
+                restored.customers,
+                restored.orders,
+                if restored.replaced {
+                    ", replacing the store that had this slug"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn apply(config: Config, path: PathBuf) -> anyhow::Result<()> {

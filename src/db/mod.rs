@@ -213,7 +213,18 @@ impl Db {
 
     /// Begins a transaction scoped to `tenant`: row-level security shows it only that store's rows.
     pub async fn tenant(&self, tenant: TenantId) -> sqlx::Result<TenantTx> {
-        self.begin_scoped(tenant, "").await
+        self.begin_scoped(tenant, "begin", "").await
+    }
+
+    /// A read-only tenant-scoped transaction whose reads all see one snapshot, for reading a
+    /// store whole (a store backup) while it keeps changing.
+    pub async fn tenant_snapshot(&self, tenant: TenantId) -> sqlx::Result<TenantTx> {
+        self.begin_scoped(
+            tenant,
+            "begin isolation level repeatable read, read only",
+            "",
+        )
+        .await
     }
 
     /// A tenant-scoped transaction for bookkeeping (who wrote to the bot, when they were last
@@ -221,15 +232,20 @@ impl Db {
     /// last fraction of a second of such rows, never money or stock: those always use
     /// [`Db::tenant`].
     pub async fn tenant_bookkeeping(&self, tenant: TenantId) -> sqlx::Result<TenantTx> {
-        self.begin_scoped(tenant, "; set local synchronous_commit = off")
+        self.begin_scoped(tenant, "begin", "; set local synchronous_commit = off")
             .await
     }
 
-    async fn begin_scoped(&self, tenant: TenantId, extra: &str) -> sqlx::Result<TenantTx> {
+    async fn begin_scoped(
+        &self,
+        tenant: TenantId,
+        begin: &str,
+        extra: &str,
+    ) -> sqlx::Result<TenantTx> {
         // `BEGIN` and the settings travel in one round trip. Inlining the id is safe: a `Uuid`
         // prints only hex digits and dashes.
         let begin = format!(
-            "begin; select set_config('app.tenant_id', '{}', true){extra}",
+            "{begin}; select set_config('app.tenant_id', '{}', true){extra}",
             tenant.0
         );
         let tx = self

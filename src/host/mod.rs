@@ -20,6 +20,7 @@ mod dispatch;
 mod listener;
 mod payments;
 mod runtime;
+pub mod supervisor;
 pub mod telegram;
 
 use std::{
@@ -290,6 +291,23 @@ impl Host {
             }
             other => self.ensure_stopped(&slot, other).await,
         }
+    }
+
+    /// Restarts the store `slug` from the registry when its dispatcher has ended although the
+    /// store should run; returns whether it did. See [`supervisor`].
+    pub async fn revive(&self, slug: &str) -> anyhow::Result<bool> {
+        let slot = self.slot(slug);
+        {
+            let _serialised = slot.sync.lock().await;
+            let Some(running) = slot.running().filter(|r| r.has_ended()) else {
+                return Ok(false);
+            };
+            slot.set(SlotState::Stopped);
+            // Gives back the places of the updates the dead dispatcher never finished.
+            running.stop().await;
+        }
+        self.sync(slug).await?;
+        Ok(true)
     }
 
     /// Stops every store, letting each finish the updates it already accepted.

@@ -174,6 +174,16 @@ impl Running {
         self.seen.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Whether the dispatcher is gone: it ended (a panic outside the handlers, a listener that
+    /// gave up) or was stopped. A store in this state takes no update until it is restarted.
+    pub fn has_ended(&self) -> bool {
+        self.task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_none_or(JoinHandle::is_finished)
+    }
+
     /// Stops the dispatcher after it has finished the updates it already accepted.
     pub async fn stop(&self) {
         self.stop.stop();

@@ -146,23 +146,40 @@ pub async fn insert(
     secrets: &TenantSecrets,
 ) -> sqlx::Result<Tenant> {
     let id = TenantId(Uuid::new_v4());
+    let status = TenantStatus::Active;
+    insert_as(conn, sealer, id, status, slug, profile, Some(bot), secrets).await
+}
+
+/// Like [`insert`], with the id and status chosen by the caller (a store being restored).
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_as(
+    conn: &mut sqlx::PgConnection,
+    sealer: &Sealer,
+    id: TenantId,
+    status: TenantStatus,
+    slug: &str,
+    profile: &Profile,
+    bot: Option<(i64, &str)>,
+    secrets: &TenantSecrets,
+) -> sqlx::Result<Tenant> {
     let sql = format!(
         "insert into tenants (id, slug, display_name, bot_id, bot_username, branding, settings, locale, \
-         timezone, owner_telegram_id, admin_telegram_ids) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning {COLUMNS}"
+         timezone, owner_telegram_id, admin_telegram_ids, status) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning {COLUMNS}"
     );
     let row = sqlx::query_as::<_, TenantRow>(&sql)
         .bind(id.0)
         .bind(slug)
         .bind(profile.display_name.trim())
-        .bind(bot.0)
-        .bind(bot.1)
+        .bind(bot.map(|b| b.0))
+        .bind(bot.map(|b| b.1))
         .bind(Json(&profile.branding))
         .bind(Json(&profile.settings))
         .bind(profile.locale.as_str())
         .bind(&profile.timezone)
         .bind(profile.owner_telegram_id)
         .bind(&profile.admin_telegram_ids)
+        .bind(status.as_str())
         .fetch_one(&mut *conn)
         .await?;
     sqlx::query(

@@ -447,7 +447,7 @@ fn profile_diff(before: &Profile, after: &Profile) -> (Map<String, Value>, Map<S
 }
 
 /// A fresh `secret_token` for setWebhook: 48 characters of `A-Za-z0-9`.
-fn new_webhook_secret() -> Secret {
+pub(crate) fn new_webhook_secret() -> Secret {
     Secret::new(
         rand::rng()
             .sample_iter(&Alphanumeric)

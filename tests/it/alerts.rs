@@ -1,16 +1,22 @@
 //! Operator alerts: a failed scheduled backup reaches the operators' chat and webhook, without
-//! a secret in the text.
+//! a secret in the text; the database going away and coming back is told once each way; a
+//! store whose updates keep failing is told to the operators and to its owner, and so is its
+//! recovery; a revoked bot token reaches the operators once.
 
 use std::{
+    str::FromStr,
     sync::{Arc, Mutex},
     time::Duration,
 };
 
 use axum::{Json, Router, extract::State, routing::post};
-use serde_json::Value;
+use serde_json::{Value, json};
+use sqlx::{Connection, PgConnection, postgres::PgConnectOptions};
 use tokobot::secret::Secret;
 
-use crate::support::{bot_token, master_key_base64, spawn_host_with};
+use crate::support::{
+    TestHost, bot_token, fake_telegram::Failure, master_key_base64, spawn_host_with, text_update,
+};
 
 /// A tiny HTTP sink that keeps every JSON body posted to `/alerts`.
 async fn sink() -> (String, Arc<Mutex<Vec<Value>>>) {
@@ -80,4 +86,168 @@ async fn a_failed_scheduled_backup_alerts_the_operators_chat_and_webhook() {
     for secret in [master_key_base64(), operator.clone()] {
         assert!(!text.contains(&secret) && !alert.to_string().contains(&secret));
     }
+}
+
+type Received = Arc<Mutex<Vec<Value>>>;
+
+/// Waits until an alert of `condition` with `status` reached the webhook; returns it.
+async fn alert_of(received: &Received, condition: &str, status: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = received
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|a| a["condition"] == condition && a["status"] == status)
+            .cloned();
+        if let Some(alert) = found {
+            return alert;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {condition}/{status} alert; got {:?}",
+            received.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn count(received: &Received, condition: &str, status: &str) -> usize {
+    received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|a| a["condition"] == condition && a["status"] == status)
+        .count()
+}
+
+/// A host whose alerts go to a fresh webhook sink and whose watch looks often.
+async fn watched_host(store_errors: u64) -> (TestHost, Received) {
+    let (url, received) = sink().await;
+    let host = spawn_host_with(|config| {
+        config.alerts.webhook_url = Some(url);
+        config.alerts.debounce = Duration::from_secs(1);
+        config.alerts.check_every = Duration::from_millis(100);
+        config.alerts.store_errors = store_errors;
+        config.alerts.store_window = Duration::from_secs(5);
+    })
+    .await;
+    (host, received)
+}
+
+#[tokio::test]
+async fn the_database_going_away_and_back_is_told_once_each_way_without_a_storm() {
+    let (host, received) = watched_host(1).await;
+    host.create_store("toko-db", 5411, json!({})).await;
+    let url = host.config.database_url.clone().unwrap().expose().clone();
+    let options = PgConnectOptions::from_str(&url).unwrap();
+    let name = options.get_database().unwrap().to_owned();
+    // From the cluster's maintenance database, the host's database stops taking connections
+    // and loses those it had: it is down for the host, and only for this host.
+    let mut admin = PgConnection::connect_with(&options.database("postgres"))
+        .await
+        .unwrap();
+    sqlx::query(&format!(
+        r#"alter database "{name}" allow_connections false"#
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    sqlx::query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1")
+        .bind(&name)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let down = alert_of(&received, "database_unreachable", "firing").await;
+    assert!(
+        down["text"].as_str().unwrap().contains("unreachable"),
+        "{down}"
+    );
+
+    sqlx::query(&format!(
+        r#"alter database "{name}" allow_connections true"#
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    alert_of(&received, "database_unreachable", "resolved").await;
+    // A while after: one alert each way and nothing else, although every store's work failed
+    // while the database was away.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let all = received.lock().unwrap().clone();
+    assert_eq!(all.len(), 2, "{all:?}");
+}
+
+#[tokio::test]
+async fn a_store_whose_updates_keep_failing_is_told_to_operators_and_owner_and_so_is_its_recovery()
+{
+    let (host, received) = watched_host(3).await;
+    host.create_store("toko-gagal", 5412, json!({})).await;
+    let secret = host.webhook_secret(5412);
+    let token = bot_token(5412);
+    // Every answer to the customer fails for good, three times.
+    host.telegram
+        .fail_next(&token, "sendMessage", Failure::BadRequest, 3);
+    for update in 1..=3 {
+        let status = host
+            .deliver(
+                "toko-gagal",
+                Some(&secret),
+                &text_update(update, 62_301, "/start"),
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK);
+    }
+    let alert = alert_of(&received, "store_failing", "firing").await;
+    assert!(
+        alert["text"].as_str().unwrap().contains("toko-gagal"),
+        "{alert}"
+    );
+    // The owner hears it from their own bot, in the store's language.
+    let owner = 777_000;
+    let texts = host.telegram.clone();
+    host.telegram
+        .wait_for("the owner's notice", |_| {
+            texts
+                .sent_texts(&token, owner)
+                .iter()
+                .any(|t| t.contains("bermasalah"))
+        })
+        .await;
+
+    // A whole window without a failure: recovered, once, to both.
+    alert_of(&received, "store_failing", "resolved").await;
+    host.telegram
+        .wait_for("the owner's all-clear", |_| {
+            texts
+                .sent_texts(&token, owner)
+                .iter()
+                .any(|t| t.contains("normal lagi"))
+        })
+        .await;
+    assert_eq!(count(&received, "store_failing", "firing"), 1);
+}
+
+#[tokio::test]
+async fn a_revoked_bot_token_alerts_the_operators_once() {
+    let (host, received) = watched_host(100).await;
+    host.create_store("toko-dicabut", 5413, json!({})).await;
+    let secret = host.webhook_secret(5413);
+    host.telegram.remove_bot(&bot_token(5413));
+    // The next answer meets the revoked token; the store stops.
+    host.deliver(
+        "toko-dicabut",
+        Some(&secret),
+        &text_update(1, 62_401, "/start"),
+    )
+    .await;
+    let alert = alert_of(&received, "bot_token_rejected", "firing").await;
+    let text = alert["text"].as_str().unwrap();
+    assert!(text.contains("toko-dicabut"), "{alert}");
+    assert!(
+        !text.contains(&bot_token(5413)),
+        "no secret in an alert: {alert}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(count(&received, "bot_token_rejected", "firing"), 1);
 }

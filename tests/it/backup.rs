@@ -9,7 +9,7 @@ use tokobot::{
     config::Config,
     crypto::MasterKey,
     db::DatabaseServer,
-    ops::backup::{self, Output, Schedule},
+    ops::backup::{self, Output, Schedule, Source},
     secret::Secret,
     store::stock,
     tenants::repo,
@@ -92,6 +92,17 @@ async fn host_with_a_sale<'a>(host: &'a TestHost, slug: &str, bot: u32) -> (Shop
     (shop, nfx)
 }
 
+/// A backup file to restore, written from `bytes` into `dir`.
+fn backup_file(dir: &std::path::Path, bytes: &[u8]) -> Source {
+    let path = dir.join(format!("restore-{}.tkbak", rand_name()));
+    std::fs::write(&path, bytes).unwrap();
+    Source::open(&path).unwrap()
+}
+
+fn rand_name() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
 async fn take_backup(config: &Config, dir: &std::path::Path) -> Vec<u8> {
     let server = DatabaseServer::open(config).await.unwrap();
     let path = dir.join("host.tkbak");
@@ -123,7 +134,7 @@ async fn a_backup_restores_into_a_fresh_database_with_every_row_and_serves_again
     let fresh = fresh_database().await;
     let target = on_database(&host.config, &fresh);
     let server = DatabaseServer::open(&target).await.unwrap();
-    backup::restore(&target, &server, bytes, false)
+    backup::restore(&target, &server, backup_file(dir.path(), &bytes), false)
         .await
         .unwrap();
     let counts = durable(row_counts(&source).await);
@@ -194,7 +205,7 @@ async fn damaged_foreign_or_misdirected_backups_are_refused_and_change_nothing()
         let fresh = fresh_database().await;
         let target = on_database(config, &fresh);
         let server = DatabaseServer::open(&target).await.unwrap();
-        let error = backup::restore(&target, &server, file, false)
+        let error = backup::restore(&target, &server, backup_file(dir.path(), &file), false)
             .await
             .unwrap_err();
         assert!(format!("{error:#}").contains(reason), "{reason}: {error:#}");
@@ -208,9 +219,14 @@ async fn damaged_foreign_or_misdirected_backups_are_refused_and_change_nothing()
     // A database that holds stores is not overwritten unless told.
     let before = durable(row_counts(&source).await);
     let server = DatabaseServer::open(&host.config).await.unwrap();
-    let error = backup::restore(&host.config, &server, bytes, false)
-        .await
-        .unwrap_err();
+    let error = backup::restore(
+        &host.config,
+        &server,
+        backup_file(dir.path(), &bytes),
+        false,
+    )
+    .await
+    .unwrap_err();
     assert!(format!("{error:#}").contains("--force"), "{error:#}");
     assert_eq!(durable(row_counts(&source).await), before);
 

@@ -27,4 +27,6 @@ mod operations;
 mod overload;
 mod payments;
 mod shop;
+mod store_backup;
+mod supervision;
 mod support;

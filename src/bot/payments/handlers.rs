@@ -5,7 +5,7 @@ use std::sync::Arc;
 use teloxide::types::{CallbackQuery, InlineKeyboardMarkup};
 
 use super::{
-    invoice::{self, Requested},
+    invoice::{self, OrderInvoice, Requested},
     pay_store,
 };
 use crate::{
@@ -28,7 +28,7 @@ pub async fn on_callback(
     bot: &StoreBot,
     q: &CallbackQuery,
     ctx: &Arc<StoreCtx>,
-    t: &Texts,
+    t: &'static Texts,
     callback: Callback,
 ) -> HandlerResult {
     let customer = q.from.id.0 as i64;
@@ -101,35 +101,81 @@ async fn pay_qris(
     bot: &StoreBot,
     q: &CallbackQuery,
     store: &PayStore,
-    t: &Texts,
+    t: &'static Texts,
     customer: i64,
     order: i64,
 ) -> HandlerResult {
-    match invoice::for_order(store, bot, t, customer, order).await? {
-        Requested::Sent(_) => Ok(ui::notice(bot, q, "", false).await?),
+    let order = match invoice::for_order(store, bot, t, customer, order).await? {
+        OrderInvoice::Answered(done) => return answer(bot, q, t, order, done, true).await,
+        OrderInvoice::Create(order) => order,
+    };
+    // Pakasir may take many seconds to make an invoice. The button is answered now and the
+    // invoice made in a task of its own, so that neither this chat's next updates nor the
+    // store's admission places wait for the gateway; the photo follows when it is ready.
+    let Some(creating) = invoice::Creating::begin(store.ctx.tenant_id(), order.id) else {
+        return Ok(ui::notice(bot, q, t.invoice_in_progress, false).await?);
+    };
+    ui::notice(bot, q, t.invoice_in_progress, false).await?;
+    let (bot, q, store, id) = (bot.clone(), q.clone(), store.clone(), order.id);
+    tokio::spawn(async move {
+        let outcome = invoice::create_for_order(&store, &bot, t, customer, order).await;
+        drop(creating);
+        let answered = match outcome {
+            Ok(done) => answer(&bot, &q, t, id, done, false).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = answered {
+            store.ctx.note_handler_error();
+            tracing::error!(
+                error = format!("{error:#}"),
+                order = id,
+                "could not make the QRIS invoice"
+            );
+        }
+    });
+    Ok(())
+}
+
+/// Tells the customer what became of asking for an order's invoice: on the button itself
+/// while it is unanswered (`fresh`), in the chat once it was answered.
+async fn answer(
+    bot: &StoreBot,
+    q: &CallbackQuery,
+    t: &Texts,
+    order: i64,
+    done: Requested,
+    fresh: bool,
+) -> HandlerResult {
+    let text = match done {
+        Requested::Sent(_) if fresh => return Ok(ui::notice(bot, q, "", false).await?),
+        Requested::Sent(_) => return Ok(()),
         Requested::GatewayDown => {
             let keyboard = InlineKeyboardMarkup::new([
                 vec![button(t.retry_button, Callback::PayQris { order })],
                 vec![button(t.pay_balance, Callback::PayBalance { order })],
                 vec![button(t.cancel_order, Callback::Cancel { order })],
             ]);
-            Reply::with(t.gateway_down.to_owned(), keyboard)
-                .show(bot, q)
-                .await
+            let reply = Reply::with(t.gateway_down.to_owned(), keyboard);
+            return if fresh {
+                reply.show(bot, q).await
+            } else {
+                reply.edit(bot, q).await
+            };
         }
-        Requested::BelowMinimum => {
-            let text = fill(
-                t.qris_minimum,
-                &[("minimum", &rupiah(crate::pakasir::client::MIN_AMOUNT))],
-            );
-            Ok(ui::notice(bot, q, &text, true).await?)
-        }
-        Requested::Blocked => Ok(ui::notice(bot, q, t.customer_blocked, true).await?),
-        Requested::InReview => Ok(ui::notice(bot, q, t.payment_in_review, true).await?),
+        Requested::BelowMinimum => fill(
+            t.qris_minimum,
+            &[("minimum", &rupiah(crate::pakasir::client::MIN_AMOUNT))],
+        ),
+        Requested::Blocked => t.customer_blocked.to_owned(),
+        Requested::InReview => t.payment_in_review.to_owned(),
         Requested::NotPayable(status) => {
-            let text = not_payable(t, status.unwrap_or(OrderStatus::AwaitingPayment));
-            Ok(ui::notice(bot, q, text, true).await?)
+            not_payable(t, status.unwrap_or(OrderStatus::AwaitingPayment)).to_owned()
         }
+    };
+    if fresh {
+        Ok(ui::notice(bot, q, &text, true).await?)
+    } else {
+        Reply::text(text).send(bot, ui::chat_of(q)).await
     }
 }
 

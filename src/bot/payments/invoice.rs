@@ -3,6 +3,11 @@
 //! store's `fee_payer` decides an order's base amount: its total (the customer pays the fee on
 //! top) or the largest base whose total stays within it (the store bears the fee).
 
+use std::{
+    collections::HashSet,
+    sync::{LazyLock, Mutex},
+};
+
 use rand::{Rng, distr::Alphanumeric};
 use teloxide::{
     payloads::SendPhotoSetters,
@@ -18,12 +23,13 @@ use crate::{
         texts::{Texts, fill},
         ui::{self, button},
     },
+    db::TenantId,
     pakasir::{Invoice, Method, PakasirError, client::MIN_AMOUNT, fees, qris},
     service::payments::{self as service, Ending, PayStore},
     store::{
         customers::admin as customer_admin,
         money::rupiah,
-        orders::{self, Status as OrderStatus},
+        orders::{self, Order, Status as OrderStatus},
         payments::{self, Kind, NewPayment, Payment, Status},
     },
     tenants::model::FeePayer,
@@ -47,14 +53,26 @@ pub enum Requested {
     InReview,
 }
 
-/// Sends the QRIS invoice of the customer's order, creating it at Pakasir the first time.
+/// What asking for an order's invoice needs: an answer already (the pending invoice was sent
+/// again, or the order cannot be paid), or a new invoice from Pakasir.
+#[derive(Debug)]
+pub enum OrderInvoice {
+    Answered(Requested),
+    /// Pakasir must make one: [`create_for_order`] does, which may take many seconds.
+    Create(Order),
+}
+
+/// The quick part of paying an order by QRIS, from the database alone: sends the pending
+/// invoice again if there is one, or says why the order cannot be paid, or hands back the
+/// order whose invoice must be created.
 pub async fn for_order(
     store: &PayStore,
     bot: &StoreBot,
     t: &Texts,
     customer: i64,
     order_id: i64,
-) -> anyhow::Result<Requested> {
+) -> anyhow::Result<OrderInvoice> {
+    use OrderInvoice::Answered;
     let ctx = &store.ctx;
     let tenant = ctx.tenant();
     let mut tx = ctx.db.tenant(tenant.id).await?;
@@ -64,25 +82,44 @@ pub async fn for_order(
     let existing = payments::of_order(&mut tx, order_id).await?;
     tx.commit().await?;
     let Some(order) = order else {
-        return Ok(Requested::NotPayable(None));
+        return Ok(Answered(Requested::NotPayable(None)));
     };
     match existing {
         Some(payment) if payment.status == Status::Pending => {
             send(bot, ctx, t, &payment, Some(&order.code)).await?;
-            return Ok(Requested::Sent(payment.id));
+            return Ok(Answered(Requested::Sent(payment.id)));
         }
         Some(payment) if payment.status == Status::Completed => {
-            return Ok(Requested::NotPayable(Some(OrderStatus::Paid)));
+            return Ok(Answered(Requested::NotPayable(Some(OrderStatus::Paid))));
         }
-        Some(payment) if payment.status == Status::Review => return Ok(Requested::InReview),
+        Some(payment) if payment.status == Status::Review => {
+            return Ok(Answered(Requested::InReview));
+        }
         _ => {}
     }
     if order.status != OrderStatus::AwaitingPayment {
-        return Ok(Requested::NotPayable(Some(order.status)));
+        return Ok(Answered(Requested::NotPayable(Some(order.status))));
     }
     if order.expires_at <= OffsetDateTime::now_utc() {
-        return Ok(Requested::NotPayable(Some(OrderStatus::Expired)));
+        return Ok(Answered(Requested::NotPayable(Some(OrderStatus::Expired))));
     }
+    if base_amount(tenant.settings.fee_payer, order.total).is_none() {
+        return Ok(Answered(Requested::BelowMinimum));
+    }
+    Ok(OrderInvoice::Create(order))
+}
+
+/// Creates the invoice of `order` at Pakasir, records it and sends it: the slow part of paying
+/// by QRIS, which callers run off the update path.
+pub async fn create_for_order(
+    store: &PayStore,
+    bot: &StoreBot,
+    t: &Texts,
+    customer: i64,
+    order: Order,
+) -> anyhow::Result<Requested> {
+    let ctx = &store.ctx;
+    let tenant = ctx.tenant();
     let Some(base) = base_amount(tenant.settings.fee_payer, order.total) else {
         return Ok(Requested::BelowMinimum);
     };
@@ -379,4 +416,32 @@ async fn store_bears_fee(ctx: &StoreCtx, payment: &Payment) -> anyhow::Result<Op
     Ok(order
         .map(|o| o.total)
         .filter(|&price| payment.amount < price))
+}
+
+/// The orders whose invoice is being created in this process, so that a second press of the
+/// button while Pakasir is still working does not ask for a second invoice.
+static CREATING: LazyLock<Mutex<HashSet<(TenantId, i64)>>> = LazyLock::new(Default::default);
+
+/// Marks an order's invoice as being created until dropped; `None` when it already is.
+pub struct Creating((TenantId, i64));
+
+impl Creating {
+    pub fn begin(tenant: TenantId, order_id: i64) -> Option<Self> {
+        let key = (tenant, order_id);
+        let fresh = CREATING
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key);
+        // Built only when fresh: a `Creating` dropped here would remove the other's mark.
+        fresh.then(|| Self(key))
+    }
+}
+
+impl Drop for Creating {
+    fn drop(&mut self) {
+        CREATING
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.0);
+    }
 }

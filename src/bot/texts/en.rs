@@ -156,4 +156,7 @@ pub(super) static EN: Texts = Texts {
     payment_review_alert: "⚠️ <b>A payment needs checking</b>\nInvoice <code>{reference}</code>: Pakasir's record differs from the store's ({facts}; Pakasir's value first).\nIt is no longer checked automatically. Look the transaction up in the Pakasir dashboard. If the customer paid, mark the order paid with /lunas {reference} (for a top-up: adjust their balance). If not, leave it: the order ends at its time limit and its stock goes back on sale.",
     paid_free: "✅ Order {code} is free (total Rp0) and paid at once. Your goods are on their way.",
     method_free: "free (total Rp0)",
+    store_errors_alert: "⚠️ <b>Your store is having trouble.</b>\n{errors} customer messages failed in the last {minutes} minutes. Try /start to check the bot; if it keeps failing, contact the host's operators.",
+    store_errors_recovered: "✅ Your store works normally again: no customer message failed in the last few minutes.",
+    invoice_in_progress: "⏳ Creating your QRIS invoice, one moment…",
 };

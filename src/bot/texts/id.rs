@@ -156,4 +156,7 @@ pub(super) static ID: Texts = Texts {
     payment_review_alert: "⚠️ <b>Pembayaran perlu dicek</b>\nInvoice <code>{reference}</code>: data di Pakasir berbeda dengan invoice toko ({facts}; nilai Pakasir lebih dulu).\nPembayaran ini tidak dicek otomatis lagi. Lihat transaksinya di dashboard Pakasir. Kalau pelanggan sudah membayar, tandai pesanannya lunas dengan /lunas {reference} (untuk deposit: tambahkan saldonya). Kalau belum, biarkan saja: pesanan berakhir sendiri saat batas waktunya dan stoknya dijual lagi.",
     paid_free: "✅ Pesanan {code} gratis (total Rp0) dan langsung lunas. Barang dikirim sekarang.",
     method_free: "gratis (total Rp0)",
+    store_errors_alert: "⚠️ <b>Toko kamu sedang bermasalah.</b>\n{errors} pesan pelanggan gagal diproses dalam {minutes} menit terakhir. Coba /start untuk memeriksa bot; bila masih gagal, hubungi operator hosting.",
+    store_errors_recovered: "✅ Toko kamu berjalan normal lagi: tidak ada pesan pelanggan yang gagal diproses beberapa menit terakhir.",
+    invoice_in_progress: "⏳ Sedang membuat QRIS, tunggu sebentar…",
 };

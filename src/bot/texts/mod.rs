@@ -235,6 +235,11 @@ pub struct Texts {
     /// An order whose total is zero, paid at checkout: `{code}`.
     pub paid_free: &'static str,
     pub method_free: &'static str,
+    /// To the owner: `{errors}`, `{minutes}`.
+    pub store_errors_alert: &'static str,
+    pub store_errors_recovered: &'static str,
+    /// The QRIS button's answer while Pakasir makes the invoice.
+    pub invoice_in_progress: &'static str,
 }
 
 /// The catalogue of `locale`.

@@ -102,7 +102,12 @@ pub fn dump(
 /// Restores a custom-format dump into the target database in one transaction: it either all
 /// lands or nothing changes. Objects are dropped first (`--clean`), so a database that holds
 /// only the schema (a host that started once) takes the dump as well as an empty one.
-pub fn restore(target: &Target, dump: &[u8]) -> anyhow::Result<()> {
+/// `feed` writes the dump into `pg_restore`'s input; when it fails, `pg_restore` sees its input
+/// end early and rolls back.
+pub fn restore(
+    target: &Target,
+    feed: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let mut command = target.command("pg_restore")?;
     command
         .args([
@@ -119,10 +124,12 @@ pub fn restore(target: &Target, dump: &[u8]) -> anyhow::Result<()> {
         .stderr(Stdio::piped());
     let mut child = command.spawn().context("cannot run pg_restore")?;
     let mut stdin = child.stdin.take().expect("stdin is piped");
-    let fed = stdin.write_all(dump);
+    let fed = feed(&mut stdin);
     drop(stdin);
-    finish(child, "pg_restore")?;
-    fed.context("cannot feed the dump to pg_restore")
+    let finished = finish(child, "pg_restore");
+    // A dump that could not be read whole explains the failure better than pg_restore does.
+    fed.context("cannot feed the dump to pg_restore")?;
+    finished
 }
 
 fn finish(child: Child, tool: &str) -> anyhow::Result<()> {

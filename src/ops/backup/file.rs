@@ -10,8 +10,8 @@
 //! named in the header. A piece's nonce is the file's random prefix and the piece's index, and
 //! its associated data is the header, the index and whether it is the last piece: pieces cannot
 //! be reordered, dropped or taken from another file, and a file cut at a piece boundary lacks
-//! its last piece. The trailing checksum lets a damaged file be named as such before any key
-//! is tried. Reading verifies everything before handing out a single byte of the dump.
+//! its last piece. The trailing checksum names a damaged file as such. Both writing and reading
+//! go one piece at a time, so a backup never needs the size of the database in memory.
 
 use std::io::{self, Read, Write};
 
@@ -168,34 +168,34 @@ pub fn write(sealer: &Sealer, mut plain: impl Read, out: impl Write) -> anyhow::
     Ok(header)
 }
 
-/// Checks a whole backup file held in `file` (its checksum, header, key and every piece) and
-/// returns its header and the dump it holds, or says exactly what is wrong with it.
+/// Checks a whole backup file held in memory and returns its header and the plain text it
+/// holds, or says exactly what is wrong with it.
 pub fn read(sealer: &Sealer, file: &[u8]) -> anyhow::Result<(Header, Vec<u8>)> {
-    let mut dump = Vec::new();
-    let header = read_into(sealer, file, &mut dump)?;
-    Ok((header, dump))
+    let mut plain = Vec::new();
+    let header = read_into(sealer, file, &mut plain)?;
+    Ok((header, plain))
 }
 
-/// Like [`read`], but writes the dump to `out` piece by piece once the file has been checked.
-pub fn read_into(sealer: &Sealer, file: &[u8], mut out: impl Write) -> anyhow::Result<Header> {
-    let header = check(sealer, file)?;
-    for piece in pieces(sealer, &header, file) {
-        out.write_all(&piece?)?;
-    }
-    out.flush()?;
-    Ok(header)
+/// Verifies a backup file without keeping its contents: the header, the key, every piece and
+/// the checksum, reading one piece at a time.
+pub fn check(sealer: &Sealer, input: impl Read) -> anyhow::Result<Header> {
+    read_into(sealer, input, io::sink())
 }
 
-/// Verifies the file without keeping its contents: the checksum, the key and every piece.
-pub fn check(sealer: &Sealer, file: &[u8]) -> anyhow::Result<Header> {
-    let header = Header::parse(file)?;
-    if file.len() < HEADER_LEN + 4 + TAG_LEN + CHECKSUM_LEN {
-        bail!("the backup file is truncated");
-    }
-    let (body, checksum) = file.split_at(file.len() - CHECKSUM_LEN);
-    if Sha256::digest(body).as_slice() != checksum {
-        bail!("the backup file is truncated or corrupt (its checksum does not match)");
-    }
+/// Reads a backup file from `input` one piece at a time and writes each piece's plain text to
+/// `out` as soon as it has been opened, so neither the file nor its contents are ever held
+/// whole. Each piece is authenticated before it is written, but the file's end (its last piece
+/// and checksum) is known only at the end: a caller that must not act on part of a file
+/// [`check`]s it first.
+pub fn read_into(sealer: &Sealer, input: impl Read, mut out: impl Write) -> anyhow::Result<Header> {
+    let mut input = Input::new(input);
+    let header = match input
+        .take(HEADER_LEN)
+        .context("cannot read the backup file")?
+    {
+        Some(bytes) => Header::parse(&bytes)?,
+        None => bail!("this is not a tokobot backup file"),
+    };
     if !sealer.has_key(&header.key_id) {
         bail!(
             "this backup was encrypted with master key {}, which is not configured here \
@@ -204,55 +204,86 @@ pub fn check(sealer: &Sealer, file: &[u8]) -> anyhow::Result<Header> {
             header.key_hex()
         );
     }
-    for piece in pieces(sealer, &header, file) {
-        piece?;
+    let mut index: u32 = 0;
+    loop {
+        let len_bytes = input
+            .take(4)?
+            .context("the backup file is truncated (a piece is missing)")?;
+        let len = u32::from_be_bytes(len_bytes[..].try_into().expect("4 bytes")) as usize;
+        // A damaged length must not make us allocate gigabytes before the tag says it is wrong.
+        if len > PIECE + TAG_LEN {
+            bail!("the backup file is corrupt (a piece has an impossible length)");
+        }
+        let sealed = input
+            .take(len)?
+            .context("the backup file is truncated (a piece is cut short)")?;
+        // The piece is the last one when only the checksum follows it.
+        let after = input.fill(CHECKSUM_LEN + 1)?;
+        if after < CHECKSUM_LEN {
+            bail!("the backup file is truncated (its checksum is missing)");
+        }
+        let last = after == CHECKSUM_LEN;
+        let plain = sealer
+            .open_piece(
+                &header.key_id,
+                &header.nonce(index),
+                &sealed,
+                &header.aad(index, last),
+            )
+            .context("the backup file is corrupt or was not written by this key")?;
+        out.write_all(&plain)?;
+        if last {
+            break;
+        }
+        index = index
+            .checked_add(1)
+            .context("the backup file is corrupt (too many pieces)")?;
     }
+    if input.hash.finalize().as_slice() != input.ahead.as_slice() {
+        bail!("the backup file is truncated or corrupt (its checksum does not match)");
+    }
+    out.flush()?;
     Ok(header)
 }
 
-/// The file's pieces, decrypted in order; the last one must be marked last and end the body.
-fn pieces<'a>(
-    sealer: &'a Sealer,
-    header: &'a Header,
-    file: &'a [u8],
-) -> impl Iterator<Item = anyhow::Result<Vec<u8>>> + 'a {
-    let body = &file[HEADER_LEN..file.len() - CHECKSUM_LEN];
-    let mut at = 0usize;
-    let mut index: u32 = 0;
-    let mut finished = false;
-    std::iter::from_fn(move || {
-        if finished {
-            return None;
+/// A backup file being read: what was taken so far is hashed, and a little is read ahead so
+/// that the checksum at the end is recognised before it would be taken for a piece.
+struct Input<R> {
+    inner: io::BufReader<R>,
+    ahead: Vec<u8>,
+    hash: Sha256,
+}
+
+impl<R: Read> Input<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner: io::BufReader::with_capacity(64 * 1024, inner),
+            ahead: Vec::new(),
+            hash: Sha256::new(),
         }
-        let result = (|| {
-            let len_bytes = body
-                .get(at..at + 4)
-                .context("the backup file is truncated (a piece is missing)")?;
-            let len = u32::from_be_bytes(len_bytes.try_into().expect("4 bytes")) as usize;
-            let sealed = body
-                .get(at + 4..at + 4 + len)
-                .context("the backup file is truncated (a piece is cut short)")?;
-            at += 4 + len;
-            let last = at == body.len();
-            let plain = sealer
-                .open_piece(
-                    &header.key_id,
-                    &header.nonce(index),
-                    sealed,
-                    &header.aad(index, last),
-                )
-                .context("the backup file is corrupt or was not written by this key")?;
-            index += 1;
-            if last {
-                finished = true;
-            }
-            Ok(plain)
-        })();
-        if result.is_err() {
-            finished = true;
+    }
+
+    /// Reads ahead until `n` bytes are waiting or the input ends; returns how many wait.
+    fn fill(&mut self, n: usize) -> io::Result<usize> {
+        let have = self.ahead.len();
+        if have < n {
+            self.ahead.resize(n, 0);
+            let got = read_full(&mut self.inner, &mut self.ahead[have..])?;
+            self.ahead.truncate(have + got);
         }
-        Some(result)
-    })
+        Ok(self.ahead.len())
+    }
+
+    /// The next `n` bytes, or `None` when the input ends before them.
+    fn take(&mut self, n: usize) -> io::Result<Option<Vec<u8>>> {
+        if self.fill(n)? < n {
+            return Ok(None);
+        }
+        let rest = self.ahead.split_off(n);
+        let taken = std::mem::replace(&mut self.ahead, rest);
+        self.hash.update(&taken);
+        Ok(Some(taken))
+    }
 }
 
 #[cfg(test)]
@@ -299,14 +330,19 @@ mod tests {
         assert!(message(check(&sealer(1), &file[..file.len() - 100])).contains("truncated"));
         let mut flipped = file.clone();
         flipped[HEADER_LEN + 50] ^= 1;
-        assert!(message(check(&sealer(1), &flipped)).contains("corrupt"));
-        assert!(message(check(&sealer(2), &file)).contains("not configured"));
-        assert!(message(check(&sealer(1), b"hello, world")).contains("not a tokobot backup"));
+        assert!(message(check(&sealer(1), &flipped[..])).contains("corrupt"));
+        assert!(message(check(&sealer(2), &file[..])).contains("not configured"));
+        assert!(message(check(&sealer(1), &b"hello, world"[..])).contains("not a tokobot backup"));
 
         // A file cut at a piece boundary, with a checksum made to match, still lacks its end.
         let first_piece_end = HEADER_LEN + 4 + PIECE + TAG_LEN;
         let mut cut = file[..first_piece_end].to_vec();
         cut.extend_from_slice(&Sha256::digest(&cut));
-        assert!(message(check(&sealer(1), &cut)).contains("corrupt"));
+        assert!(message(check(&sealer(1), &cut[..])).contains("corrupt"));
+
+        // A damaged piece length is refused before anything of that size is allocated.
+        let mut huge = file.clone();
+        huge[HEADER_LEN..HEADER_LEN + 4].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(message(check(&sealer(1), &huge[..])).contains("impossible length"));
     }
 }

@@ -123,12 +123,22 @@ pub async fn take(
 
 /// A new backup's path in `dir` (created when missing), named by the time in UTC.
 pub fn new_path(dir: &Path) -> anyhow::Result<PathBuf> {
+    stamped(dir, PREFIX)
+}
+
+/// A new store backup's path in `dir`: `store-<slug>-<time>.tkbak`, a name the schedule's
+/// retention never counts or removes.
+pub fn new_store_path(dir: &Path, slug: &str) -> anyhow::Result<PathBuf> {
+    stamped(dir, &format!("store-{slug}-"))
+}
+
+fn stamped(dir: &Path, prefix: &str) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the backup dir {}", dir.display()))?;
     let stamp = OffsetDateTime::now_utc().format(format_description!(
         "[year][month][day]T[hour][minute][second].[subsecond digits:3]Z"
     ))?;
-    Ok(dir.join(format!("{PREFIX}{stamp}{SUFFIX}")))
+    Ok(dir.join(format!("{prefix}{stamp}{SUFFIX}")))
 }
 
 /// The backups in `dir`, oldest first (their names sort by time).

@@ -1,6 +1,8 @@
 //! When the gateway fails: the customer can retry, the owner is alerted once per streak, and
 //! an admin can mark an order paid by hand.
 
+use std::time::{Duration, Instant};
+
 use serde_json::json;
 use tokobot::bot::callbacks::Callback;
 
@@ -116,4 +118,62 @@ async fn an_admin_marks_an_order_paid_by_hand_and_the_audit_log_records_it() {
             json!({"status": "paid", "payment_method": "manual"}),
         )]
     );
+}
+
+#[tokio::test]
+async fn a_slow_gateway_holds_up_neither_the_customer_nor_the_store() {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "toko-lambat", 3603).await;
+    let order = shop.checkout(BUYER, "ML", 1).await;
+    let photos = shop.photos(BUYER).len();
+    host.pakasir.fail_next(
+        "transactioncreate",
+        FakeFailure::Slow(Duration::from_secs(4)),
+        1,
+    );
+    shop.press(
+        BUYER,
+        Callback::PayQris {
+            order: order.order_id,
+        },
+    )
+    .await;
+    // While Pakasir makes the invoice, the same customer's next message is answered at once:
+    // the update that asked for the invoice does not wait for it.
+    let (token, telegram) = (shop.token(), host.telegram.clone());
+    let before = telegram.sent_texts(&token, BUYER).len();
+    let asked = Instant::now();
+    shop.say(BUYER, "/start").await;
+    host.telegram
+        .wait_for("the answer to /start", |_| {
+            telegram.sent_texts(&token, BUYER).len() > before
+        })
+        .await;
+    assert!(
+        asked.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert_eq!(
+        shop.photos(BUYER).len(),
+        photos,
+        "the invoice is still being made"
+    );
+    // A second press meanwhile asks Pakasir for nothing more.
+    shop.press(
+        BUYER,
+        Callback::PayQris {
+            order: order.order_id,
+        },
+    )
+    .await;
+    // And the invoice arrives when it is ready, once.
+    shop.wait_photos(BUYER, photos + 1).await;
+    let creates = host
+        .pakasir
+        .calls()
+        .into_iter()
+        .filter(|(path, _)| path.contains("transactioncreate"))
+        .count();
+    assert_eq!(creates, 1);
 }

@@ -67,6 +67,8 @@ pub enum Failure {
     Unauthorized,
     /// Note that teloxide sleeps 10 seconds after any 5xx answer before it reports the error.
     ServerError,
+    /// A 400 that no retry helps with, as for a chat that does not exist.
+    BadRequest,
 }
 
 impl Failure {
@@ -87,6 +89,7 @@ impl Failure {
             ),
             Self::Unauthorized => error(StatusCode::UNAUTHORIZED, "Unauthorized"),
             Self::ServerError => error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+            Self::BadRequest => error(StatusCode::BAD_REQUEST, "Bad Request: chat not found"),
         }
     }
 }

@@ -1,6 +1,9 @@
 //! Alerts to the host's operators (SPEC §3.6): a Telegram chat (`TOKOBOT_OPERATOR_BOT_TOKEN`,
 //! `TOKOBOT_OPERATOR_CHAT_ID`) and/or JSON POSTs to `TOKOBOT_ALERT_WEBHOOK_URL`.
 //!
+//! This module sends alerts and watches the database; [`monitor`] watches the disk, the stores
+//! and their bot tokens, and tells a store's owner through their own bot as well.
+//!
 //! A condition alerts only once it has lasted the debounce period, so a database blip shorter
 //! than that wakes nobody; once it has alerted, its end is announced. Texts name the condition
 //! and never carry a secret (errors from HTTP clients are stripped of their URLs, which may hold
@@ -13,12 +16,24 @@ use tokio::sync::watch;
 
 use crate::{db::Db, secret::Secret};
 
-/// Where operator alerts go, and how long a condition must last before it alerts.
+pub mod monitor;
+
+/// Where operator alerts go, how long a condition must last before it alerts, and the
+/// thresholds of the host's [`monitor`].
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub telegram: Option<(Secret, i64)>,
     pub webhook_url: Option<String>,
     pub debounce: Duration,
+    /// The share of the data dir's disk in use, in percent, from which operators are alerted
+    /// (`TOKOBOT_ALERT_DISK_PERCENT`).
+    pub disk_percent: u8,
+    /// How many failed updates of one store within `store_window` make it "failing"
+    /// (`TOKOBOT_ALERT_STORE_ERRORS`).
+    pub store_errors: u64,
+    pub store_window: Duration,
+    /// How often the watch looks.
+    pub check_every: Duration,
 }
 
 impl Default for Settings {
@@ -27,6 +42,10 @@ impl Default for Settings {
             telegram: None,
             webhook_url: None,
             debounce: Duration::from_secs(60),
+            disk_percent: 90,
+            store_errors: 20,
+            store_window: Duration::from_secs(5 * 60),
+            check_every: Duration::from_secs(15),
         }
     }
 }
