@@ -20,7 +20,7 @@ use crate::support::{
 const OWNER: i64 = 777000;
 
 /// Adds `count` customers with ids from `first`, as if each had written to the bot once.
-async fn add_customers(shop: &Shop<'_>, first: i64, count: i64) -> Vec<i64> {
+pub(crate) async fn add_customers(shop: &Shop<'_>, first: i64, count: i64) -> Vec<i64> {
     let ids: Vec<i64> = (first..first + count).collect();
     let mut tx = shop.tx().await;
     sqlx::query(
@@ -36,7 +36,7 @@ async fn add_customers(shop: &Shop<'_>, first: i64, count: i64) -> Vec<i64> {
     ids
 }
 
-async fn start_broadcast(shop: &Shop<'_>, body: Value) -> Value {
+pub(crate) async fn start_broadcast(shop: &Shop<'_>, body: Value) -> Value {
     let token = shop.host.owner_token(&shop.slug).await;
     let path = format!("/api/v1/tenants/{}/broadcasts", shop.slug);
     let (status, created) = shop
@@ -47,7 +47,7 @@ async fn start_broadcast(shop: &Shop<'_>, body: Value) -> Value {
     created
 }
 
-async fn get_broadcast(host: &TestHost, slug: &str, id: i64) -> Value {
+pub(crate) async fn get_broadcast(host: &TestHost, slug: &str, id: i64) -> Value {
     let token = host.owner_token(slug).await;
     let path = format!("/api/v1/tenants/{slug}/broadcasts/{id}");
     let (status, body) = host.api(Method::GET, &path, Some(&token), None).await;
@@ -56,7 +56,7 @@ async fn get_broadcast(host: &TestHost, slug: &str, id: i64) -> Value {
 }
 
 /// Polls the API until the broadcast is done (or cancelled), within `limit`.
-async fn wait_finished(host: &TestHost, slug: &str, id: i64, limit: Duration) -> Value {
+pub(crate) async fn wait_finished(host: &TestHost, slug: &str, id: i64, limit: Duration) -> Value {
     let deadline = Instant::now() + limit;
     loop {
         let current = get_broadcast(host, slug, id).await;
@@ -72,7 +72,7 @@ async fn wait_finished(host: &TestHost, slug: &str, id: i64, limit: Duration) ->
 }
 
 /// The successful sends of `text` by the bot, per chat.
-fn deliveries(host: &TestHost, bot: u32, text: &str) -> HashMap<i64, usize> {
+pub(crate) fn deliveries(host: &TestHost, bot: u32, text: &str) -> HashMap<i64, usize> {
     let mut per_chat = HashMap::new();
     for call in attempts(host, bot, text) {
         if call.status == 200 {
@@ -83,7 +83,7 @@ fn deliveries(host: &TestHost, bot: u32, text: &str) -> HashMap<i64, usize> {
 }
 
 /// Every send of `text` the bot attempted (refused ones too), in order.
-fn attempts(host: &TestHost, bot: u32, text: &str) -> Vec<Recorded> {
+pub(crate) fn attempts(host: &TestHost, bot: u32, text: &str) -> Vec<Recorded> {
     let token = bot_token(bot);
     host.telegram
         .requests()
@@ -93,7 +93,7 @@ fn attempts(host: &TestHost, bot: u32, text: &str) -> Vec<Recorded> {
         .collect()
 }
 
-fn chat_of(call: &Recorded) -> i64 {
+pub(crate) fn chat_of(call: &Recorded) -> i64 {
     match &call.body["chat_id"] {
         Value::Number(n) => n.as_i64().unwrap(),
         Value::String(s) => s.parse().unwrap(),
@@ -103,7 +103,7 @@ fn chat_of(call: &Recorded) -> i64 {
 
 /// Asserts that no second of the sends holds more than `per_second` of them: any
 /// `per_second + 1` consecutive sends span at least a second (less 5% for timer jitter).
-fn assert_paced(sends: &[Recorded], per_second: usize) {
+pub(crate) fn assert_paced(sends: &[Recorded], per_second: usize) {
     for window in sends.windows(per_second + 1) {
         let span = window[per_second].at - window[0].at;
         assert!(
