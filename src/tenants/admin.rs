@@ -28,6 +28,7 @@ pub enum SettingChange {
     Locale(Locale),
     Notification(Notification, bool),
     ProtectContent(bool),
+    BroadcastPerSecond(u32),
 }
 
 impl SettingChange {
@@ -39,6 +40,7 @@ impl SettingChange {
             SettingChange::DepositMinimum(v) => settings.deposit_minimum = Some(v),
             SettingChange::FeePayer(v) => settings.fee_payer = Some(v),
             SettingChange::ProtectContent(v) => settings.protect_content = Some(v),
+            SettingChange::BroadcastPerSecond(v) => settings.broadcast_per_second = Some(v),
             SettingChange::Notification(which, on) => {
                 settings.notifications = Some(NotificationsPatch::switch(which, on));
             }

@@ -35,6 +35,7 @@ enum Number {
     InvoiceTtl,
     LowStockThreshold,
     DepositMinimum,
+    BroadcastPerSecond,
 }
 
 impl Number {
@@ -43,6 +44,7 @@ impl Number {
             Number::InvoiceTtl => "ttl",
             Number::LowStockThreshold => "low",
             Number::DepositMinimum => "dep",
+            Number::BroadcastPerSecond => "bps",
         }
     }
 
@@ -51,6 +53,7 @@ impl Number {
             Number::InvoiceTtl,
             Number::LowStockThreshold,
             Number::DepositMinimum,
+            Number::BroadcastPerSecond,
         ]
         .into_iter()
         .find(|n| n.code() == code)
@@ -62,6 +65,7 @@ impl Number {
             Number::InvoiceTtl => settings.invoice_ttl_minutes.to_string(),
             Number::LowStockThreshold => settings.low_stock_threshold.to_string(),
             Number::DepositMinimum => rupiah(settings.deposit_minimum),
+            Number::BroadcastPerSecond => settings.broadcast_per_second.to_string(),
         }
     }
 
@@ -71,6 +75,7 @@ impl Number {
             Number::InvoiceTtl => (t.ttl_prompt, t.ttl_invalid),
             Number::LowStockThreshold => (t.threshold_prompt, t.threshold_invalid),
             Number::DepositMinimum => (t.deposit_prompt, t.deposit_invalid),
+            Number::BroadcastPerSecond => (t.broadcast_prompt, t.broadcast_invalid),
         }
     }
 
@@ -85,6 +90,7 @@ impl Number {
             Number::InvoiceTtl => SettingChange::InvoiceTtlMinutes(digits.parse().ok()?),
             Number::LowStockThreshold => SettingChange::LowStockThreshold(digits.parse().ok()?),
             Number::DepositMinimum => SettingChange::DepositMinimum(digits.parse().ok()?),
+            Number::BroadcastPerSecond => SettingChange::BroadcastPerSecond(digits.parse().ok()?),
         })
     }
 }
@@ -195,6 +201,7 @@ fn screen(cx: &Cx, tenant: &Tenant) -> (String, InlineKeyboardMarkup) {
             ("deposit", &rupiah(settings.deposit_minimum)),
             ("fee_payer", fee_payer),
             ("language", language),
+            ("broadcast", &settings.broadcast_per_second.to_string()),
         ],
     );
     let button = |label: String, parts: &[&dyn std::fmt::Display]| {
@@ -232,6 +239,10 @@ fn screen(cx: &Cx, tenant: &Tenant) -> (String, InlineKeyboardMarkup) {
                 )],
             ),
             &[&"pc"],
+        )],
+        vec![button(
+            t.broadcast_button.to_owned(),
+            &[&"n", &Number::BroadcastPerSecond.code()],
         )],
     ];
     for which in Notification::ALL {

@@ -3,7 +3,7 @@
 use crate::tenants::model::Locale;
 
 pub struct SettingsTexts {
-    /// `{ttl}`, `{threshold}`, `{deposit}`, `{fee_payer}`, `{language}`.
+    /// `{ttl}`, `{threshold}`, `{deposit}`, `{fee_payer}`, `{language}`, `{broadcast}`.
     pub title: &'static str,
     pub ttl_button: &'static str,
     pub threshold_button: &'static str,
@@ -16,6 +16,7 @@ pub struct SettingsTexts {
     pub language_button: &'static str,
     /// `{state}`: whether delivered goods are protected from forwarding and saving.
     pub protect_button: &'static str,
+    pub broadcast_button: &'static str,
     pub language_id: &'static str,
     pub language_en: &'static str,
     pub switch_on: &'static str,
@@ -33,11 +34,14 @@ pub struct SettingsTexts {
     /// `{value}`.
     pub deposit_prompt: &'static str,
     pub deposit_invalid: &'static str,
+    /// `{value}`.
+    pub broadcast_prompt: &'static str,
+    pub broadcast_invalid: &'static str,
     pub saved: &'static str,
 }
 
 pub const ID: SettingsTexts = SettingsTexts {
-    title: "🔧 <b>Pengaturan toko</b>\n⏱ Batas waktu invoice: {ttl} menit\n⚠️ Batas stok menipis: {threshold}\n💰 Deposit minimum: {deposit}\n💳 Biaya QRIS ditanggung: {fee_payer}\n🌐 Bahasa bot: {language}\n\n🔔 Notifikasi untuk pemilik dan admin: tekan untuk menyalakan atau mematikan.",
+    title: "🔧 <b>Pengaturan toko</b>\n⏱ Batas waktu invoice: {ttl} menit\n⚠️ Batas stok menipis: {threshold}\n💰 Deposit minimum: {deposit}\n💳 Biaya QRIS ditanggung: {fee_payer}\n🌐 Bahasa bot: {language}\n📣 Kecepatan broadcast: {broadcast} pesan/detik\n\n🔔 Notifikasi untuk pemilik dan admin: tekan untuk menyalakan atau mematikan.",
     ttl_button: "⏱ Batas waktu invoice",
     threshold_button: "⚠️ Batas stok menipis",
     deposit_button: "💰 Deposit minimum",
@@ -46,6 +50,7 @@ pub const ID: SettingsTexts = SettingsTexts {
     fee_store: "toko",
     language_button: "🌐 Bahasa: {language}",
     protect_button: "{state} 🔒 Barang tidak bisa diteruskan/disimpan",
+    broadcast_button: "📣 Kecepatan broadcast",
     language_id: "Indonesia",
     language_en: "English",
     switch_on: "✅",
@@ -60,11 +65,13 @@ pub const ID: SettingsTexts = SettingsTexts {
     threshold_invalid: "Ketik angka 0 sampai 100000, misalnya 5.",
     deposit_prompt: "Ketik deposit minimum dalam rupiah, 1000 sampai 100000000. Sekarang: {value}.",
     deposit_invalid: "Ketik angka 1000 sampai 100000000, misalnya 10000.",
+    broadcast_prompt: "Ketik kecepatan broadcast, 1 sampai 25 pesan per detik. Sekarang: {value}.",
+    broadcast_invalid: "Ketik angka 1 sampai 25, misalnya 20.",
     saved: "✅ Pengaturan disimpan.",
 };
 
 pub const EN: SettingsTexts = SettingsTexts {
-    title: "🔧 <b>Store settings</b>\n⏱ Invoice lifetime: {ttl} minutes\n⚠️ Low-stock threshold: {threshold}\n💰 Deposit minimum: {deposit}\n💳 QRIS fee paid by: {fee_payer}\n🌐 Bot language: {language}\n\n🔔 Notices to the owner and admins: press to switch on or off.",
+    title: "🔧 <b>Store settings</b>\n⏱ Invoice lifetime: {ttl} minutes\n⚠️ Low-stock threshold: {threshold}\n💰 Deposit minimum: {deposit}\n💳 QRIS fee paid by: {fee_payer}\n🌐 Bot language: {language}\n📣 Broadcast speed: {broadcast} messages/second\n\n🔔 Notices to the owner and admins: press to switch on or off.",
     ttl_button: "⏱ Invoice lifetime",
     threshold_button: "⚠️ Low-stock threshold",
     deposit_button: "💰 Deposit minimum",
@@ -73,6 +80,7 @@ pub const EN: SettingsTexts = SettingsTexts {
     fee_store: "store",
     language_button: "🌐 Language: {language}",
     protect_button: "{state} 🔒 Goods cannot be forwarded or saved",
+    broadcast_button: "📣 Broadcast speed",
     language_id: "Indonesia",
     language_en: "English",
     switch_on: "✅",
@@ -87,6 +95,8 @@ pub const EN: SettingsTexts = SettingsTexts {
     threshold_invalid: "Type a number from 0 to 100000, for example 5.",
     deposit_prompt: "Type the deposit minimum in rupiah, 1000 to 100000000. Now: {value}.",
     deposit_invalid: "Type a number from 1000 to 100000000, for example 10000.",
+    broadcast_prompt: "Type the broadcast speed, 1 to 25 messages a second. Now: {value}.",
+    broadcast_invalid: "Type a number from 1 to 25, for example 20.",
     saved: "✅ Settings saved.",
 };
 
