@@ -20,9 +20,11 @@
 //! - `payments/`: QRIS invoices, the customer's payment buttons, payment messages; confirming
 //!   and ending payments is `service::payments`, which this calls.
 //! - `snk.rs`: customers fulfil products' terms (SNK); admins review the submissions.
+//! - `broadcast_photo.rs`: a broadcast's photo checked with Telegram before it is queued.
 
 pub mod admin;
 pub mod antispam;
+pub mod broadcast_photo;
 pub mod callbacks;
 pub mod customer;
 pub mod delivery;

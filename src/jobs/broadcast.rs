@@ -34,7 +34,7 @@ use teloxide::{
 use tokio::{sync::watch, task::JoinHandle, time::MissedTickBehavior};
 
 use crate::{
-    bot::StoreCtx,
+    bot::{StoreCtx, broadcast_photo},
     db::TenantId,
     host::{Host, Route, Running},
     store::broadcast::{
@@ -369,21 +369,16 @@ async fn send(bot: &CacheMe<Bot>, broadcast: &Broadcast, chat: i64) -> (Outcome,
             .caption(broadcast.text.clone())
             .await
             .map(|_| None),
-        (None, Some(photo)) => {
-            let input = match reqwest::Url::parse(photo) {
-                Ok(url) if photo.starts_with("http") => InputFile::url(url),
-                _ => InputFile::file_id(FileId(photo.clone())),
-            };
-            bot.send_photo(chat, input)
-                .caption(broadcast.text.clone())
-                .await
-                .map(|message| {
-                    message
-                        .photo()
-                        .and_then(|sizes| sizes.last())
-                        .map(|size| size.file.id.0.clone())
-                })
-        }
+        (None, Some(photo)) => bot
+            .send_photo(chat, broadcast_photo::input(photo))
+            .caption(broadcast.text.clone())
+            .await
+            .map(|message| {
+                message
+                    .photo()
+                    .and_then(|sizes| sizes.last())
+                    .map(|size| size.file.id.0.clone())
+            }),
         (None, None) => bot
             .send_message(chat, broadcast.text.clone())
             .await

@@ -426,16 +426,66 @@ async fn a_photo_broadcast_uploads_once_and_reuses_the_file_id() {
         .unwrap();
     let done = wait_finished(&host, &shop.slug, id, Duration::from_secs(20)).await;
     assert_eq!(done["progress"]["sent"], 5, "{done}");
-    let photos: Vec<String> = attempts(&host, shop.bot, caption)
+    let sends = attempts(&host, shop.bot, caption);
+    let photos: Vec<(i64, String)> = sends
         .iter()
-        .map(|call| call.body["photo"].as_str().unwrap().to_owned())
+        .map(|call| {
+            (
+                chat_of(call),
+                call.body["photo"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
-    assert_eq!(photos.len(), 5);
-    assert_eq!(photos[0], url, "the first send gives Telegram the URL");
+    assert_eq!(photos.len(), 6, "{photos:?}");
+    // The owner's preview gives Telegram the URL before anything is queued ...
+    assert_eq!(photos[0], (OWNER, url.to_owned()));
+    // ... and every customer gets the file id Telegram answered with.
+    let file_id = sends[0].body["photo"].as_str().unwrap();
     assert!(
-        photos[1..].iter().all(|p| p.starts_with("fake-photo-")),
-        "later sends reuse Telegram's file id: {photos:?}"
+        photos[1..]
+            .iter()
+            .all(|(chat, p)| *chat != OWNER && p.starts_with("fake-photo-")),
+        "customers get Telegram's file id: {photos:?}"
     );
+    assert_ne!(file_id, photos[1].1);
+    assert!(photos[1..].iter().all(|(_, p)| *p == photos[1].1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_photo_telegram_cannot_fetch_is_refused_before_anything_is_queued() {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "bc-nophoto", 8111, json!({})).await;
+    add_customers(&shop, 955_000, 5).await;
+    let token = host.owner_token(&shop.slug).await;
+    let path = format!("/api/v1/tenants/{}/broadcasts", shop.slug);
+    let caption = "Promo gambar rusak";
+    let body = json!({ "text": caption, "photo": "https://promo.invalid/banner.jpg" });
+    let (status, answer) = host
+        .api(Method::POST, &path, Some(&token), Some(body))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    let message = answer.to_string();
+    assert!(
+        message.contains("photo") && message.contains("failed to get HTTP URL content"),
+        "{answer}"
+    );
+    let mut tx = shop.tx().await;
+    let queued: (i64, i64) = sqlx::query_as(
+        "select (select count(*) from broadcasts), (select count(*) from broadcast_recipients)",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(queued, (0, 0));
+    // Only the owner's preview was tried; no customer was sent anything.
+    host.telegram.settle().await;
+    let tried: Vec<i64> = attempts(&host, shop.bot, caption)
+        .iter()
+        .map(chat_of)
+        .collect();
+    assert_eq!(tried, vec![OWNER]);
+    assert!(shop.audit_rows("broadcast.create").await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
