@@ -2,15 +2,16 @@
 //!
 //! A scan every second looks at the host-wide `broadcast_queue` for the stores running here
 //! and starts a sender for each one that has work and none yet. A sender sends one message at
-//! a time: wait for its turn, claim a recipient (committed), send, record the outcome
+//! a time: claim a recipient (committed), wait for its turn, send, record the outcome
 //! (`store::broadcast::claims` explains why at most that one message can end `unknown`).
 //!
 //! Replies keep priority over broadcasts, and both draw on the bot's one budget
 //! (`host::pace`: about 30 messages a second per bot, one a second per chat). The sender
-//! first waits for the store's own pace (`broadcast_per_second`, at most 25) and then for a
-//! broadcast slot of the bot's pacer, which it gets only when no reply is waiting; it does
-//! both before it claims a recipient, so it holds no claim while it waits. It then takes the
-//! recipient's chat slot and sends on the bot without the pacer's reply path.
+//! waits for the store's own pace (`broadcast_per_second`, at most 25), then for a broadcast
+//! slot of the bot's pacer, which it gets only when no reply is waiting, then for the
+//! recipient's chat slot, and sends on the bot without the pacer's reply path. It waits after
+//! the claim, so the pace spaces the sends themselves rather than the claims (whose commit
+//! time varies); if the host stops meanwhile, the recipient goes back to pending unsent.
 //!
 //! Faults: a 429 (on a reply or on a broadcast message) pauses the bot's pacer for
 //! `retry_after`, so replies and the broadcast both wait; the recipient goes back to pending
@@ -145,9 +146,6 @@ impl Sender {
             if store.ctx.tenant_id() != self.tenant {
                 return;
             }
-            if !self.wait_turn(&store).await {
-                return;
-            }
             let wait = match self.step(&store).await {
                 Ok(Step::Sent) => {
                     backoff = BACKOFF;
@@ -221,6 +219,12 @@ impl Sender {
             }
             return Ok(Step::Wait(IDLE_WAIT));
         };
+        if !self.wait_turn(store).await {
+            // The host stops: nothing was sent, so the recipient goes back as it was.
+            let unsent = Outcome::Paced { after_secs: 0.0 };
+            self.record(ctx, &claim, &unsent, None).await?;
+            return Ok(Step::Idle);
+        }
         let pacer = store.bot.pacer();
         let (outcome, file_id) = match pacer.paused_for() {
             // Telegram paused the bot after this sender's turn came: the recipient waits too.
@@ -257,7 +261,7 @@ impl Sender {
     }
 
     /// Waits for the store's pace and then for a broadcast slot of the bot's budget; `false`
-    /// when the host stops first. No recipient is claimed while this waits.
+    /// when the host stops first.
     async fn wait_turn(&mut self, store: &Running) -> bool {
         let pacer = store.bot.pacer().clone();
         let mut stop = self.stop.clone();
