@@ -178,7 +178,10 @@ impl Drop for Waiting<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::{
+        sync::{Arc, Mutex},
+        time::Duration,
+    };
 
     use tokio::time::Instant;
 
@@ -221,7 +224,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_waiting_reply_goes_before_a_broadcast() {
-        let pacer = std::sync::Arc::new(Pacer::new(10));
+        let pacer = Arc::new(Pacer::new(10));
         // Use the one slot there is, so both must wait for the next.
         pacer.broadcast_slot().await;
         let reply = tokio::spawn({
@@ -236,5 +239,34 @@ mod tests {
         let broadcast_at = Instant::now();
         let reply_at = reply.await.unwrap();
         assert!(reply_at < broadcast_at);
+    }
+
+    #[tokio::test]
+    async fn a_broadcast_sending_flat_out_gets_no_slot_while_replies_wait() {
+        let pacer = Arc::new(Pacer::new(50));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let broadcast = tokio::spawn({
+            let (pacer, order) = (pacer.clone(), order.clone());
+            async move {
+                loop {
+                    pacer.broadcast_slot().await;
+                    order.lock().unwrap().push('b');
+                }
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let replies = (0..10).map(|chat| {
+            let (pacer, order) = (pacer.clone(), order.clone());
+            async move {
+                pacer.reply_slot(Some(chat)).await;
+                order.lock().unwrap().push('r');
+            }
+        });
+        futures::future::join_all(replies).await;
+        broadcast.abort();
+        let order: String = order.lock().unwrap().iter().collect();
+        let replies = order.trim_start_matches('b');
+        // The ten replies took the next ten slots, one after the other.
+        assert!(replies.starts_with("rrrrrrrrrr"), "{order}");
     }
 }
