@@ -20,9 +20,11 @@
 //! - `payments/`: QRIS invoices, the customer's payment buttons, payment messages; confirming
 //!   and ending payments is `service::payments`, which this calls.
 //! - `snk.rs`: customers fulfil products' terms (SNK); admins review the submissions.
+//! - `broadcast_photo.rs`: a broadcast's photo checked with Telegram before it is queued.
 
 pub mod admin;
 pub mod antispam;
+pub mod broadcast_photo;
 pub mod callbacks;
 pub mod customer;
 pub mod delivery;
@@ -43,17 +45,14 @@ use std::sync::{
     atomic::{AtomicBool, Ordering},
 };
 
-use teloxide::{
-    Bot,
-    adaptors::{CacheMe, Throttle},
-    dispatching::dialogue::Dialogue,
-};
+use teloxide::{Bot, adaptors::CacheMe, dispatching::dialogue::Dialogue};
 
 pub use tree::handler_tree;
 
 use crate::{
     crypto::Sealer,
     db::{Db, TenantId},
+    host::pace::Paced,
     pakasir::{Credentials, PakasirClient},
     secret::Secret,
     store::{catalog::CatalogCache, customers::CustomerBook},
@@ -63,11 +62,12 @@ use crate::{
     },
 };
 
-/// The bot type every store uses. `Throttle` keeps each bot within Telegram's limits (about
-/// one message a second per chat and thirty a second per bot) and, on a 429, waits the
-/// `retry_after` Telegram asks for and sends again. `CacheMe` answers the dispatcher's own
-/// getMe from the check the host made when it started the store.
-pub type StoreBot = Throttle<CacheMe<Bot>>;
+/// The bot type every store uses. `Paced` sends every message through the bot's one sending
+/// budget (`host::pace`: one message a second per chat, thirty a second per bot, shared with
+/// the store's broadcast, replies first) and, on a 429, pauses the bot for the `retry_after`
+/// Telegram asks for and sends again. `CacheMe` answers the dispatcher's own getMe from the
+/// check the host made when it started the store.
+pub type StoreBot = Paced<CacheMe<Bot>>;
 
 /// What every handler returns; errors are logged and counted per store by the middleware.
 pub type HandlerResult = anyhow::Result<()>;

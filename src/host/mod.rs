@@ -8,6 +8,7 @@
 //! error). Syncs of one store are serialised; different stores never wait for each other.
 //!
 //! - `telegram.rs`: the bot factory (one shared HTTP client) and token checks.
+//! - `pace/`: each bot's one sending budget, shared by its replies and its broadcast.
 //! - `runtime.rs`: one running store (dispatcher task, inbox, duplicate filter).
 //! - `listener.rs`: the update listeners (the webhook route's channel, admitted polling).
 //! - `dispatch.rs`: a store's dispatcher, updates through the shared handler tree.
@@ -18,6 +19,7 @@
 mod admission;
 mod dispatch;
 mod listener;
+pub mod pace;
 mod payments;
 mod runtime;
 pub mod supervisor;
@@ -414,7 +416,7 @@ impl Host {
                 GatewayKeys::of(&secrets),
                 &self.inner.shared,
             )),
-            bot: self.inner.bots.throttled(bot.clone()),
+            bot: self.inner.bots.paced(bot.clone()),
             bot_token: secrets.bot_token,
             webhook_secret: secrets.webhook_secret.clone(),
             generation: tenant.updated_at,

@@ -1,14 +1,21 @@
 //! Making bots: one shared HTTP client, one Bot API base URL, a bot per store token.
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use teloxide::{
     ApiError, RequestError,
-    adaptors::{CacheMe, throttle::Limits},
+    adaptors::CacheMe,
     prelude::*,
     types::{AllowedUpdate, Me, User, UserId},
 };
 
-use crate::{bot::StoreBot, secret::Secret, tenants::model::Tenant};
+use crate::{
+    bot::StoreBot,
+    host::pace::{Paced, Pacer},
+    secret::Secret,
+    tenants::model::Tenant,
+};
 
 /// What `bot_error` says of a store whose token Telegram refused.
 pub const REJECTED_TOKEN: &str = "Telegram rejected the bot token";
@@ -55,10 +62,10 @@ impl BotFactory {
             .cache_me()
     }
 
-    /// The rate-limited bot a running store sends with; its limiter task ends when the last
-    /// clone of the bot is dropped.
-    pub fn throttled(&self, bot: CacheMe<Bot>) -> StoreBot {
-        bot.throttle(Limits::default())
+    /// The paced bot a running store sends with: its replies and its broadcast share one
+    /// budget (`host::pace`). It holds no task, so an idle store costs only the budget.
+    pub fn paced(&self, bot: CacheMe<Bot>) -> StoreBot {
+        Paced::new(bot, Arc::new(Pacer::default()))
     }
 
     /// Asks Telegram who the token belongs to; the answer is cached in the returned bot.

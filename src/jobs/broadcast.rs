@@ -2,24 +2,24 @@
 //!
 //! A scan every second looks at the host-wide `broadcast_queue` for the stores running here
 //! and starts a sender for each one that has work and none yet. A sender sends one message at
-//! a time: claim a recipient (committed), wait for the pace, send, record the outcome
+//! a time: claim a recipient (committed), wait for its turn, send, record the outcome
 //! (`store::broadcast::claims` explains why at most that one message can end `unknown`).
 //!
-//! Replies keep priority over broadcasts. A store's replies go through the bot's `Throttle`
-//! (about 30 a second overall, one a second per chat); broadcast messages do not enter that
-//! queue at all: the sender sends them on the bot without the throttle, one at a time, at its
-//! own pace (`broadcast_per_second`, at most 25, below Telegram's 30), so a reply never waits
-//! behind a broadcast. (teloxide's `Throttle` also stalled in tests after a few hundred
-//! distinct chats, which ruled it out for broadcasts.) A store whose replies and broadcast
-//! together go over Telegram's limit gets a 429, which pauses the broadcast, not the replies.
-//! No recipient gets more than one message, so the per-chat limit never applies.
+//! Replies keep priority over broadcasts, and both draw on the bot's one budget
+//! (`host::pace`: about 30 messages a second per bot, one a second per chat). The sender
+//! waits for the store's own pace (`broadcast_per_second`, at most 25), then for a broadcast
+//! slot of the bot's pacer, which it gets only when no reply is waiting, then for the
+//! recipient's chat slot, and sends on the bot without the pacer's reply path. It waits after
+//! the claim, so the pace spaces the sends themselves rather than the claims (whose commit
+//! time varies); if the host stops meanwhile, the recipient goes back to pending unsent.
 //!
-//! Faults: a 429 puts the recipient back and pauses this store's sender for `retry_after`
-//! (the throttle freezes that bot only); a 403 marks the recipient blocked and the customer
-//! inactive; a database outage pauses the sender, which keeps an outcome it could not record
-//! and records it when the database is back, so nothing is sent twice. A suspended or deleted
-//! store's sender ends with the store's runtime; the broadcast stays queued and a resumed
-//! store continues it.
+//! Faults: a 429 (on a reply or on a broadcast message) pauses the bot's pacer for
+//! `retry_after`, so replies and the broadcast both wait; the recipient goes back to pending
+//! without using up an attempt, and a recipient claimed while the bot is paused goes back
+//! unsent. A 403 marks the recipient blocked and the customer inactive; a database outage
+//! pauses the sender, which keeps an outcome it could not record and records it when the
+//! database is back, so nothing is sent twice. A suspended or deleted store's sender ends with
+//! the store's runtime; the broadcast stays queued and a resumed store continues it.
 
 use std::{
     collections::HashMap,
@@ -35,7 +35,7 @@ use teloxide::{
 use tokio::{sync::watch, task::JoinHandle, time::MissedTickBehavior};
 
 use crate::{
-    bot::StoreCtx,
+    bot::{StoreCtx, broadcast_photo},
     db::TenantId,
     host::{Host, Route, Running},
     store::broadcast::{
@@ -219,8 +219,29 @@ impl Sender {
             }
             return Ok(Step::Wait(IDLE_WAIT));
         };
-        self.pace(ctx).await;
-        let (outcome, file_id) = send(store.bot.inner(), &current, claim.chat_id).await;
+        if !self.wait_turn(store).await {
+            // The host stops: nothing was sent, so the recipient goes back as it was.
+            let unsent = Outcome::Paced { after_secs: 0.0 };
+            self.record(ctx, &claim, &unsent, None).await?;
+            return Ok(Step::Idle);
+        }
+        let pacer = store.bot.pacer();
+        let (outcome, file_id) = match pacer.paused_for() {
+            // Telegram paused the bot after this sender's turn came: the recipient waits too.
+            Some(left) => (
+                Outcome::Paced {
+                    after_secs: left.as_secs_f64(),
+                },
+                None,
+            ),
+            None => {
+                pacer.chat_slot(claim.chat_id).await;
+                send(store.bot.inner(), &current, claim.chat_id).await
+            }
+        };
+        if let Outcome::Paced { after_secs } = &outcome {
+            pacer.pause(Duration::from_secs_f64(*after_secs));
+        }
         let paused = match &outcome {
             Outcome::Paced { after_secs } => Some(Duration::from_secs_f64(*after_secs)),
             Outcome::Retry { .. } => Some(IDLE_WAIT),
@@ -237,6 +258,20 @@ impl Sender {
         }
         self.show_progress(store, current.id, false).await;
         Ok(paused.map_or(Step::Sent, Step::Wait))
+    }
+
+    /// Waits for the store's pace and then for a broadcast slot of the bot's budget; `false`
+    /// when the host stops first.
+    async fn wait_turn(&mut self, store: &Running) -> bool {
+        let pacer = store.bot.pacer().clone();
+        let mut stop = self.stop.clone();
+        tokio::select! {
+            _ = async {
+                self.pace(&store.ctx).await;
+                pacer.broadcast_slot().await;
+            } => true,
+            _ = stop.changed() => false,
+        }
     }
 
     /// Waits for the store's pace, following a change of the setting.
@@ -338,21 +373,16 @@ async fn send(bot: &CacheMe<Bot>, broadcast: &Broadcast, chat: i64) -> (Outcome,
             .caption(broadcast.text.clone())
             .await
             .map(|_| None),
-        (None, Some(photo)) => {
-            let input = match reqwest::Url::parse(photo) {
-                Ok(url) if photo.starts_with("http") => InputFile::url(url),
-                _ => InputFile::file_id(FileId(photo.clone())),
-            };
-            bot.send_photo(chat, input)
-                .caption(broadcast.text.clone())
-                .await
-                .map(|message| {
-                    message
-                        .photo()
-                        .and_then(|sizes| sizes.last())
-                        .map(|size| size.file.id.0.clone())
-                })
-        }
+        (None, Some(photo)) => bot
+            .send_photo(chat, broadcast_photo::input(photo))
+            .caption(broadcast.text.clone())
+            .await
+            .map(|message| {
+                message
+                    .photo()
+                    .and_then(|sizes| sizes.last())
+                    .map(|size| size.file.id.0.clone())
+            }),
         (None, None) => bot
             .send_message(chat, broadcast.text.clone())
             .await

@@ -29,6 +29,7 @@ pub enum SettingChange {
     Notification(Notification, bool),
     ProtectContent(bool),
     MaxUnpaidOrders(u32),
+    BroadcastPerSecond(u32),
 }
 
 impl SettingChange {
@@ -41,6 +42,7 @@ impl SettingChange {
             SettingChange::FeePayer(v) => settings.fee_payer = Some(v),
             SettingChange::ProtectContent(v) => settings.protect_content = Some(v),
             SettingChange::MaxUnpaidOrders(v) => settings.max_unpaid_orders = Some(v),
+            SettingChange::BroadcastPerSecond(v) => settings.broadcast_per_second = Some(v),
             SettingChange::Notification(which, on) => {
                 settings.notifications = Some(NotificationsPatch::switch(which, on));
             }

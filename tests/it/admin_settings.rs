@@ -221,6 +221,39 @@ async fn the_owner_changes_settings_and_notification_switches_from_the_bot() {
     assert_eq!(rows[2].2["settings"]["notifications"]["new_order"], false);
 }
 
+#[tokio::test]
+async fn the_owner_sets_the_broadcast_speed_within_its_range() {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "toko-siar", 4403, json!({})).await;
+
+    shop.press_raw(OWNER, "a:se").await;
+    shop.text_containing(OWNER, "Kecepatan broadcast: 25 pesan/detik")
+        .await;
+    shop.press_raw(OWNER, "a:se:n:bps").await;
+    shop.text_containing(OWNER, "Ketik kecepatan broadcast, 1 sampai 25")
+        .await;
+    // Above Telegram's share for broadcasts, zero, and not a number: refused, nothing changes.
+    for typed in ["30", "0", "cepat"] {
+        shop.say(OWNER, typed).await;
+    }
+    wait_count(&shop, OWNER, "Ketik angka 1 sampai 25", 3).await;
+    assert_eq!(store(&shop).await["settings"]["broadcast_per_second"], 25);
+    shop.say(OWNER, "10").await;
+    shop.text_containing(OWNER, "Pengaturan disimpan").await;
+    assert_eq!(store(&shop).await["settings"]["broadcast_per_second"], 10);
+    let rows = shop.audit_rows("store.update").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].0, Some(OWNER));
+    assert_eq!(rows[0].1["settings"]["broadcast_per_second"], 25);
+    assert_eq!(rows[0].2["settings"]["broadcast_per_second"], 10);
+
+    // A customer cannot reach the question.
+    shop.press_raw(CUSTOMER, "a:se:n:bps").await;
+    shop.say(CUSTOMER, "1").await;
+    host.telegram.settle().await;
+    assert_eq!(store(&shop).await["settings"]["broadcast_per_second"], 10);
+}
+
 /// A message from `from` (first name Sari) that `user` forwards to the bot.
 fn forwarded(update_id: i64, user: i64, from: i64) -> Value {
     let mut update = text_update(update_id, user, "halo, ini Sari");

@@ -20,7 +20,7 @@ use crate::support::{
 const OWNER: i64 = 777000;
 
 /// Adds `count` customers with ids from `first`, as if each had written to the bot once.
-async fn add_customers(shop: &Shop<'_>, first: i64, count: i64) -> Vec<i64> {
+pub(crate) async fn add_customers(shop: &Shop<'_>, first: i64, count: i64) -> Vec<i64> {
     let ids: Vec<i64> = (first..first + count).collect();
     let mut tx = shop.tx().await;
     sqlx::query(
@@ -36,7 +36,7 @@ async fn add_customers(shop: &Shop<'_>, first: i64, count: i64) -> Vec<i64> {
     ids
 }
 
-async fn start_broadcast(shop: &Shop<'_>, body: Value) -> Value {
+pub(crate) async fn start_broadcast(shop: &Shop<'_>, body: Value) -> Value {
     let token = shop.host.owner_token(&shop.slug).await;
     let path = format!("/api/v1/tenants/{}/broadcasts", shop.slug);
     let (status, created) = shop
@@ -47,7 +47,7 @@ async fn start_broadcast(shop: &Shop<'_>, body: Value) -> Value {
     created
 }
 
-async fn get_broadcast(host: &TestHost, slug: &str, id: i64) -> Value {
+pub(crate) async fn get_broadcast(host: &TestHost, slug: &str, id: i64) -> Value {
     let token = host.owner_token(slug).await;
     let path = format!("/api/v1/tenants/{slug}/broadcasts/{id}");
     let (status, body) = host.api(Method::GET, &path, Some(&token), None).await;
@@ -56,7 +56,7 @@ async fn get_broadcast(host: &TestHost, slug: &str, id: i64) -> Value {
 }
 
 /// Polls the API until the broadcast is done (or cancelled), within `limit`.
-async fn wait_finished(host: &TestHost, slug: &str, id: i64, limit: Duration) -> Value {
+pub(crate) async fn wait_finished(host: &TestHost, slug: &str, id: i64, limit: Duration) -> Value {
     let deadline = Instant::now() + limit;
     loop {
         let current = get_broadcast(host, slug, id).await;
@@ -72,7 +72,7 @@ async fn wait_finished(host: &TestHost, slug: &str, id: i64, limit: Duration) ->
 }
 
 /// The successful sends of `text` by the bot, per chat.
-fn deliveries(host: &TestHost, bot: u32, text: &str) -> HashMap<i64, usize> {
+pub(crate) fn deliveries(host: &TestHost, bot: u32, text: &str) -> HashMap<i64, usize> {
     let mut per_chat = HashMap::new();
     for call in attempts(host, bot, text) {
         if call.status == 200 {
@@ -83,7 +83,7 @@ fn deliveries(host: &TestHost, bot: u32, text: &str) -> HashMap<i64, usize> {
 }
 
 /// Every send of `text` the bot attempted (refused ones too), in order.
-fn attempts(host: &TestHost, bot: u32, text: &str) -> Vec<Recorded> {
+pub(crate) fn attempts(host: &TestHost, bot: u32, text: &str) -> Vec<Recorded> {
     let token = bot_token(bot);
     host.telegram
         .requests()
@@ -93,7 +93,7 @@ fn attempts(host: &TestHost, bot: u32, text: &str) -> Vec<Recorded> {
         .collect()
 }
 
-fn chat_of(call: &Recorded) -> i64 {
+pub(crate) fn chat_of(call: &Recorded) -> i64 {
     match &call.body["chat_id"] {
         Value::Number(n) => n.as_i64().unwrap(),
         Value::String(s) => s.parse().unwrap(),
@@ -103,7 +103,7 @@ fn chat_of(call: &Recorded) -> i64 {
 
 /// Asserts that no second of the sends holds more than `per_second` of them: any
 /// `per_second + 1` consecutive sends span at least a second (less 5% for timer jitter).
-fn assert_paced(sends: &[Recorded], per_second: usize) {
+pub(crate) fn assert_paced(sends: &[Recorded], per_second: usize) {
     for window in sends.windows(per_second + 1) {
         let span = window[per_second].at - window[0].at;
         assert!(
@@ -426,16 +426,66 @@ async fn a_photo_broadcast_uploads_once_and_reuses_the_file_id() {
         .unwrap();
     let done = wait_finished(&host, &shop.slug, id, Duration::from_secs(20)).await;
     assert_eq!(done["progress"]["sent"], 5, "{done}");
-    let photos: Vec<String> = attempts(&host, shop.bot, caption)
+    let sends = attempts(&host, shop.bot, caption);
+    let photos: Vec<(i64, String)> = sends
         .iter()
-        .map(|call| call.body["photo"].as_str().unwrap().to_owned())
+        .map(|call| {
+            (
+                chat_of(call),
+                call.body["photo"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
-    assert_eq!(photos.len(), 5);
-    assert_eq!(photos[0], url, "the first send gives Telegram the URL");
+    assert_eq!(photos.len(), 6, "{photos:?}");
+    // The owner's preview gives Telegram the URL before anything is queued ...
+    assert_eq!(photos[0], (OWNER, url.to_owned()));
+    // ... and every customer gets the file id Telegram answered with.
+    let file_id = sends[0].body["photo"].as_str().unwrap();
     assert!(
-        photos[1..].iter().all(|p| p.starts_with("fake-photo-")),
-        "later sends reuse Telegram's file id: {photos:?}"
+        photos[1..]
+            .iter()
+            .all(|(chat, p)| *chat != OWNER && p.starts_with("fake-photo-")),
+        "customers get Telegram's file id: {photos:?}"
     );
+    assert_ne!(file_id, photos[1].1);
+    assert!(photos[1..].iter().all(|(_, p)| *p == photos[1].1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_photo_telegram_cannot_fetch_is_refused_before_anything_is_queued() {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "bc-nophoto", 8111, json!({})).await;
+    add_customers(&shop, 955_000, 5).await;
+    let token = host.owner_token(&shop.slug).await;
+    let path = format!("/api/v1/tenants/{}/broadcasts", shop.slug);
+    let caption = "Promo gambar rusak";
+    let body = json!({ "text": caption, "photo": "https://promo.invalid/banner.jpg" });
+    let (status, answer) = host
+        .api(Method::POST, &path, Some(&token), Some(body))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    let message = answer.to_string();
+    assert!(
+        message.contains("photo") && message.contains("failed to get HTTP URL content"),
+        "{answer}"
+    );
+    let mut tx = shop.tx().await;
+    let queued: (i64, i64) = sqlx::query_as(
+        "select (select count(*) from broadcasts), (select count(*) from broadcast_recipients)",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(queued, (0, 0));
+    // Only the owner's preview was tried; no customer was sent anything.
+    host.telegram.settle().await;
+    let tried: Vec<i64> = attempts(&host, shop.bot, caption)
+        .iter()
+        .map(chat_of)
+        .collect();
+    assert_eq!(tried, vec![OWNER]);
+    assert!(shop.audit_rows("broadcast.create").await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -15,6 +15,8 @@ mod api;
 mod api_doc;
 mod backup;
 mod broadcast;
+mod broadcast_outage;
+mod broadcast_pace;
 mod catalog;
 mod catalog_v2;
 mod delivery;

@@ -36,6 +36,7 @@ enum Number {
     LowStockThreshold,
     DepositMinimum,
     MaxUnpaidOrders,
+    BroadcastPerSecond,
 }
 
 impl Number {
@@ -45,6 +46,7 @@ impl Number {
             Number::LowStockThreshold => "low",
             Number::DepositMinimum => "dep",
             Number::MaxUnpaidOrders => "unp",
+            Number::BroadcastPerSecond => "bps",
         }
     }
 
@@ -54,6 +56,7 @@ impl Number {
             Number::LowStockThreshold,
             Number::DepositMinimum,
             Number::MaxUnpaidOrders,
+            Number::BroadcastPerSecond,
         ]
         .into_iter()
         .find(|n| n.code() == code)
@@ -66,6 +69,7 @@ impl Number {
             Number::LowStockThreshold => settings.low_stock_threshold.to_string(),
             Number::DepositMinimum => rupiah(settings.deposit_minimum),
             Number::MaxUnpaidOrders => settings.max_unpaid_orders.to_string(),
+            Number::BroadcastPerSecond => settings.broadcast_per_second.to_string(),
         }
     }
 
@@ -76,6 +80,7 @@ impl Number {
             Number::LowStockThreshold => (t.threshold_prompt, t.threshold_invalid),
             Number::DepositMinimum => (t.deposit_prompt, t.deposit_invalid),
             Number::MaxUnpaidOrders => (t.unpaid_prompt, t.unpaid_invalid),
+            Number::BroadcastPerSecond => (t.broadcast_prompt, t.broadcast_invalid),
         }
     }
 
@@ -91,6 +96,7 @@ impl Number {
             Number::LowStockThreshold => SettingChange::LowStockThreshold(digits.parse().ok()?),
             Number::DepositMinimum => SettingChange::DepositMinimum(digits.parse().ok()?),
             Number::MaxUnpaidOrders => SettingChange::MaxUnpaidOrders(digits.parse().ok()?),
+            Number::BroadcastPerSecond => SettingChange::BroadcastPerSecond(digits.parse().ok()?),
         })
     }
 }
@@ -202,6 +208,7 @@ fn screen(cx: &Cx, tenant: &Tenant) -> (String, InlineKeyboardMarkup) {
             ("unpaid", &settings.max_unpaid_orders.to_string()),
             ("fee_payer", fee_payer),
             ("language", language),
+            ("broadcast", &settings.broadcast_per_second.to_string()),
         ],
     );
     let button = |label: String, parts: &[&dyn std::fmt::Display]| {
@@ -243,6 +250,10 @@ fn screen(cx: &Cx, tenant: &Tenant) -> (String, InlineKeyboardMarkup) {
                 )],
             ),
             &[&"pc"],
+        )],
+        vec![button(
+            t.broadcast_button.to_owned(),
+            &[&"n", &Number::BroadcastPerSecond.code()],
         )],
     ];
     for which in Notification::ALL {

@@ -1,7 +1,8 @@
 //! `.../broadcasts`: queue a broadcast to a store's customers, follow it, cancel it (SPEC §2.1).
 //!
 //! The admin menu's broadcast screen calls the same `store::broadcast` functions, so both
-//! write the same audit rows and show the same counts.
+//! write the same audit rows and show the same counts. A photo is checked with Telegram
+//! before anything is queued (`bot::broadcast_photo`).
 
 use axum::{
     Json,
@@ -16,7 +17,11 @@ use super::{
     auth::Principal,
     error::{ApiError, ApiJson, ErrorBody},
 };
-use crate::store::broadcast::{self, Audience, Broadcast, Control, Draft};
+use crate::{
+    bot::broadcast_photo,
+    host::Route,
+    store::broadcast::{self, Audience, Broadcast, Control, Draft, claims},
+};
 
 /// A broadcast to queue.
 #[derive(Deserialize, ToSchema)]
@@ -25,7 +30,10 @@ pub struct NewBroadcast {
     /// The message, sent as written; with a photo, its caption (at most 1024 characters,
     /// otherwise 4096).
     pub text: String,
-    /// An http(s) URL of the photo or a Telegram file id; uploaded once and reused.
+    /// An http(s) URL of the photo or a Telegram file id. Before anything is queued, the
+    /// store's bot sends it with its caption to the owner's chat as a preview: a photo
+    /// Telegram cannot fetch or use is refused (422), and the file id Telegram gives it is
+    /// what every recipient gets.
     pub photo: Option<String>,
     /// `all` (default): every customer who has not blocked the bot; `buyers`: those with a
     /// paid order.
@@ -39,8 +47,8 @@ pub struct NewBroadcast {
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Queued; the store's sender works through it at the store's pace", body = Broadcast),
-        (status = 409, description = "No active customer in this audience", body = ErrorBody),
-        (status = 422, description = "An empty or too long text, a bad photo reference", body = ErrorBody),
+        (status = 409, description = "No active customer in this audience; or Telegram could not be asked about the photo (try again)", body = ErrorBody),
+        (status = 422, description = "An empty or too long text, a bad photo reference, a photo Telegram cannot fetch or use", body = ErrorBody),
     ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -56,8 +64,17 @@ pub async fn create(
     };
     // Checked before a transaction is opened: bad input costs the database nothing.
     draft.validate()?;
+    let photo_file_id = match state.host.route(&slug) {
+        Route::Running(store) if store.ctx.tenant_id() == tenant.id => {
+            broadcast_photo::check(&store.bot, tenant.owner_telegram_id, &draft).await?
+        }
+        _ => None,
+    };
     let mut tx = state.host.db().tenant(tenant.id).await?;
     let created = broadcast::create(&mut tx, tenant.id, &principal.actor(), &draft, None).await?;
+    if let Some(file_id) = &photo_file_id {
+        claims::set_photo_file_id(&mut tx, created.id, file_id).await?;
+    }
     tx.commit().await?;
     Ok((StatusCode::ACCEPTED, Json(created)))
 }

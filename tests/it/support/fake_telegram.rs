@@ -539,6 +539,9 @@ impl TokenState {
                     None => return bad_request("message text is empty"),
                 }
             }
+            "sendphoto" if unreachable_url(call, "photo") => {
+                return bad_request("failed to get HTTP URL content");
+            }
             "sendphoto" => match media(call, "photo", message_id) {
                 Some((file_id, size, _)) => message["photo"] = photo(&file_id, size),
                 None => return bad_request("there is no photo in the request"),
@@ -583,6 +586,15 @@ fn media(call: &Call, field: &str, message_id: i64) -> Option<(String, usize, St
         return Some((file_id, FILE_CONTENTS.len(), String::new()));
     }
     Some((file_id.to_owned(), FILE_CONTENTS.len(), String::new()))
+}
+
+/// Whether `field` is a URL on a `.invalid` host (a name that never resolves, RFC 2606):
+/// Telegram cannot fetch it.
+fn unreachable_url(call: &Call, field: &str) -> bool {
+    str_param(&call.params, field)
+        .and_then(|value| reqwest::Url::parse(value).ok())
+        .and_then(|url| url.host_str().map(|host| host.ends_with(".invalid")))
+        .unwrap_or(false)
 }
 
 /// Telegram answers several sizes of a photo, smallest first, the original last.

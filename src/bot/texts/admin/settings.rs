@@ -3,7 +3,7 @@
 use crate::tenants::model::Locale;
 
 pub struct SettingsTexts {
-    /// `{ttl}`, `{threshold}`, `{deposit}`, `{unpaid}`, `{fee_payer}`, `{language}`.
+    /// `{ttl}`, `{threshold}`, `{deposit}`, `{unpaid}`, `{fee_payer}`, `{language}`, `{broadcast}`.
     pub title: &'static str,
     pub ttl_button: &'static str,
     pub threshold_button: &'static str,
@@ -16,6 +16,7 @@ pub struct SettingsTexts {
     pub language_button: &'static str,
     /// `{state}`: whether delivered goods are protected from forwarding and saving.
     pub protect_button: &'static str,
+    pub broadcast_button: &'static str,
     pub language_id: &'static str,
     pub language_en: &'static str,
     pub switch_on: &'static str,
@@ -37,11 +38,14 @@ pub struct SettingsTexts {
     /// `{value}`.
     pub unpaid_prompt: &'static str,
     pub unpaid_invalid: &'static str,
+    /// `{value}`.
+    pub broadcast_prompt: &'static str,
+    pub broadcast_invalid: &'static str,
     pub saved: &'static str,
 }
 
 pub const ID: SettingsTexts = SettingsTexts {
-    title: "🔧 <b>Pengaturan toko</b>\n⏱ Batas waktu invoice: {ttl} menit\n⚠️ Batas stok menipis: {threshold}\n💰 Deposit minimum: {deposit}\n🧾 Pesanan belum dibayar per pelanggan: maksimal {unpaid}\n💳 Biaya QRIS ditanggung: {fee_payer}\n🌐 Bahasa bot: {language}\n\n🔔 Notifikasi untuk pemilik dan admin: tekan untuk menyalakan atau mematikan.",
+    title: "🔧 <b>Pengaturan toko</b>\n⏱ Batas waktu invoice: {ttl} menit\n⚠️ Batas stok menipis: {threshold}\n💰 Deposit minimum: {deposit}\n🧾 Pesanan belum dibayar per pelanggan: maksimal {unpaid}\n💳 Biaya QRIS ditanggung: {fee_payer}\n🌐 Bahasa bot: {language}\n📣 Kecepatan broadcast: {broadcast} pesan/detik\n\n🔔 Notifikasi untuk pemilik dan admin: tekan untuk menyalakan atau mematikan.",
     ttl_button: "⏱ Batas waktu invoice",
     threshold_button: "⚠️ Batas stok menipis",
     deposit_button: "💰 Deposit minimum",
@@ -50,6 +54,7 @@ pub const ID: SettingsTexts = SettingsTexts {
     fee_store: "toko",
     language_button: "🌐 Bahasa: {language}",
     protect_button: "{state} 🔒 Barang tidak bisa diteruskan/disimpan",
+    broadcast_button: "📣 Kecepatan broadcast",
     language_id: "Indonesia",
     language_en: "English",
     switch_on: "✅",
@@ -67,11 +72,13 @@ pub const ID: SettingsTexts = SettingsTexts {
     unpaid_button: "🧾 Batas pesanan belum dibayar",
     unpaid_prompt: "Ketik berapa pesanan belum dibayar yang boleh dimiliki satu pelanggan, 1 sampai 20. Sekarang: {value}.",
     unpaid_invalid: "Ketik angka 1 sampai 20, misalnya 3.",
+    broadcast_prompt: "Ketik kecepatan broadcast, 1 sampai 25 pesan per detik. Sekarang: {value}.",
+    broadcast_invalid: "Ketik angka 1 sampai 25, misalnya 20.",
     saved: "✅ Pengaturan disimpan.",
 };
 
 pub const EN: SettingsTexts = SettingsTexts {
-    title: "🔧 <b>Store settings</b>\n⏱ Invoice lifetime: {ttl} minutes\n⚠️ Low-stock threshold: {threshold}\n💰 Deposit minimum: {deposit}\n🧾 Unpaid orders per customer: at most {unpaid}\n💳 QRIS fee paid by: {fee_payer}\n🌐 Bot language: {language}\n\n🔔 Notices to the owner and admins: press to switch on or off.",
+    title: "🔧 <b>Store settings</b>\n⏱ Invoice lifetime: {ttl} minutes\n⚠️ Low-stock threshold: {threshold}\n💰 Deposit minimum: {deposit}\n🧾 Unpaid orders per customer: at most {unpaid}\n💳 QRIS fee paid by: {fee_payer}\n🌐 Bot language: {language}\n📣 Broadcast speed: {broadcast} messages/second\n\n🔔 Notices to the owner and admins: press to switch on or off.",
     ttl_button: "⏱ Invoice lifetime",
     threshold_button: "⚠️ Low-stock threshold",
     deposit_button: "💰 Deposit minimum",
@@ -80,6 +87,7 @@ pub const EN: SettingsTexts = SettingsTexts {
     fee_store: "store",
     language_button: "🌐 Language: {language}",
     protect_button: "{state} 🔒 Goods cannot be forwarded or saved",
+    broadcast_button: "📣 Broadcast speed",
     language_id: "Indonesia",
     language_en: "English",
     switch_on: "✅",
@@ -97,6 +105,8 @@ pub const EN: SettingsTexts = SettingsTexts {
     unpaid_button: "🧾 Unpaid orders limit",
     unpaid_prompt: "Type how many unpaid orders one customer may hold, 1 to 20. Now: {value}.",
     unpaid_invalid: "Type a number from 1 to 20, for example 3.",
+    broadcast_prompt: "Type the broadcast speed, 1 to 25 messages a second. Now: {value}.",
+    broadcast_invalid: "Type a number from 1 to 25, for example 20.",
     saved: "✅ Settings saved.",
 };
 
