@@ -34,6 +34,9 @@ async fn a_store_sees_only_its_own_rows_and_a_query_without_a_store_sees_none() 
     .await;
     host.wait_texts(1101, 7001, 1).await;
     host.wait_texts(1102, 7002, 1).await;
+    // Contacts are recorded by the next coalesced flush.
+    let running = &host.app.as_ref().expect("the host runs").host;
+    running.customers().flush_seen(host.db()).await;
     let (a, b) = (
         tenant_id(&host, "toko-kiri").await,
         tenant_id(&host, "toko-kanan").await,

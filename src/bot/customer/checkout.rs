@@ -83,6 +83,8 @@ async fn checkout(
     let tenant = ctx.tenant();
     let hold = Duration::minutes(i64::from(tenant.settings.invoice_ttl_minutes));
     let mut tx = ctx.db.tenant(tenant.id).await?;
+    // The order's messages name the customer: their row must not wait for the next flush.
+    ctx.customers.settle(&mut tx, tenant.id, customer).await?;
     let result = orders::checkout(&mut tx, tenant.id, customer, hold).await;
     let reply = match result {
         Ok(order) => {

@@ -57,6 +57,12 @@ pub async fn create(
     // Checked before a transaction is opened: bad input costs the database nothing.
     draft.validate()?;
     let mut tx = state.host.db().tenant(tenant.id).await?;
+    // The recipients are everyone who has written to the store, including since the last flush.
+    state
+        .host
+        .customers()
+        .settle_store(&mut tx, tenant.id)
+        .await?;
     let created = broadcast::create(&mut tx, tenant.id, &principal.actor(), &draft, None).await?;
     tx.commit().await?;
     Ok((StatusCode::ACCEPTED, Json(created)))
