@@ -49,11 +49,12 @@ const EMBEDDED_DATABASE: &str = "tokobot";
 /// secrets and the id-only work queues that background workers read across stores (each worker
 /// then opens the row in its store's own transaction). Every other such table forces RLS;
 /// `tokobot doctor` and the isolation test check exactly this list.
-pub const CROSS_TENANT_TABLES: [&str; 4] = [
+pub const CROSS_TENANT_TABLES: [&str; 5] = [
     "tenant_secrets",
     "outbox_queue",
     "payment_queue",
     "broadcast_queue",
+    "order_expiry_queue",
 ];
 
 /// A store's id, the key of every store-owned row.
