@@ -23,7 +23,7 @@ mod runtime;
 pub mod telegram;
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{
         Arc, RwLock, Weak,
         atomic::{AtomicBool, Ordering},
@@ -255,7 +255,15 @@ impl Host {
         let tenants = repo::all_for_host(self.inner.db.registry())
             .await
             .context("cannot list the stores")?;
-        let mut slugs: Vec<String> = tenants.into_iter().map(|t| t.slug).collect();
+        let listed: HashSet<String> = tenants.iter().map(|t| t.slug.clone()).collect();
+        // A store already running from the row just listed has nothing to do, and costs no
+        // query: the periodic pass over a host of idle stores is the one listing. A change
+        // made after the listing is the notification's to apply, or the next pass's.
+        let mut slugs: Vec<String> = tenants
+            .into_iter()
+            .filter(|tenant| !self.runs_as_listed(tenant))
+            .map(|t| t.slug)
+            .collect();
         // Stores that run here but vanished from the list (purged while we were not listening).
         for slug in self
             .inner
@@ -264,7 +272,7 @@ impl Host {
             .unwrap_or_else(|p| p.into_inner())
             .keys()
         {
-            if !slugs.contains(slug) {
+            if !listed.contains(slug) {
                 slugs.push(slug.clone());
             }
         }
@@ -277,6 +285,19 @@ impl Host {
             .await;
         self.inner.started.store(true, Ordering::Release);
         Ok(())
+    }
+
+    /// Whether `tenant` is active and its store runs here from exactly that row.
+    fn runs_as_listed(&self, tenant: &Tenant) -> bool {
+        tenant.status == TenantStatus::Active
+            && self
+                .inner
+                .slots
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&tenant.slug)
+                .and_then(|slot| slot.running())
+                .is_some_and(|running| running.generation == tenant.updated_at)
     }
 
     /// Makes the store `slug` run exactly as the registry says.
