@@ -15,6 +15,7 @@ mod api;
 mod api_doc;
 mod backup;
 mod broadcast;
+mod browse_cost;
 mod catalog;
 mod catalog_v2;
 mod delivery;
