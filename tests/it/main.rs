@@ -22,6 +22,7 @@ mod delivery;
 mod deploy;
 mod doctor;
 mod hosting;
+mod idle_stores;
 mod isolation;
 mod keys;
 mod operations;
