@@ -3,8 +3,14 @@
 //! teloxide's own `PostgresStorage` keys dialogues by chat alone, so two stores talking to the
 //! same customer would overwrite each other's state. [`TenantDialogues`] is the per-store
 //! `Storage` that teloxide's `Dialogue` uses; behind it, one [`DialogueStore`] shared by all
-//! stores caches states in memory (the browse path reads them on every update) and writes
-//! through to the `dialogues` table on every change, so a restart loses no conversation.
+//! stores keeps every store's dialogues in memory and writes through to the `dialogues` table
+//! on every change, so a restart loses no conversation.
+//!
+//! The browse path reads the state on every update, and most customers have none. So a store's
+//! whole table is read once, on its first update, and from then on its map in memory is the
+//! answer: a chat missing from it has no dialogue, without asking the database. Every write
+//! goes to the table first and then to the map, and a state that did not change (or a
+//! dialogue ended that was never started) writes nothing.
 //!
 //! [`enter`] puts the customer's dialogue and state into the handler tree in place of
 //! teloxide's `enter_dialogue`, which drops an update whose state cannot be read (logging
@@ -12,9 +18,9 @@
 //! meets for the first time.
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
+    collections::{BTreeMap, BTreeSet, HashMap},
     ops::ControlFlow,
-    sync::Arc,
+    sync::{Arc, RwLock},
     time::Duration,
 };
 
@@ -102,20 +108,48 @@ where
     )
 }
 
-/// The cache and table behind every store's dialogues.
+/// The memory and table behind every store's dialogues.
 pub struct DialogueStore {
     db: Db,
-    /// `None` caches "no dialogue", so idle customers cost no query either.
-    cache: Cache<(TenantId, i64), Option<State>>,
+    /// Idle stores give their map back; the next update reads the table again.
+    stores: Cache<TenantId, Arc<StoreDialogues>>,
+}
+
+/// One store's dialogues: every chat with a state, once loaded.
+#[derive(Default)]
+struct StoreDialogues {
+    /// `None` until the store's table was read.
+    states: RwLock<Option<HashMap<i64, State>>>,
+    /// Held while the table is read and while a write that has committed goes into the map:
+    /// a read of the table that started before that commit then finishes first and is
+    /// corrected, and one that starts after it sees the write.
+    loading: tokio::sync::Mutex<()>,
+}
+
+impl StoreDialogues {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Option<HashMap<i64, State>>> {
+        // Plain data that stays consistent even if a holder panicked.
+        self.states.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Option<HashMap<i64, State>>> {
+        self.states.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The chat's state when the store's map is loaded: `Some(None)` is "no dialogue".
+    fn known(&self, chat: i64) -> Option<Option<State>> {
+        self.read()
+            .as_ref()
+            .map(|states| states.get(&chat).cloned())
+    }
 }
 
 impl DialogueStore {
     pub fn new(db: Db) -> Arc<Self> {
         Arc::new(Self {
             db,
-            cache: Cache::builder()
-                .max_capacity(200_000)
-                .time_to_idle(Duration::from_secs(1800))
+            stores: Cache::builder()
+                .time_to_idle(Duration::from_secs(3600))
                 .build(),
         })
     }
@@ -129,31 +163,45 @@ impl DialogueStore {
     }
 
     async fn get(&self, tenant: TenantId, chat: i64) -> Result<Option<State>, DialogueError> {
-        if let Some(state) = self.cache.get(&(tenant, chat)) {
+        let store = self.stores.get_with(tenant, Default::default);
+        if let Some(state) = store.known(chat) {
             return Ok(state);
         }
+        let _loading = store.loading.lock().await;
+        if store.read().is_none() {
+            let loaded = self.load(tenant).await?;
+            *store.write() = Some(loaded);
+        }
+        Ok(store.known(chat).flatten())
+    }
+
+    /// Every dialogue of a store.
+    async fn load(&self, tenant: TenantId) -> Result<HashMap<i64, State>, DialogueError> {
         let mut tx = self.db.tenant(tenant).await?;
-        let stored: Option<serde_json::Value> =
-            sqlx::query_scalar("select state from dialogues where tenant_id = $1 and chat_id = $2")
+        let rows: Vec<(i64, serde_json::Value)> =
+            sqlx::query_as("select chat_id, state from dialogues where tenant_id = $1")
                 .bind(tenant)
-                .bind(chat)
-                .fetch_optional(&mut *tx)
+                .fetch_all(&mut *tx)
                 .await?;
         tx.commit().await?;
         // A state written by an older version that no longer parses starts the customer afresh
         // rather than locking them out of the bot.
-        let state = stored.and_then(|value| match serde_json::from_value(value) {
-            Ok(state) => Some(state),
-            Err(error) => {
-                tracing::warn!(%tenant, chat, %error, "dropping a dialogue state that no longer parses");
-                None
-            }
-        });
-        self.cache.insert((tenant, chat), state.clone());
-        Ok(state)
+        Ok(rows
+            .into_iter()
+            .filter_map(|(chat, value)| match serde_json::from_value(value) {
+                Ok(state) => Some((chat, state)),
+                Err(error) => {
+                    tracing::warn!(%tenant, chat, %error, "dropping a dialogue state that no longer parses");
+                    None
+                }
+            })
+            .collect())
     }
 
     async fn put(&self, tenant: TenantId, chat: i64, state: State) -> Result<(), DialogueError> {
+        if self.unchanged(tenant, chat, Some(&state)) {
+            return Ok(());
+        }
         let value = serde_json::to_value(&state)?;
         let mut tx = self.db.tenant(tenant).await?;
         sqlx::query(
@@ -166,11 +214,14 @@ impl DialogueStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        self.cache.insert((tenant, chat), Some(state));
+        self.committed(tenant, chat, Some(state)).await;
         Ok(())
     }
 
     async fn remove(&self, tenant: TenantId, chat: i64) -> Result<(), DialogueError> {
+        if self.unchanged(tenant, chat, None) {
+            return Ok(());
+        }
         let mut tx = self.db.tenant(tenant).await?;
         sqlx::query("delete from dialogues where tenant_id = $1 and chat_id = $2")
             .bind(tenant)
@@ -178,8 +229,29 @@ impl DialogueStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        self.cache.insert((tenant, chat), None);
+        self.committed(tenant, chat, None).await;
         Ok(())
+    }
+
+    /// Whether the chat is known to be in `state` already (`None`: no dialogue).
+    fn unchanged(&self, tenant: TenantId, chat: i64, state: Option<&State>) -> bool {
+        self.stores
+            .get(&tenant)
+            .and_then(|store| store.known(chat))
+            .is_some_and(|known| known.as_ref() == state)
+    }
+
+    /// Puts a committed write into the store's map, if loaded. The map is looked up after the
+    /// commit, so a map loaded from then on has read the write already.
+    async fn committed(&self, tenant: TenantId, chat: i64, state: Option<State>) {
+        let store = self.stores.get_with(tenant, Default::default);
+        let _loading = store.loading.lock().await;
+        if let Some(states) = &mut *store.write() {
+            match state {
+                Some(state) => states.insert(chat, state),
+                None => states.remove(&chat),
+            };
+        }
     }
 }
 

@@ -142,7 +142,8 @@ fn observed(tree: UpdateHandler<anyhow::Error>) -> UpdateHandler<anyhow::Error> 
                     update_id = update.as_ref().map(|u| u.id.0).unwrap_or_default()
                 );
                 let started = Instant::now();
-                let outcome = retry::dispatch(&tree, deps, &slug)
+                // The tree's database round trips are counted as the update's.
+                let outcome = crate::db::on_update_path(retry::dispatch(&tree, deps, &slug))
                     .instrument(span.clone())
                     .await;
                 metrics::counter!("tokobot_updates_total", "store" => slug.clone()).increment(1);

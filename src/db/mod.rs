@@ -11,6 +11,7 @@
 
 pub mod embedded;
 mod migrate;
+mod trips;
 
 use std::{
     ops::{Deref, DerefMut},
@@ -31,6 +32,7 @@ use sqlx::{
 use uuid::Uuid;
 
 pub use migrate::migrate;
+pub use trips::on_update_path;
 
 use crate::{
     config::Config,
@@ -47,11 +49,12 @@ const EMBEDDED_DATABASE: &str = "tokobot";
 /// secrets and the id-only work queues that background workers read across stores (each worker
 /// then opens the row in its store's own transaction). Every other such table forces RLS;
 /// `tokobot doctor` and the isolation test check exactly this list.
-pub const CROSS_TENANT_TABLES: [&str; 4] = [
+pub const CROSS_TENANT_TABLES: [&str; 5] = [
     "tenant_secrets",
     "outbox_queue",
     "payment_queue",
     "broadcast_queue",
+    "order_expiry_queue",
 ];
 
 /// A store's id, the key of every store-owned row.
@@ -248,6 +251,9 @@ impl Db {
             "{begin}; select set_config('app.tenant_id', '{}', true){extra}",
             tenant.0
         );
+        // The begin and the commit (or the rollback of a dropped transaction) are counted
+        // here together: every transaction costs both.
+        trips::note(2);
         let tx = self
             .pool
             .begin_with(begin)
@@ -257,7 +263,11 @@ impl Db {
     }
 
     /// The cross-tenant pool, for the tenant registry and the id-only work queues only.
+    ///
+    /// Each use is counted as one database round trip: callers run one statement on it, or a
+    /// few in a row, never a long conversation.
     pub fn registry(&self) -> &PgPool {
+        trips::note(1);
         &self.pool
     }
 
@@ -368,7 +378,11 @@ impl Deref for TenantTx {
 }
 
 impl DerefMut for TenantTx {
+    /// Statements run through `&mut *tx`, so each such use is counted as a round trip. A
+    /// helper handed the connection once and running several statements counts once: the
+    /// count is a floor, exact for the begin and the commit.
     fn deref_mut(&mut self) -> &mut PgConnection {
+        trips::note(1);
         &mut self.tx
     }
 }

@@ -26,11 +26,12 @@ pub mod supervisor;
 pub mod telegram;
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{
         Arc, RwLock, Weak,
         atomic::{AtomicBool, Ordering},
     },
+    time::Instant,
 };
 
 use anyhow::Context;
@@ -53,8 +54,8 @@ use crate::{
     secret::Secret,
     store::{catalog::CatalogCache, customers::CustomerBook},
     tenants::{
-        model::{Tenant, TenantStatus},
-        repo,
+        model::{Tenant, TenantSecrets, TenantStatus},
+        repo::{self, SealedSecrets},
         service::Provisioner,
     },
 };
@@ -109,9 +110,23 @@ enum SlotState {
 struct Slot {
     sync: tokio::sync::Mutex<()>,
     state: RwLock<SlotState>,
+    /// When a sync last read the store's row, under `sync`: a start from an older listing
+    /// gives way to it.
+    read_at: std::sync::Mutex<Option<Instant>>,
 }
 
 impl Slot {
+    fn note_read(&self) {
+        *self.read_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    }
+
+    fn read_since(&self, when: Instant) -> bool {
+        self.read_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|read| read > when)
+    }
+
     fn running(&self) -> Option<Arc<Running>> {
         match &*self.state.read().unwrap_or_else(|p| p.into_inner()) {
             SlotState::Running(running) => Some(Arc::clone(running)),
@@ -255,10 +270,39 @@ impl Host {
 
     /// Syncs every store in the registry, a bounded number at a time.
     pub async fn sync_all(&self) -> anyhow::Result<()> {
+        let listed_at = Instant::now();
         let tenants = repo::all_for_host(self.inner.db.registry())
             .await
             .context("cannot list the stores")?;
-        let mut slugs: Vec<String> = tenants.into_iter().map(|t| t.slug).collect();
+        let listed: HashSet<String> = tenants.iter().map(|t| t.slug.clone()).collect();
+        // A store already running from the row just listed has nothing to do, and costs no
+        // query: the periodic pass over a host of idle stores is the one listing. A change
+        // made after the listing is the notification's to apply, or the next pass's.
+        let changed: Vec<Tenant> = tenants
+            .into_iter()
+            .filter(|tenant| !self.runs_as_listed(tenant))
+            .collect();
+        // Active stores that do not run yet (all of them, at a start) start from the listed row
+        // and secrets read for all of them in one query, rather than two queries per store.
+        let starting: Vec<TenantId> = changed
+            .iter()
+            .filter(|t| t.status == TenantStatus::Active && self.running(&t.slug).is_none())
+            .map(|t| t.id)
+            .collect();
+        let mut sealed = if starting.is_empty() {
+            HashMap::new()
+        } else {
+            repo::sealed_secrets(self.inner.db.registry(), &starting)
+                .await
+                .context("cannot read the stores' secrets")?
+        };
+        let mut work: Vec<(String, Option<(Tenant, SealedSecrets)>)> = changed
+            .into_iter()
+            .map(|tenant| match sealed.remove(&tenant.id) {
+                Some(secrets) => (tenant.slug.clone(), Some((tenant, secrets))),
+                None => (tenant.slug, None),
+            })
+            .collect();
         // Stores that run here but vanished from the list (purged while we were not listening).
         for slug in self
             .inner
@@ -267,13 +311,17 @@ impl Host {
             .unwrap_or_else(|p| p.into_inner())
             .keys()
         {
-            if !slugs.contains(slug) {
-                slugs.push(slug.clone());
+            if !listed.contains(slug) {
+                work.push((slug.clone(), None));
             }
         }
-        futures::stream::iter(slugs)
-            .for_each_concurrent(START_CONCURRENCY, |slug| async move {
-                if let Err(error) = self.sync(&slug).await {
+        futures::stream::iter(work)
+            .for_each_concurrent(START_CONCURRENCY, |(slug, start)| async move {
+                let synced = match start {
+                    Some((tenant, sealed)) => self.start_listed(tenant, &sealed, listed_at).await,
+                    None => self.sync(&slug).await,
+                };
+                if let Err(error) = synced {
                     tracing::warn!(store = %slug, error = format!("{error:#}"), "could not sync the store; will retry");
                 }
             })
@@ -282,14 +330,33 @@ impl Host {
         Ok(())
     }
 
+    /// Whether `tenant` is active and its store runs here from exactly that row.
+    fn runs_as_listed(&self, tenant: &Tenant) -> bool {
+        tenant.status == TenantStatus::Active
+            && self
+                .running(&tenant.slug)
+                .is_some_and(|running| running.generation == tenant.updated_at)
+    }
+
+    /// The store `slug`'s runtime, if it runs here.
+    fn running(&self, slug: &str) -> Option<Arc<Running>> {
+        self.inner
+            .slots
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(slug)
+            .and_then(|slot| slot.running())
+    }
+
     /// Makes the store `slug` run exactly as the registry says.
     pub async fn sync(&self, slug: &str) -> anyhow::Result<()> {
         let slot = self.slot(slug);
         let _serialised = slot.sync.lock().await;
+        slot.note_read();
         let tenant = repo::by_slug(self.inner.db.registry(), slug).await?;
         match tenant {
             Some(tenant) if tenant.status == TenantStatus::Active => {
-                self.ensure_running(&slot, tenant).await
+                self.ensure_running(&slot, tenant, None).await
             }
             other => self.ensure_stopped(&slot, other).await,
         }
@@ -310,6 +377,28 @@ impl Host {
         }
         self.sync(slug).await?;
         Ok(true)
+    }
+
+    /// Starts a store from the row and secrets `sync_all` read at `listed_at`, unless a sync
+    /// read the registry since then (it knows better) or the store runs meanwhile, in which
+    /// case the store is synced the usual way.
+    async fn start_listed(
+        &self,
+        tenant: Tenant,
+        sealed: &SealedSecrets,
+        listed_at: Instant,
+    ) -> anyhow::Result<()> {
+        let slot = self.slot(&tenant.slug);
+        let serialised = slot.sync.lock().await;
+        if slot.read_since(listed_at) {
+            return Ok(());
+        }
+        if slot.running().is_some() {
+            drop(serialised);
+            return self.sync(&tenant.slug).await;
+        }
+        let secrets = repo::open_secrets(&self.inner.sealer, tenant.id, sealed)?;
+        self.ensure_running(&slot, tenant, Some(secrets)).await
     }
 
     /// Stops every store, letting each finish the updates it already accepted.
@@ -345,15 +434,23 @@ impl Host {
         Arc::clone(slots.entry(slug.to_owned()).or_default())
     }
 
-    async fn ensure_running(&self, slot: &Slot, tenant: Tenant) -> anyhow::Result<()> {
+    /// Runs the store as `tenant` says, with its `secrets` when the caller read them already.
+    async fn ensure_running(
+        &self,
+        slot: &Slot,
+        tenant: Tenant,
+        secrets: Option<TenantSecrets>,
+    ) -> anyhow::Result<()> {
         let current = slot.running();
         if let Some(running) = &current
             && running.generation == tenant.updated_at
         {
             return Ok(());
         }
-        let secrets =
-            repo::secrets(self.inner.db.registry(), &self.inner.sealer, tenant.id).await?;
+        let secrets = match secrets {
+            Some(secrets) => secrets,
+            None => repo::secrets(self.inner.db.registry(), &self.inner.sealer, tenant.id).await?,
+        };
         let webhook_current = match self.inner.config.update_mode {
             UpdateMode::Webhook => {
                 tenant.webhook_url == self.inner.config.telegram_webhook_url(&tenant.slug)

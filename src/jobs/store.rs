@@ -2,7 +2,8 @@
 //! still holds, and expiring unpaid orders so their reserved items go back on the shelf.
 //!
 //! Both are safe with several host processes on one database: outbox rows are claimed with a
-//! lease before they are sent, and expiring orders are taken with `FOR UPDATE SKIP LOCKED`.
+//! lease before they are sent, and due orders are claimed from `order_expiry_queue` with a
+//! lease and then taken with `FOR UPDATE SKIP LOCKED`.
 //! Both move money or stock (goods delivered, reservations released), so both run on the
 //! money pool ([`Host::money`]): a crowd browsing the stores cannot hold them up.
 
@@ -15,12 +16,14 @@ use tokio::sync::watch;
 
 use crate::{
     bot::{
-        StoreBot, StoreCtx, delivery, events,
+        delivery, events,
         texts::{fill, texts},
     },
+    db::TenantId,
     host::{Host, telegram::is_token_rejection},
+    service::payments::PayStore,
     store::{
-        orders,
+        orders::expiry,
         outbox::{self, Message},
         templates,
     },
@@ -30,7 +33,11 @@ const OUTBOX_EVERY: Duration = Duration::from_secs(2);
 /// Messages one outbox pass sends at most, and at most from one store.
 const OUTBOX_BATCH: i64 = 200;
 const OUTBOX_PER_STORE: i64 = 20;
-const EXPIRY_EVERY: Duration = Duration::from_secs(15);
+const EXPIRY_EVERY: Duration = Duration::from_secs(10);
+/// Orders one expiry pass claims at most; the next pass takes the rest.
+const EXPIRY_BATCH: i64 = 500;
+/// How long a claimed order is left to the process that claimed it before it is due again.
+const EXPIRY_LEASE: time::Duration = time::Duration::seconds(30);
 
 /// Sends the outbox messages whose fast path did not finish.
 pub async fn outbox(host: Host, mut stop: watch::Receiver<bool>) {
@@ -104,28 +111,49 @@ pub async fn expiry(host: Host, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// One expiry pass over the stores running here; each expired order's customer is told
-/// through the outbox, in the same transaction that expired it. A store that fails is
-/// retried at the next pass and holds up none of the others.
-pub async fn expire_due(host: &Host) -> anyhow::Result<()> {
-    let mut failed = 0;
-    for store in host.running_stores() {
-        let ctx = store.ctx.with_services(host.money());
-        if let Err(error) = expire_store(&store.bot, &ctx).await {
-            failed += 1;
-            tracing::warn!(store = %ctx.tenant().slug, error = format!("{error:#}"), "could not expire the store's orders; retrying at the next pass");
+/// One expiry pass: the orders due across stores come from `order_expiry_queue` in one query,
+/// so a pass over a host whose stores have nothing due is that query alone. Each store with
+/// due orders expires them in one transaction of its own, which also tells each customer
+/// through the outbox; a store that fails is retried when the lease of its orders runs out and
+/// holds up none of the others. Returns how many orders expired.
+pub async fn expire_due(host: &Host) -> anyhow::Result<usize> {
+    let money = host.money();
+    let due = expiry::claim_due(money.db.registry(), EXPIRY_BATCH, EXPIRY_LEASE).await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let mut by_store: HashMap<TenantId, Vec<i64>> = HashMap::new();
+    for (order_id, tenant) in due {
+        by_store.entry(tenant).or_default().push(order_id);
+    }
+    let running = host.running_pay_stores();
+    let (mut expired, mut failed) = (0, 0);
+    for (tenant, ids) in by_store {
+        let outcome = match host.pay_store_by_id(&running, tenant).await {
+            Ok(Some(store)) => expire_store(&store, &ids).await,
+            // A purged store's orders went with it, and their queue entries too.
+            Ok(None) => Ok(0),
+            Err(error) => Err(error),
+        };
+        match outcome {
+            Ok(count) => expired += count,
+            Err(error) => {
+                failed += 1;
+                tracing::warn!(%tenant, error = format!("{error:#}"), "could not expire the store's orders; retrying later");
+            }
         }
     }
     if failed > 0 {
         anyhow::bail!("{failed} store(s) could not expire their orders");
     }
-    Ok(())
+    Ok(expired)
 }
 
-async fn expire_store(bot: &StoreBot, ctx: &StoreCtx) -> anyhow::Result<()> {
+async fn expire_store(store: &PayStore, ids: &[i64]) -> anyhow::Result<usize> {
+    let ctx = &store.ctx;
     let tenant = ctx.tenant_id();
     let mut tx = ctx.db.tenant(tenant).await?;
-    let expired = orders::expire_due(&mut tx, 100).await?;
+    let expired = expiry::expire(&mut tx, ids).await?;
     let mut notices = Vec::new();
     for order in &expired {
         let t = texts(ctx.locale_of(order.customer_id));
@@ -152,9 +180,7 @@ async fn expire_store(bot: &StoreBot, ctx: &StoreCtx) -> anyhow::Result<()> {
     tx.commit().await?;
     if !expired.is_empty() {
         ctx.catalog.invalidate(tenant);
-        for id in notices {
-            delivery::process(bot, ctx, id).await.ok();
-        }
+        store.send_now(&notices).await;
     }
-    Ok(())
+    Ok(expired.len())
 }

@@ -132,6 +132,26 @@ pub async fn load(conn: &mut PgConnection) -> sqlx::Result<Snapshot> {
 /// Every store's snapshot, rebuilt on demand after a change.
 pub struct CatalogCache {
     snapshots: Cache<TenantId, Arc<Snapshot>>,
+    /// Per store: one rebuild at a time, and which change the snapshot being rebuilt predates.
+    loaders: Cache<TenantId, Arc<Loader>>,
+}
+
+/// What keeps one store's rebuilds in order.
+#[derive(Default)]
+struct Loader {
+    /// Held during a rebuild, so the updates that find no snapshot wait for one rebuild
+    /// instead of each opening a transaction.
+    loading: tokio::sync::Mutex<()>,
+    /// Bumped by every invalidation. A rebuild keeps its snapshot only if no invalidation
+    /// came while it read, since what it read may predate the change; the check and the
+    /// insert happen under this lock, as do the bump and the removal.
+    generation: std::sync::Mutex<u64>,
+}
+
+impl Loader {
+    fn generation(&self) -> std::sync::MutexGuard<'_, u64> {
+        self.generation.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl Default for CatalogCache {
@@ -150,6 +170,9 @@ impl CatalogCache {
                 .time_to_idle(Duration::from_secs(900))
                 .time_to_live(Duration::from_secs(60))
                 .build(),
+            loaders: Cache::builder()
+                .time_to_idle(Duration::from_secs(900))
+                .build(),
         }
     }
 
@@ -157,15 +180,28 @@ impl CatalogCache {
         if let Some(snapshot) = self.snapshots.get(&tenant) {
             return Ok(snapshot);
         }
+        let loader = self.loaders.get_with(tenant, Default::default);
+        let _loading = loader.loading.lock().await;
+        // Another update may have rebuilt it while this one waited.
+        if let Some(snapshot) = self.snapshots.get(&tenant) {
+            return Ok(snapshot);
+        }
+        let read_at = *loader.generation();
         let mut tx = db.tenant(tenant).await?;
         let snapshot = Arc::new(load(&mut tx).await?);
         tx.commit().await?;
-        self.snapshots.insert(tenant, Arc::clone(&snapshot));
+        let generation = loader.generation();
+        if *generation == read_at {
+            self.snapshots.insert(tenant, Arc::clone(&snapshot));
+        }
         Ok(snapshot)
     }
 
     /// Forgets a store's snapshot; the next reader rebuilds it.
     pub fn invalidate(&self, tenant: TenantId) {
+        let loader = self.loaders.get_with(tenant, Default::default);
+        let mut generation = loader.generation();
+        *generation += 1;
         self.snapshots.invalidate(&tenant);
     }
 }

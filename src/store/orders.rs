@@ -6,9 +6,11 @@
 //! money and the stock, so a replayed or concurrent request changes nothing twice.
 //!
 //! `admin.rs`: what a store's admins see and do with orders (list, detail, refund, resend),
-//! for the bot and the API alike.
+//! for the bot and the API alike. `expiry.rs`: the queue of orders awaiting payment and their
+//! expiry.
 
 pub mod admin;
+pub mod expiry;
 
 use rand::Rng;
 use sqlx::PgConnection;
@@ -430,31 +432,6 @@ pub async fn close(conn: &mut PgConnection, order: &Order, status: Status) -> sq
         coupons::give_back(conn, code).await?;
     }
     Ok(())
-}
-
-/// Expires unpaid orders whose hold ran out; returns them (for telling their customers).
-/// Orders with a pending gateway invoice are left to the payments job, which must cancel the
-/// invoice at the gateway before the order may end.
-pub async fn expire_due(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<Order>> {
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "select id from orders o where status = 'awaiting_payment' and expires_at <= now() \
-         and not exists (select 1 from payments p where p.order_id = o.id and p.status = 'pending') \
-         order by expires_at limit $1 for update skip locked",
-    )
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut expired = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(order) = get(conn, id).await? {
-            close(conn, &order, Status::Expired).await?;
-            expired.push(Order {
-                status: Status::Expired,
-                ..order
-            });
-        }
-    }
-    Ok(expired)
 }
 
 /// Pays an order that expired or was cancelled before its payment arrived, if all of its goods

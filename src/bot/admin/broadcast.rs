@@ -178,6 +178,8 @@ pub async fn on_confirm(cx: &Cx, step: Value) -> HandlerResult {
         .await?;
     let tenant = cx.tenant();
     let mut tx = cx.ctx.db.tenant(tenant.id).await?;
+    // The recipients are everyone who has written to the store, including since the last flush.
+    cx.ctx.customers.settle_store(&mut tx, tenant.id).await?;
     let created = broadcast::create(
         &mut tx,
         tenant.id,

@@ -189,6 +189,13 @@ pub async fn on_confirm(cx: &Cx, step: serde_json::Value) -> HandlerResult {
     let tenant = cx.tenant();
     let actor = cx.actor();
     let mut tx = cx.ctx.db.tenant(tenant.id).await?;
+    let customer = match &draft {
+        Draft::Block { id, .. } | Draft::Adjust { id, .. } => *id,
+    };
+    cx.ctx
+        .customers
+        .settle(&mut tx, tenant.id, customer)
+        .await?;
     match draft {
         Draft::Block { id, blocked } => {
             let outcome =
@@ -250,6 +257,11 @@ async fn search(cx: &Cx, t: &CustomersTexts, text: &str) -> HandlerResult {
         limit: RESULTS + 1,
     };
     let mut tx = cx.ctx.db.tenant(cx.ctx.tenant_id()).await?;
+    // Everyone who has written to the store is found, including since the last flush.
+    cx.ctx
+        .customers
+        .settle_store(&mut tx, cx.ctx.tenant_id())
+        .await?;
     let found = customer_admin::search(&mut tx, &query).await;
     tx.commit().await?;
     let mut found = match found {
@@ -299,6 +311,10 @@ async fn search(cx: &Cx, t: &CustomersTexts, text: &str) -> HandlerResult {
 /// The customer `id`, or `None` after telling the admin there is no such customer.
 async fn load(cx: &Cx, id: i64) -> anyhow::Result<Option<Profile>> {
     let mut tx = cx.ctx.db.tenant(cx.ctx.tenant_id()).await?;
+    cx.ctx
+        .customers
+        .settle(&mut tx, cx.ctx.tenant_id(), id)
+        .await?;
     let profile = customer_admin::profile(&mut tx, id).await;
     tx.commit().await?;
     match profile {

@@ -47,6 +47,7 @@ fn ready(area: Area) -> bool {
 pub async fn open(cx: &Cx) -> HandlerResult {
     let tenant = cx.tenant();
     let mut tx = cx.ctx.db.tenant(tenant.id).await?;
+    cx.ctx.customers.settle_store(&mut tx, tenant.id).await?;
     let summary = stats::summary(&mut tx).await?;
     tx.commit().await?;
     let catalog = cx.ctx.catalog.get(&cx.ctx.db, tenant.id).await?;

@@ -87,6 +87,8 @@ async fn checkout(
         max_unpaid: tenant.settings.max_unpaid_orders,
     };
     let mut tx = ctx.db.tenant(tenant.id).await?;
+    // The order's messages name the customer: their row must not wait for the next flush.
+    ctx.customers.settle(&mut tx, tenant.id, customer).await?;
     let result = orders::checkout(&mut tx, tenant.id, customer, limits).await;
     let reply = match result {
         Ok(order) if order.total == 0 => return pay_free(bot, q, ctx, t, tx, &order).await,

@@ -90,6 +90,10 @@ pub async fn deposit_amount_entered(
         );
         return Reply::text(text).send(&bot, msg.chat.id).await;
     };
+    // The deposit's messages name the customer: their row must not wait for the next flush.
+    ctx.customers
+        .settle_now(&ctx.db, ctx.tenant_id(), msg.chat.id.0)
+        .await?;
     let store = pay_store(&bot, &ctx);
     match invoice::for_deposit(&store, &bot, t, msg.chat.id.0, amount).await? {
         Requested::Sent(_) => {

@@ -71,6 +71,12 @@ pub async fn create(
         _ => None,
     };
     let mut tx = state.host.db().tenant(tenant.id).await?;
+    // The recipients are everyone who has written to the store, including since the last flush.
+    state
+        .host
+        .customers()
+        .settle_store(&mut tx, tenant.id)
+        .await?;
     let created = broadcast::create(&mut tx, tenant.id, &principal.actor(), &draft, None).await?;
     if let Some(file_id) = &photo_file_id {
         claims::set_photo_file_id(&mut tx, created.id, file_id).await?;

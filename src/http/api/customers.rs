@@ -66,6 +66,11 @@ fn telegram_id(text: &str) -> Result<i64, ApiError> {
 
 async fn read_profile(state: &AppState, tenant: &Tenant, id: i64) -> Result<Profile, ApiError> {
     let mut tx = state.host.db().tenant(tenant.id).await?;
+    state
+        .host
+        .customers()
+        .settle_store(&mut tx, tenant.id)
+        .await?;
     let profile = customer_admin::profile(&mut tx, id).await?;
     tx.commit().await?;
     Ok(profile)
@@ -101,6 +106,12 @@ pub async fn list(
         limit: limit + 1,
     };
     let mut tx = state.host.db().tenant(tenant.id).await?;
+    // Everyone who has written to the store is found, including since the last flush.
+    state
+        .host
+        .customers()
+        .settle_store(&mut tx, tenant.id)
+        .await?;
     let mut items = customer_admin::search(&mut tx, &search).await?;
     tx.commit().await?;
     let next_cursor = if items.len() as i64 > limit {
@@ -145,6 +156,11 @@ async fn set_blocked(
     let tenant = principal.store(state, slug).await?;
     let id = telegram_id(id)?;
     let mut tx = state.host.db().tenant(tenant.id).await?;
+    state
+        .host
+        .customers()
+        .settle(&mut tx, tenant.id, id)
+        .await?;
     customer_admin::set_blocked(&mut tx, tenant.id, &principal.actor(), id, blocked).await?;
     tx.commit().await?;
     Ok(Json(read_profile(state, &tenant, id).await?))
@@ -213,6 +229,11 @@ pub async fn balance(
         reason: body.reason,
     };
     let mut tx = state.host.db().tenant(tenant.id).await?;
+    state
+        .host
+        .customers()
+        .settle(&mut tx, tenant.id, id)
+        .await?;
     let adjusted =
         customer_admin::adjust_balance(&mut tx, tenant.id, &principal.actor(), id, &adjustment)
             .await?;

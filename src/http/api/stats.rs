@@ -52,6 +52,11 @@ pub async fn get(
         .find(|r| r.ctx.tenant_id() == tenant.id)
         .map_or(0, |r| r.ctx.handler_errors());
     let mut tx = state.host.db().tenant(tenant.id).await?;
+    state
+        .host
+        .customers()
+        .settle_store(&mut tx, tenant.id)
+        .await?;
     let stats = stats::read(&mut tx, &tenant.timezone, days, errors).await?;
     tx.commit().await?;
     Ok(Json(stats))
