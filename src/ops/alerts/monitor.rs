@@ -140,7 +140,9 @@ impl Watch {
                 .entry(tenant.slug.clone())
                 .or_insert_with(|| StoreErrors {
                     tenant: tenant.id,
-                    samples: VecDeque::new(),
+                    // A store's count starts at zero when it starts, which is at most a look
+                    // ago: failures made before this first look count too.
+                    samples: VecDeque::from([(now, 0)]),
                     failing: false,
                 });
             if quiet {

@@ -40,6 +40,11 @@ const CONFLICTS: &[Line] = &[
         "The customer's balance is too low: it can never go below zero.",
     ),
     (
+        "bot_token_rejected",
+        "Telegram menolak token bot toko ini. Minta operator hosting memasang token yang baru.",
+        "Telegram rejected this store's bot token. Ask the host's operators to set a new one.",
+    ),
+    (
         "broadcast_finished",
         "Broadcast ini sudah selesai atau dibatalkan.",
         "This broadcast has already finished or been cancelled.",
@@ -113,6 +118,16 @@ const CONFLICTS: &[Line] = &[
         "telegram",
         "Telegram menolak atau tidak bisa dihubungi. Coba lagi nanti.",
         "Telegram refused or could not be reached. Try again later.",
+    ),
+    (
+        "telegram_busy",
+        "Telegram minta bot melambat sebentar. Tidak ada yang berubah; coba lagi sebentar lagi.",
+        "Telegram asked the bot to slow down. Nothing changed; try again in a moment.",
+    ),
+    (
+        "telegram_unavailable",
+        "Telegram tidak bisa dihubungi sekarang. Tidak ada yang berubah; coba lagi nanti.",
+        "Telegram cannot be reached right now. Nothing changed; try again later.",
     ),
 ];
 

@@ -237,14 +237,21 @@ async fn write_store(
         let product = lookup(&products, item.product_id, "product")?;
         let order = lookup(&orders, item.order_id, "order")?;
         let context = stock::context(tenant, product);
+        // Fingerprints are store-wide. Two goods of orders with the same content can only come
+        // from before they were (a line in two products); the later one is kept as a copy of
+        // the first, as the migration to store-wide fingerprints keeps them, so no order loses
+        // its goods.
         sqlx::query(
             "insert into stock_items (tenant_id, product_id, content, content_hash, status, order_id, \
-             reserved_until, created_at, sold_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             reserved_until, created_at, sold_at, duplicate_of) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+             (select id from stock_items where tenant_id = $1 and content_hash = $4 \
+              and duplicate_of is null))",
         )
         .bind(tenant)
         .bind(product)
         .bind(sealer.seal(item.content.as_bytes(), &context))
-        .bind(&sealer.fingerprint(item.content.as_bytes(), &context)[..])
+        .bind(&sealer.fingerprint(item.content.as_bytes(), &stock::fingerprint_context(tenant))[..])
         .bind(&item.status)
         .bind(order)
         .bind(item.reserved_until)
