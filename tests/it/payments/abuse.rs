@@ -361,8 +361,9 @@ async fn a_store_whose_pakasir_is_slow_does_not_delay_another_stores_settlement(
     };
     let (pass, settled_after) = tokio::join!(pass_after(&host, 2), settled);
 
+    // Less than one slow check: the quick store waited for none of the slow store's.
     assert!(
-        settled_after < Duration::from_secs(4),
+        settled_after < Duration::from_secs(5),
         "the quick store's payment waited {settled_after:?} for the slow store's"
     );
     quick.wait_text(BUYER, &goods_title(&paid.code)).await;

@@ -1,7 +1,7 @@
 //! When the gateway fails: the customer can retry, the owner is alerted once per streak, and
 //! an admin can mark an order paid by hand.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 use tokobot::bot::callbacks::Callback;
@@ -142,22 +142,18 @@ async fn a_slow_gateway_holds_up_neither_the_customer_nor_the_store() {
     // the update that asked for the invoice does not wait for it.
     let (token, telegram) = (shop.token(), host.telegram.clone());
     let before = telegram.sent_texts(&token, BUYER).len();
-    let asked = Instant::now();
     shop.say(BUYER, "/start").await;
     host.telegram
         .wait_for("the answer to /start", |_| {
             telegram.sent_texts(&token, BUYER).len() > before
         })
         .await;
-    assert!(
-        asked.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        asked.elapsed()
-    );
+    // Answered before the invoice exists: had the update waited for Pakasir, the invoice would
+    // have come first. (An order, not a time: a loaded machine slows both alike.)
     assert_eq!(
         shop.photos(BUYER).len(),
         photos,
-        "the invoice is still being made"
+        "the answer to /start waited for the invoice"
     );
     // A second press meanwhile asks Pakasir for nothing more.
     shop.press(
