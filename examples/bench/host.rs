@@ -27,6 +27,9 @@ pub struct Database {
     /// Held so the cluster stops when the benchmark ends.
     _cluster: Option<EmbeddedPostgres>,
     pub url: String,
+    /// The database's name and the URL of the cluster's maintenance database, when the
+    /// cluster is ours and the database can be dropped after the run.
+    ours: Option<(String, String)>,
     /// The postmaster, when the cluster is ours, so its CPU time can be read.
     postmaster: Option<u32>,
     pub version: String,
@@ -41,6 +44,7 @@ impl Database {
             return Ok(Self {
                 _cluster: None,
                 url,
+                ours: None,
                 postmaster: None,
                 version,
             });
@@ -55,9 +59,11 @@ impl Database {
             .and_then(|pid_file| fs::read_to_string(pid_file).ok())
             .and_then(|text| text.lines().next()?.trim().parse().ok());
         let version = server_version(&url).await.unwrap_or_default();
+        let ours = Some((name.to_owned(), cluster.url("postgres")));
         Ok(Self {
             _cluster: Some(cluster),
             url,
+            ours,
             postmaster,
             version,
         })
@@ -73,6 +79,23 @@ impl Database {
             .filter_map(|pid| stat_ticks(pid).map(|(own, _)| own))
             .sum();
         Some(own + children + live)
+    }
+}
+
+impl Database {
+    /// Drops the run's database from the benchmark's own cluster (once nothing uses it), so
+    /// that runs do not fill the disk.
+    pub async fn drop_database(&self) -> anyhow::Result<()> {
+        use sqlx::Connection;
+        let Some((name, maintenance)) = &self.ours else {
+            return Ok(());
+        };
+        let mut conn = sqlx::PgConnection::connect(maintenance).await?;
+        sqlx::raw_sql(&format!("drop database if exists \"{name}\" with (force)"))
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        Ok(())
     }
 }
 

@@ -10,6 +10,7 @@
 //! - `buy`: checkout → QRIS invoice → Pakasir webhook → goods, in many stores at once;
 //! - `idle`: memory and restart time with thousands of idle stores;
 //! - `overload`: browse at twice the rate `browse` sustained;
+//! - `pgbench`: PostgreSQL alone, the bound under the others;
 //! - `smoke`: a seconds-long browse and buy that fails on a wrong answer, never on timing.
 
 mod host;
@@ -52,6 +53,8 @@ enum Scenario {
     Idle(IdleArgs),
     /// Browsing at twice the rate `browse` sustained (from its JSON) or at --rate.
     Overload(BrowseArgs),
+    /// What PostgreSQL alone does here (pgbench): the bound under the other figures.
+    Pgbench(scenarios::pgbench::PgbenchArgs),
     /// A seconds-long browse and buy on a few stores; exits 1 on any wrong answer.
     Smoke,
 }
@@ -100,6 +103,13 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             let report = scenarios::idle::run(&mut rig, &args).await?;
             (rig, vec![report])
         }
+        Scenario::Pgbench(args) => {
+            // PostgreSQL alone: no host, no stand-ins.
+            let (db, report) = scenarios::pgbench::run(&out, &args).await?;
+            db.drop_database().await?;
+            report.finish(&out)?;
+            return Ok(true);
+        }
         Scenario::Smoke => {
             let mut rig = Rig::start(out.clone(), host_bin, "smoke").await?;
             let browse = BrowseArgs {
@@ -122,6 +132,7 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         }
     };
     rig.host.stop().await?;
+    rig.db.drop_database().await?;
     let mut right = true;
     for report in &reports {
         report.finish(&out)?;

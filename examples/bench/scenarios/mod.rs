@@ -4,6 +4,7 @@
 pub mod browse;
 pub mod buy;
 pub mod idle;
+pub mod pgbench;
 
 use std::{
     path::PathBuf,
