@@ -107,7 +107,7 @@ impl Crowd {
 /// answers (not the replies).
 pub async fn browse(
     offer: Offer,
-    stores: Arc<Vec<Store>>,
+    stores: &[Store],
     telegram: &Telegram,
     http: &reqwest::Client,
     base: &str,
@@ -128,19 +128,16 @@ pub async fn browse(
         let due = (elapsed.as_secs_f64() * offer.rate) as u64;
         while offered < due {
             let (user, step) = crowd.next(now);
-            let store = Arc::clone(&stores);
+            let store = &stores[user % stores.len()];
             let chat = offer.first_user + user as i64;
             let update_id = next_update_id();
-            let body = update(&stores[user % stores.len()], chat, update_id, step);
+            let body = update(store, chat, update_id, step);
+            let url = format!("{base}/webhooks/telegram/{}", store.slug);
+            let secret = store.secret.clone();
             let due_at = started + interval * offered as u32;
             offered += 1;
             let (http, telegram, outcome) = (http.clone(), telegram.clone(), Arc::clone(&outcome));
             let connections = Arc::clone(&connections);
-            let url = format!(
-                "{base}/webhooks/telegram/{}",
-                store[user % store.len()].slug
-            );
-            let secret = store[user % store.len()].secret.clone();
             tasks.spawn(async move {
                 let _permit = connections.acquire_owned().await;
                 telegram.expect_reply(chat, update_id);

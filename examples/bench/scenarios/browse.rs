@@ -2,10 +2,7 @@
 //! Every update the host answers 200 must get exactly one reply (a message or an edit);
 //! updates it refuses with 503 are Telegram's to deliver again.
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use clap::Args;
 
@@ -60,7 +57,7 @@ pub async fn run(rig: &mut Rig, args: &BrowseArgs, name: &str) -> anyhow::Result
         args.seconds,
         args.users
     );
-    run_on(rig, args, name, Arc::new(stores)).await
+    run_on(rig, args, name, &stores).await
 }
 
 /// Offers the browse load to stores that exist already.
@@ -68,7 +65,7 @@ pub async fn run_on(
     rig: &mut Rig,
     args: &BrowseArgs,
     name: &str,
-    stores: Arc<Vec<setup::Store>>,
+    stores: &[setup::Store],
 ) -> anyhow::Result<Report> {
     rig.telegram.reset();
     let rss_before = rig.host.rss_kib() as f64 / 1024.0;

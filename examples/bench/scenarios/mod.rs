@@ -34,6 +34,8 @@ pub struct Rig {
     pub api: Api,
     /// Calls a second the Bot API stand-in answered when driven flat out.
     pub sink_rate: f64,
+    /// The same for the Pakasir stand-in.
+    pub pakasir_rate: f64,
     /// Store slugs are `<prefix>-<n>`.
     pub prefix: String,
 }
@@ -52,7 +54,8 @@ impl Rig {
             .build()?;
         let telegram = Telegram::start().await?;
         let pakasir = Pakasir::start().await?;
-        let sink_rate = standin::sink_rate(&telegram, &http).await;
+        let sink_rate = standin::telegram_sink_rate(&telegram, &http).await;
+        let pakasir_rate = standin::pakasir_sink_rate(&pakasir, &http).await;
         let stamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
         let name = format!("bench_{scenario}_{stamp}");
         let db = Database::open(&out.join("postgres"), &name).await?;
@@ -68,11 +71,12 @@ impl Rig {
         let host = Host::start(&spec, &http).await?;
         let api = Api::new(http.clone(), &host.base)?;
         println!(
-            "{scenario}: host pid {} ready in {:.2} s; PostgreSQL {}; the Bot API stand-in answers {:.0} calls/s flat out",
+            "{scenario}: host pid {} ready in {:.2} s; PostgreSQL {}; the stand-ins answer {:.0} (Bot API) and {:.0} (Pakasir) calls/s flat out",
             host.pid,
             host.ready_after.as_secs_f64(),
             db.version,
-            sink_rate
+            sink_rate,
+            pakasir_rate
         );
         Ok(Self {
             host,
@@ -83,6 +87,7 @@ impl Rig {
             spec,
             api,
             sink_rate,
+            pakasir_rate,
             prefix: format!("b{}", stamp % 100_000),
         })
     }
@@ -94,6 +99,13 @@ impl Rig {
             "standin_calls_per_s",
             "Bot API stand-in sinks (flat out)",
             self.sink_rate,
+            0,
+            "calls/s",
+        );
+        report.num(
+            "pakasir_standin_calls_per_s",
+            "Pakasir stand-in sinks (flat out)",
+            self.pakasir_rate,
             0,
             "calls/s",
         );
