@@ -8,7 +8,6 @@ use clap::Args;
 
 use super::Rig;
 use crate::{
-    host::Host,
     report::Report,
     setup::{self, Catalog},
 };
@@ -47,9 +46,7 @@ pub async fn run(rig: &mut Rig, args: &IdleArgs) -> anyhow::Result<Report> {
         let rss_running = rig.host.rss_kib() as f64 / 1024.0;
 
         // A restart, as a deployment does it.
-        rig.host.stop().await?;
-        rig.telegram.reset();
-        rig.host = Host::start(&rig.spec, &rig.http).await?;
+        rig.restart().await?;
         let ready = rig.host.ready_after.as_secs_f64();
         tokio::time::sleep(Duration::from_secs(3)).await;
         let rss = rig.host.rss_kib() as f64 / 1024.0;

@@ -92,6 +92,16 @@ impl Rig {
         })
     }
 
+    /// Stops the host as a deployment does and starts it again (on a new port), forgetting
+    /// the Bot API calls made so far so that the restart's own can be counted.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.host.stop().await?;
+        self.telegram.reset();
+        self.host = Host::start(&self.spec, &self.http).await?;
+        self.api = Api::new(self.http.clone(), &self.host.base)?;
+        Ok(())
+    }
+
     /// The figures every scenario reports about the rig.
     pub fn describe(&self, report: &mut Report) {
         report.detail("postgres_version", self.db.version.clone());
