@@ -118,6 +118,16 @@ pub struct HostSpec {
     pub telegram_url: String,
     pub pakasir_url: String,
     pub log: PathBuf,
+    /// The loopback port, the same across restarts: the public URL (and so every store's
+    /// webhook URL) is derived from it, and a new one would make the host register them again.
+    pub port: u16,
+}
+
+impl HostSpec {
+    /// A free loopback port for the host.
+    pub fn free_port() -> anyhow::Result<u16> {
+        Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    }
 }
 
 /// A running `tokobot serve`.
@@ -132,7 +142,7 @@ pub struct Host {
 impl Host {
     /// Starts the host and waits until it is ready.
     pub async fn start(spec: &HostSpec, http: &reqwest::Client) -> anyhow::Result<Self> {
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = spec.port;
         let base = format!("http://127.0.0.1:{port}");
         fs::create_dir_all(&spec.data_dir)?;
         let log = fs::OpenOptions::new()

@@ -66,6 +66,7 @@ impl Rig {
             telegram_url: telegram.url().to_owned(),
             pakasir_url: pakasir.url().to_owned(),
             log: out.join(format!("{scenario}-host.log")),
+            port: HostSpec::free_port()?,
         };
         let _ = std::fs::remove_file(&spec.log);
         let host = Host::start(&spec, &http).await?;
@@ -92,13 +93,12 @@ impl Rig {
         })
     }
 
-    /// Stops the host as a deployment does and starts it again (on a new port), forgetting
+    /// Stops the host as a deployment does and starts it again, forgetting
     /// the Bot API calls made so far so that the restart's own can be counted.
     pub async fn restart(&mut self) -> anyhow::Result<()> {
         self.host.stop().await?;
         self.telegram.reset();
         self.host = Host::start(&self.spec, &self.http).await?;
-        self.api = Api::new(self.http.clone(), &self.host.base)?;
         Ok(())
     }
 
