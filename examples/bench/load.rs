@@ -89,7 +89,7 @@ impl Crowd {
         self.turn += 1;
         let returning_ready = self.returning.front().is_some_and(|(_, at)| *at <= now);
         let new_left = self.next_new < self.users;
-        let user = if new_left && (self.turn % 2 == 0 || !returning_ready) {
+        let user = if new_left && (self.turn.is_multiple_of(2) || !returning_ready) {
             self.next_new += 1;
             self.next_new - 1
         } else {

@@ -99,7 +99,7 @@ pub fn commit() -> String {
     if dirty { format!("{head}-dirty") } else { head }
 }
 
-/// The machine: CPUs, CPU model, memory, load when the run started.
+/// The machine: CPUs, CPU model, memory, and its load average when the figures were written.
 pub fn machine() -> Value {
     let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo
