@@ -86,8 +86,8 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             (rig, vec![report])
         }
         Scenario::Overload(mut args) => {
-            if !std::env::args().any(|a| a == "--rate" || a.starts_with("--rate=")) {
-                args.rate = 2.0 * sustained_rate(&out)?;
+            if args.rate.is_none() {
+                args.rate = Some(2.0 * sustained_rate(&out)?);
             }
             let mut rig = Rig::start(out.clone(), host_bin, "overload").await?;
             let report = scenarios::browse::run(&mut rig, &args, "overload").await?;
@@ -115,7 +115,7 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             let browse = BrowseArgs {
                 stores: 3,
                 users: 60,
-                rate: 100.0,
+                rate: Some(100.0),
                 seconds: 2.0,
                 connections: 16,
                 drain_seconds: 30.0,

@@ -24,9 +24,10 @@ pub struct BrowseArgs {
     /// Distinct customers.
     #[arg(long, default_value_t = 20_000)]
     pub users: usize,
-    /// Updates offered per second.
-    #[arg(long, default_value_t = 2_000.0)]
-    pub rate: f64,
+    /// Updates offered per second (browse: 2,000; overload: twice the replies/s of the last
+    /// browse run).
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// Seconds of offering.
     #[arg(long, default_value_t = 20.0)]
     pub seconds: f64,
@@ -39,6 +40,9 @@ pub struct BrowseArgs {
 }
 
 /// Creates the stores, offers the crowd's updates, waits for the replies, and reports.
+/// The offered rate when `--rate` is not given to `browse`.
+pub const DEFAULT_RATE: f64 = 2_000.0;
+
 pub async fn run(rig: &mut Rig, args: &BrowseArgs, name: &str) -> anyhow::Result<Report> {
     let started = Instant::now();
     let stores = setup::create_stores(
@@ -53,7 +57,7 @@ pub async fn run(rig: &mut Rig, args: &BrowseArgs, name: &str) -> anyhow::Result
         "{name}: {} stores created through the API in {:.1} s; offering {:.0} updates/s for {} s from {} customers",
         stores.len(),
         started.elapsed().as_secs_f64(),
-        args.rate,
+        args.rate.unwrap_or(DEFAULT_RATE),
         args.seconds,
         args.users
     );
@@ -77,7 +81,7 @@ pub async fn run_on(
     let cpu = Cpu::now(rig);
     let sampler = RssSampler::start(rig.host.pid);
     let offer = Offer {
-        rate: args.rate,
+        rate: args.rate.unwrap_or(DEFAULT_RATE),
         duration: Duration::from_secs_f64(args.seconds),
         users: args.users,
         first_user: FIRST_USER,
