@@ -5,7 +5,7 @@
 //! bot. So a store's replies and its broadcast must draw on one budget: a [`Pacer`] per bot.
 //!
 //! - Replies (every send through the store's bot, [`Paced`]) wait for the chat's slot (one a
-//!   second), then for an overall slot (thirty a second, evenly spaced). While a reply waits
+//!   second, after a burst of [`CHAT_BURST`]), then for an overall slot (thirty a second, evenly spaced). While a reply waits
 //!   for an overall slot it is counted, and a broadcast takes a slot only when no reply waits,
 //!   so a customer is never queued behind a broadcast.
 //! - The broadcast sender ([`Pacer::broadcast_slot`]) takes an overall slot before it claims a
@@ -47,6 +47,11 @@ pub use adaptor::{Paced, PacedRequest};
 
 /// Messages a second a bot may send overall (Telegram: "about 30").
 pub const PER_BOT: u32 = 30;
+/// Messages a chat may get at once before the one-a-second pace applies. Telegram tolerates
+/// short bursts in a chat; a purchase is one (the order, its invoice, then the goods as soon as
+/// the payment lands), and making the goods wait a second behind the invoice would be felt by
+/// every buyer who pays quickly.
+pub const CHAT_BURST: u32 = 3;
 /// How often the per-chat table forgets chats that have been quiet for a second.
 const FORGET_EVERY: u32 = 4096;
 /// How long a broadcast waits before looking again while a reply waits for a slot.
@@ -56,7 +61,7 @@ const YIELD: Duration = Duration::from_millis(10);
 pub struct Pacer {
     /// Evenly spaced: never more than `PER_BOT` in any second, never a burst.
     overall: DefaultDirectRateLimiter,
-    /// One message a second per chat.
+    /// One message a second per chat, after a short burst.
     per_chat: DefaultKeyedRateLimiter<i64>,
     /// Replies waiting for an overall slot right now.
     replies_waiting: AtomicUsize,
@@ -74,11 +79,13 @@ impl Default for Pacer {
 }
 
 impl Pacer {
-    /// A budget of `per_second` messages overall (at least one), one a second per chat.
+    /// A budget of `per_second` messages overall (at least one), one a second per chat after a
+    /// burst of [`CHAT_BURST`].
     pub fn new(per_second: u32) -> Self {
         let per_second = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
         let overall = Quota::per_second(per_second).allow_burst(NonZeroU32::MIN);
-        let per_chat = Quota::per_second(NonZeroU32::MIN);
+        let per_chat = Quota::per_second(NonZeroU32::MIN)
+            .allow_burst(NonZeroU32::new(CHAT_BURST).unwrap_or(NonZeroU32::MIN));
         Self {
             overall: RateLimiter::direct(overall),
             per_chat: RateLimiter::keyed(per_chat),
@@ -185,7 +192,7 @@ mod tests {
 
     use tokio::time::Instant;
 
-    use super::Pacer;
+    use super::{CHAT_BURST, Pacer};
 
     #[tokio::test]
     async fn the_overall_budget_spaces_sends_evenly() {
@@ -200,9 +207,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn one_chat_gets_one_slot_a_second() {
+    async fn one_chat_gets_a_short_burst_then_one_slot_a_second() {
         let pacer = Pacer::new(30);
-        pacer.reply_slot(Some(7)).await;
+        let started = Instant::now();
+        for _ in 0..CHAT_BURST {
+            pacer.reply_slot(Some(7)).await;
+        }
+        // The burst went out at the overall pace, well within the second.
+        assert!(started.elapsed() < Duration::from_millis(900));
         let started = Instant::now();
         pacer.reply_slot(Some(7)).await;
         assert!(started.elapsed() >= Duration::from_millis(900));
