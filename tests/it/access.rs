@@ -136,15 +136,7 @@ async fn made_up_slugs_on_the_pakasir_webhook_add_no_metric_series() {
         answer.status().is_client_error(),
         "not a payment of the store"
     );
-    let metrics = host
-        .http
-        .get(format!("{}/metrics", host.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = host.metrics().await;
     assert!(!metrics.contains("palsu-"), "made-up slugs are not labels");
     assert!(
         metrics.contains("store=\"unknown\""),

@@ -48,15 +48,7 @@ async fn the_owner_opens_the_admin_menu_and_a_customer_reaches_nothing_of_it() {
     let answers = host.telegram.calls(&token, "answerCallbackQuery");
     assert_eq!(answers.len(), 6, "every forged press is answered");
     // The attempts are logged and counted.
-    let metrics = host
-        .http
-        .get(format!("{}/metrics", host.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = host.metrics().await;
     assert!(
         metrics.contains("tokobot_admin_denied_total{store=\"toko-menu\"} 6"),
         "{}",

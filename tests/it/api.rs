@@ -392,15 +392,7 @@ async fn health_metrics_and_openapi_are_served() {
     // The counter is bumped after the handler's reply, so poll for it.
     let mut metrics = String::new();
     for _ in 0..100 {
-        metrics = host
-            .http
-            .get(format!("{}/metrics", host.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        metrics = host.metrics().await;
         if metrics.contains("tokobot_updates_total{store=\"toko-metrik\"}") {
             break;
         }

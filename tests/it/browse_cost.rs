@@ -34,15 +34,7 @@ async fn browsing_host() -> TestHost {
 
 /// The host's count of database round trips made while handling updates.
 async fn update_round_trips(host: &TestHost) -> u64 {
-    let metrics = host
-        .http
-        .get(format!("{}/metrics", host.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = host.metrics().await;
     metrics
         .lines()
         .find(|line| line.starts_with("tokobot_db_round_trips_total{path=\"update\"}"))

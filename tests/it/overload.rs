@@ -219,15 +219,7 @@ async fn an_update_that_timed_out_waiting_for_the_database_is_run_again_and_answ
 async fn wait_for_metric(host: &TestHost, series: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let metrics = host
-            .http
-            .get(format!("{}/metrics", host.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = host.metrics().await;
         if metrics.lines().any(|line| line.starts_with(series)) {
             return;
         }

@@ -225,6 +225,18 @@ impl TestHost {
         self.wait_ready().await;
     }
 
+    /// The host's `/metrics` page (the tests' hosts leave it public on the main address).
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .expect("the metrics page answers")
+            .text()
+            .await
+            .expect("the metrics page is text")
+    }
+
     /// The URL Pakasir posts a store's payments to.
     pub fn pakasir_webhook_url(&self, slug: &str) -> String {
         format!("{}/webhooks/pakasir/{slug}", self.base)
