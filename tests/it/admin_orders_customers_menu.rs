@@ -84,13 +84,19 @@ async fn an_admin_opens_a_paid_order_and_refunds_part_of_it_once() {
     )
     .await;
     shop.wait_text(BUYER, &goods_title(&order.code)).await;
+    // The owner's notices of the payment and of the stock it left come first, so the list
+    // below is the last message.
+    shop.wait_text(OWNER, "Pembayaran masuk").await;
+    shop.wait_text(OWNER, "Stok menipis").await;
 
     shop.press_raw(OWNER, "a:or").await;
     shop.wait_text(OWNER, "Pesanan</b> · Semua").await;
     assert!(
         last_buttons(&host, shop.bot, OWNER)
             .iter()
-            .any(|(label, _)| label.contains(&order.code))
+            .any(|(label, _)| label.contains(&order.code)),
+        "{:?}",
+        host.telegram.sent_texts(&bot_token(shop.bot), OWNER)
     );
     shop.press_raw(OWNER, "a:or:l:dl:0").await;
     shop.wait_text(OWNER, "· 📦 Terkirim").await;
