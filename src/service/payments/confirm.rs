@@ -90,7 +90,7 @@ pub(super) async fn settle(store: &PayStore, payment: &Payment) -> anyhow::Resul
             store.ctx.catalog.invalidate(tenant.id);
             metrics::counter!("tokobot_payments_completed_total", "store" => tenant.slug.clone(), "outcome" => payment.outcome.map_or("", |o| o.as_str())).increment(1);
             tracing::info!(store = %tenant.slug, payment = payment.id, outcome = ?payment.outcome, "payment settled");
-            store.send_now(&outbox).await;
+            store.send_soon(outbox);
             Ok(Verdict::Settled(payment))
         }
         Settled::Already(payment) => Ok(Verdict::Already(payment)),

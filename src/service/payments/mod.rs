@@ -55,6 +55,16 @@ impl PayStore {
         }
     }
 
+    /// Sends outbox rows just committed in a task of their own, so that the caller (the Pakasir
+    /// webhook, whose answer Pakasir waits for) does not wait for Telegram's pacing of the
+    /// customer's chat. A task lost to a stop leaves its rows to the outbox worker.
+    pub fn send_soon(&self, outbox: Vec<i64>) {
+        if let Some(courier) = &self.courier {
+            let (courier, ctx) = (Arc::clone(courier), Arc::clone(&self.ctx));
+            tokio::spawn(async move { courier.send_now(&ctx, &outbox).await });
+        }
+    }
+
     /// Records the outcome of a Pakasir call in the store's failure streak: an outage (Pakasir
     /// unreachable or failing, or refusing the store's key) extends it, a success ends it, and
     /// a refusal of one request (an order already completed, say) leaves it alone. The alert a

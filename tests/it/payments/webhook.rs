@@ -25,7 +25,10 @@ async fn the_same_webhook_twenty_times_at_once_and_replayed_ten_times_delivers_o
     }
 
     assert!(answers.iter().all(|s| *s == StatusCode::OK), "{answers:?}");
+    // The messages go out after the answer, in a task of their own: wait for each first.
     shop.wait_text(BUYER, &goods_title(&invoice.code)).await;
+    shop.wait_text(BUYER, "Pembayaran Rp 25.485").await;
+    shop.wait_text(OWNER, "Pembayaran masuk").await;
     assert_eq!(
         shop.count_texts(BUYER, &goods_title(&invoice.code)).await,
         1
