@@ -88,8 +88,9 @@ pub struct RefundBody {
     #[schema(minimum = 1)]
     pub amount: Option<i64>,
     /// Why, required as for a balance adjustment: kept on the ledger row and in the audit log
-    /// (1 to 500 characters). Absent or blank is refused with 422.
-    #[schema(min_length = 1, max_length = 500)]
+    /// (1 to 500 characters). Absent or blank is refused with 422. (An `Option` so that a
+    /// refund of an order that cannot be refunded says so first; the document says required.)
+    #[schema(required = true, min_length = 1, max_length = 500)]
     pub reason: Option<String>,
 }
 
