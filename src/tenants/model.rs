@@ -308,14 +308,22 @@ impl From<Notifications> for NotificationsPatch {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SettingsPatch {
+    // The ranges repeat those of `Settings` so that the OpenAPI document states what a PATCH
+    // enforces, not only what a read returns.
+    #[schema(minimum = 5, maximum = 1440)]
     pub invoice_ttl_minutes: Option<u32>,
+    #[schema(maximum = 100000)]
     pub low_stock_threshold: Option<u32>,
     pub fee_payer: Option<FeePayer>,
+    #[schema(minimum = 1000, maximum = 100000000)]
     pub deposit_minimum: Option<i64>,
+    #[schema(minimum = 1, maximum = 3650)]
     pub snk_retention_days: Option<u32>,
     pub notifications: Option<NotificationsPatch>,
+    #[schema(minimum = 1, maximum = 25)]
     pub broadcast_per_second: Option<u32>,
     pub protect_content: Option<bool>,
+    #[schema(minimum = 1, maximum = 20)]
     pub max_unpaid_orders: Option<u32>,
 }
 
