@@ -64,7 +64,7 @@ pub struct Config {
     pub pakasir_api_url: String,
     pub log_format: LogFormat,
     /// Per-customer action limits; not read from the environment (the defaults follow SPEC §3.4).
-    pub antispam: crate::bot::antispam::Limits,
+    pub antispam: crate::antispam::Limits,
     /// How much work the host takes on at once.
     pub capacity: Capacity,
     /// Who may reach the API tokens and the metrics.
@@ -265,7 +265,7 @@ impl Config {
                 &var("TOKOBOT_PAKASIR_API_URL").unwrap_or_else(|| "https://app.pakasir.com".into()),
             )?,
             log_format,
-            antispam: crate::bot::antispam::Limits::default(),
+            antispam: crate::antispam::Limits::default(),
             access: Access::from_lookup(&var)?,
             capacity,
             backup: backup_schedule(&var, &data_dir)?,

@@ -12,7 +12,9 @@
 //! - [`host`]: the runtime: which stores run, their bots, dispatchers and listeners.
 //! - [`bot`]: the handler tree shared by every store, texts, dialogue storage.
 //! - [`store`]: the domain of a store, free of Telegram and HTTP.
-//! - [`service`]: flows several adapters start (payments), calling Pakasir but never Telegram.
+//! - [`service`]: flows several adapters start (payments), calling Pakasir but never Telegram,
+//!   and the running store's context (`service::ctx`) that every layer takes.
+//! - [`antispam`]: the per-customer action limiter the bot's anti-spam gate consults.
 //! - [`http`]: webhooks, the JSON API, metrics and health.
 //! - [`jobs`]: background loops; [`telemetry`]: logs and metrics.
 //! - [`ops`]: the operator's tools: key rotation, backups, the doctor.
@@ -22,6 +24,7 @@
 //! - Secrets are sealed at rest, never logged, never returned by the API.
 //! - Money is `i64` rupiah; money and stock changes commit at once with a database guard.
 
+pub mod antispam;
 pub mod app;
 pub mod bot;
 pub mod config;

@@ -35,9 +35,10 @@ use teloxide::{
 use tokio::{sync::watch, task::JoinHandle, time::MissedTickBehavior};
 
 use crate::{
-    bot::{StoreCtx, broadcast_photo},
+    bot::broadcast_photo,
     db::TenantId,
     host::{Host, Route, Running},
+    service::ctx::StoreCtx,
     store::broadcast::{
         self, Broadcast,
         claims::{self, Claim, Outcome},

@@ -9,7 +9,9 @@
 //! - `payments`: confirming a payment with Pakasir and settling it, ending an unpaid one
 //!   (cancel at Pakasir, then close), late payments, and the gateway's failure streak.
 //! - `orders`: the store cancelling an order, which cancels its open invoice at Pakasir first.
+//! - `ctx`: a running store's context (`StoreCtx`), which the bot, the host and the jobs take too.
 
+pub mod ctx;
 pub mod orders;
 pub mod payments;
 

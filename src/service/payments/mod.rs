@@ -25,7 +25,7 @@ use futures::future::BoxFuture;
 pub use confirm::{Ending, Verdict, cancel_by, confirm, end};
 pub use last_look::last_look;
 
-use crate::{bot::StoreCtx, pakasir::PakasirError, store::gateway};
+use crate::{pakasir::PakasirError, service::ctx::StoreCtx, store::gateway};
 
 /// Sends outbox rows right after the commit that wrote them. The bot implements it for a store
 /// whose bot runs in this process; what it does not send, the outbox worker sends later, so a
