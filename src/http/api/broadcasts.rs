@@ -16,6 +16,7 @@ use super::{
     AppState,
     auth::Principal,
     error::{ApiError, ApiJson, ErrorBody},
+    scope::StoreScope,
 };
 use crate::{
     bot::broadcast_photo,
@@ -70,18 +71,15 @@ pub async fn create(
         }
         _ => None,
     };
-    let mut tx = state.host.db().tenant(tenant.id).await?;
+    let mut scope = StoreScope::with_tenant(&state, &principal, tenant).await?;
     // The recipients are everyone who has written to the store, including since the last flush.
-    state
-        .host
-        .customers()
-        .settle_store(&mut tx, tenant.id)
-        .await?;
-    let created = broadcast::create(&mut tx, tenant.id, &principal.actor(), &draft, None).await?;
+    scope.settle_customers(&state).await?;
+    let created =
+        broadcast::create(&mut scope.tx, scope.tenant.id, &scope.actor, &draft, None).await?;
     if let Some(file_id) = &photo_file_id {
-        claims::set_photo_file_id(&mut tx, created.id, file_id).await?;
+        claims::set_photo_file_id(&mut scope.tx, created.id, file_id).await?;
     }
-    tx.commit().await?;
+    scope.commit().await?;
     Ok((StatusCode::ACCEPTED, Json(created)))
 }
 
@@ -99,10 +97,9 @@ pub async fn get(
     principal: Principal,
     Path((slug, id)): Path<(String, i64)>,
 ) -> Result<Json<Broadcast>, ApiError> {
-    let tenant = principal.store(&state, &slug).await?;
-    let mut tx = state.host.db().tenant(tenant.id).await?;
-    let found = broadcast::get(&mut tx, id).await?;
-    tx.commit().await?;
+    let mut scope = StoreScope::open(&state, &principal, &slug).await?;
+    let found = broadcast::get(&mut scope.tx, id).await?;
+    scope.commit().await?;
     found
         .map(Json)
         .ok_or_else(|| ApiError::NotFound("no such broadcast".into()))
@@ -123,10 +120,15 @@ pub async fn cancel(
     principal: Principal,
     Path((slug, id)): Path<(String, i64)>,
 ) -> Result<Json<Broadcast>, ApiError> {
-    let tenant = principal.store(&state, &slug).await?;
-    let mut tx = state.host.db().tenant(tenant.id).await?;
-    let cancelled =
-        broadcast::control(&mut tx, tenant.id, &principal.actor(), id, Control::Cancel).await?;
-    tx.commit().await?;
+    let mut scope = StoreScope::open(&state, &principal, &slug).await?;
+    let cancelled = broadcast::control(
+        &mut scope.tx,
+        scope.tenant.id,
+        &scope.actor,
+        id,
+        Control::Cancel,
+    )
+    .await?;
+    scope.commit().await?;
     Ok(Json(cancelled))
 }

@@ -6,28 +6,17 @@ use axum::{
     extract::{Path, State},
     http::StatusCode,
 };
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{
     AppState,
     auth::Principal,
     error::{ApiError, ApiJson, ApiQuery, ErrorBody},
-    page::{self, Page},
+    page::{self, Page, PageQuery},
     scope::StoreScope,
 };
 use crate::store::coupons::{self, Coupon, CouponPatch, NewCoupon, Removal};
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct CouponQuery {
-    /// The `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-    /// 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-}
 
 /// What `DELETE` did.
 #[derive(Serialize, ToSchema)]
@@ -36,7 +25,7 @@ pub struct CouponRemoval {
 }
 
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/coupons", operation_id = "list_coupons", tag = "coupons",
-    params(("slug" = String, Path, description = "The store's slug"), CouponQuery),
+    params(("slug" = String, Path, description = "The store's slug"), PageQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of coupons with their uses, by code", body = Page<Coupon>),
@@ -49,7 +38,7 @@ pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
     Path(slug): Path<String>,
-    ApiQuery(query): ApiQuery<CouponQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<Coupon>>, ApiError> {
     let limit = page::limit(query.limit)?;
     let after = page::decode(query.cursor.as_deref())?;

@@ -14,13 +14,10 @@ use super::{
     auth::Principal,
     error::{ApiError, ApiJson, ApiQuery, ErrorBody},
     page,
-    scope::pay_store,
+    scope::{StoreScope, send_now},
 };
-use crate::{
-    store::customers::admin::{
-        self as customer_admin, Adjusted, Adjustment, Listed, Profile, Search,
-    },
-    tenants::model::Tenant,
+use crate::store::customers::admin::{
+    self as customer_admin, Adjusted, Adjustment, Listed, Profile, Search,
 };
 
 const CURSOR: &str = "customers";
@@ -64,18 +61,6 @@ fn telegram_id(text: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::NotFound("no such customer".into()))
 }
 
-async fn read_profile(state: &AppState, tenant: &Tenant, id: i64) -> Result<Profile, ApiError> {
-    let mut tx = state.host.db().tenant(tenant.id).await?;
-    state
-        .host
-        .customers()
-        .settle_store(&mut tx, tenant.id)
-        .await?;
-    let profile = customer_admin::profile(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(profile)
-}
-
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/customers", operation_id = "list_customers", tag = "customers",
     params(("slug" = String, Path, description = "The store's slug"), CustomerQuery),
     security(("bearer" = [])),
@@ -93,35 +78,20 @@ pub async fn list(
     Path(slug): Path<String>,
     ApiQuery(query): ApiQuery<CustomerQuery>,
 ) -> Result<Json<CustomerPage>, ApiError> {
-    let tenant = principal.store(&state, &slug).await?;
+    let mut scope = StoreScope::open(&state, &principal, &slug).await?;
     let limit = page::limit(query.limit)?;
     let search = Search {
         query: query.q,
-        after_id: query
-            .cursor
-            .as_deref()
-            .map(|c| page::decode_for(CURSOR, c))
-            .transpose()?,
+        after_id: page::decode_for(CURSOR, query.cursor.as_deref())?,
         // One more than asked tells whether another page follows.
         limit: limit + 1,
     };
-    let mut tx = state.host.db().tenant(tenant.id).await?;
-    // Everyone who has written to the store is found, including since the last flush.
-    state
-        .host
-        .customers()
-        .settle_store(&mut tx, tenant.id)
-        .await?;
-    let mut items = customer_admin::search(&mut tx, &search).await?;
-    tx.commit().await?;
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items
-            .last()
-            .map(|last| page::encode_for(CURSOR, last.telegram_id))
-    } else {
-        None
-    };
+    scope.settle_customers(&state).await?;
+    let rows = customer_admin::search(&mut scope.tx, &search).await?;
+    scope.commit().await?;
+    let (items, next_cursor) = page::split(rows, limit, |last| {
+        page::encode_for(CURSOR, last.telegram_id)
+    });
     Ok(Json(CustomerPage { items, next_cursor }))
 }
 
@@ -140,10 +110,12 @@ pub async fn get(
     principal: Principal,
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<Json<Profile>, ApiError> {
-    let tenant = principal.store(&state, &slug).await?;
-    Ok(Json(
-        read_profile(&state, &tenant, telegram_id(&id)?).await?,
-    ))
+    let mut scope = StoreScope::open(&state, &principal, &slug).await?;
+    let id = telegram_id(&id)?;
+    scope.settle_customers(&state).await?;
+    let profile = customer_admin::profile(&mut scope.tx, id).await?;
+    scope.commit().await?;
+    Ok(Json(profile))
 }
 
 async fn set_blocked(
@@ -153,17 +125,14 @@ async fn set_blocked(
     id: &str,
     blocked: bool,
 ) -> Result<Json<Profile>, ApiError> {
-    let tenant = principal.store(state, slug).await?;
+    let mut scope = StoreScope::open(state, principal, slug).await?;
     let id = telegram_id(id)?;
-    let mut tx = state.host.db().tenant(tenant.id).await?;
-    state
-        .host
-        .customers()
-        .settle(&mut tx, tenant.id, id)
-        .await?;
-    customer_admin::set_blocked(&mut tx, tenant.id, &principal.actor(), id, blocked).await?;
-    tx.commit().await?;
-    Ok(Json(read_profile(state, &tenant, id).await?))
+    scope.settle_customer(state, id).await?;
+    customer_admin::set_blocked(&mut scope.tx, scope.tenant.id, &scope.actor, id, blocked).await?;
+    // Read in the change's own transaction, as the bot's customers screen reads it.
+    let profile = customer_admin::profile(&mut scope.tx, id).await?;
+    scope.commit().await?;
+    Ok(Json(profile))
 }
 
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/customers/{telegram_id}/block", operation_id = "block_customer", tag = "customers",
@@ -222,25 +191,22 @@ pub async fn balance(
     Path((slug, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<BalanceBody>,
 ) -> Result<Json<Adjusted>, ApiError> {
-    let tenant = principal.store(&state, &slug).await?;
+    let mut scope = StoreScope::open(&state, &principal, &slug).await?;
     let id = telegram_id(&id)?;
     let adjustment = Adjustment {
         amount: body.amount,
         reason: body.reason,
     };
-    let mut tx = state.host.db().tenant(tenant.id).await?;
-    state
-        .host
-        .customers()
-        .settle(&mut tx, tenant.id, id)
-        .await?;
-    let adjusted =
-        customer_admin::adjust_balance(&mut tx, tenant.id, &principal.actor(), id, &adjustment)
-            .await?;
-    tx.commit().await?;
-    pay_store(&state, &slug)
-        .await?
-        .send_now(&[adjusted.outbox])
-        .await;
+    scope.settle_customer(&state, id).await?;
+    let adjusted = customer_admin::adjust_balance(
+        &mut scope.tx,
+        scope.tenant.id,
+        &scope.actor,
+        id,
+        &adjustment,
+    )
+    .await?;
+    scope.commit().await?;
+    send_now(&state, &slug, &[adjusted.outbox]).await?;
     Ok(Json(adjusted))
 }

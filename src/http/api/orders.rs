@@ -14,16 +14,16 @@ use super::{
     AppState,
     auth::Principal,
     error::{ApiError, ApiJson, ApiQuery, ErrorBody},
-    page,
-    scope::pay_store,
+    page::{self, bad_query},
+    scope::{StoreScope, pay_store, send_now},
 };
 use crate::{
+    db::TenantId,
     service,
     store::orders::{
         Status,
         admin::{self as order_admin, Detail, Filter, RefundInput, Refunded, Summary},
     },
-    tenants::model::Tenant,
 };
 
 const CURSOR: &str = "orders";
@@ -97,16 +97,15 @@ pub struct RefundBody {
 fn day(field: &'static str, value: Option<&str>) -> Result<Option<jiff::civil::Date>, ApiError> {
     value
         .map(|text| {
-            text.parse().map_err(|_| ApiError::BadRequest {
-                code: "invalid_query",
-                message: format!("{field} must be a date like 2026-12-03"),
-            })
+            text.parse()
+                .map_err(|_| bad_query(format!("{field} must be a date like 2026-12-03")))
         })
         .transpose()
 }
 
-async fn read_detail(state: &AppState, tenant: &Tenant, code: &str) -> Result<Detail, ApiError> {
-    let mut tx = state.host.db().tenant(tenant.id).await?;
+/// The order as it is after an operation's commit and its sends (a resend may have delivered it).
+async fn read_detail(state: &AppState, tenant: TenantId, code: &str) -> Result<Detail, ApiError> {
+    let mut tx = state.host.db().tenant(tenant).await?;
     let detail = order_admin::detail(&mut tx, code).await?;
     tx.commit().await?;
     Ok(detail)
@@ -129,30 +128,20 @@ pub async fn list(
     Path(slug): Path<String>,
     ApiQuery(query): ApiQuery<OrderQuery>,
 ) -> Result<Json<OrderPage>, ApiError> {
-    let tenant = principal.store(&state, &slug).await?;
+    let mut scope = StoreScope::open(&state, &principal, &slug).await?;
     let limit = page::limit(query.limit)?;
     let filter = Filter {
         status: query.status.map(Status::from),
         review: query.review.unwrap_or(false),
         from: day("from", query.from.as_deref())?,
         to: day("to", query.to.as_deref())?,
-        before_id: query
-            .cursor
-            .as_deref()
-            .map(|c| page::decode_for(CURSOR, c))
-            .transpose()?,
+        before_id: page::decode_for(CURSOR, query.cursor.as_deref())?,
         // One more than asked tells whether another page follows.
         limit: limit + 1,
     };
-    let mut tx = state.host.db().tenant(tenant.id).await?;
-    let mut items = order_admin::list(&mut tx, &tenant.timezone, &filter).await?;
-    tx.commit().await?;
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|last| page::encode_for(CURSOR, last.id))
-    } else {
-        None
-    };
+    let rows = order_admin::list(&mut scope.tx, &scope.tenant.timezone, &filter).await?;
+    scope.commit().await?;
+    let (items, next_cursor) = page::split(rows, limit, |last| page::encode_for(CURSOR, last.id));
     Ok(Json(OrderPage { items, next_cursor }))
 }
 
@@ -171,8 +160,10 @@ pub async fn get(
     principal: Principal,
     Path((slug, code)): Path<(String, String)>,
 ) -> Result<Json<Detail>, ApiError> {
-    let tenant = principal.store(&state, &slug).await?;
-    Ok(Json(read_detail(&state, &tenant, &code).await?))
+    let mut scope = StoreScope::open(&state, &principal, &slug).await?;
+    let detail = order_admin::detail(&mut scope.tx, &code).await?;
+    scope.commit().await?;
+    Ok(Json(detail))
 }
 
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/orders/{code}/mark-paid", operation_id = "mark_order_paid", tag = "orders",
@@ -191,13 +182,12 @@ pub async fn mark_paid(
     principal: Principal,
     Path((slug, code)): Path<(String, String)>,
 ) -> Result<Json<Detail>, ApiError> {
-    let tenant = principal.store(&state, &slug).await?;
-    let mut tx = state.host.db().tenant(tenant.id).await?;
-    let paid = order_admin::mark_paid(&mut tx, tenant.id, &principal.actor(), &code).await?;
-    tx.commit().await?;
-    state.host.catalog_changed(tenant.id);
-    pay_store(&state, &slug).await?.send_now(&paid.outbox).await;
-    Ok(Json(read_detail(&state, &tenant, &paid.order.code).await?))
+    let mut scope = StoreScope::open(&state, &principal, &slug).await?;
+    let tenant = scope.tenant.id;
+    let paid = order_admin::mark_paid(&mut scope.tx, tenant, &scope.actor, &code).await?;
+    scope.commit_catalog(&state).await?;
+    send_now(&state, &slug, &paid.outbox).await?;
+    Ok(Json(read_detail(&state, tenant, &paid.order.code).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/orders/{code}/cancel", operation_id = "cancel_order", tag = "orders",
@@ -219,7 +209,7 @@ pub async fn cancel(
     let tenant = principal.store(&state, &slug).await?;
     let pay_store = pay_store(&state, &slug).await?;
     service::orders::cancel(&pay_store, &principal.actor(), &code).await?;
-    Ok(Json(read_detail(&state, &tenant, &code).await?))
+    Ok(Json(read_detail(&state, tenant.id, &code).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/tenants/{slug}/orders/{code}/refund", operation_id = "refund_order", tag = "orders",
@@ -242,19 +232,15 @@ pub async fn refund(
     Path((slug, code)): Path<(String, String)>,
     ApiJson(body): ApiJson<RefundBody>,
 ) -> Result<Json<Refunded>, ApiError> {
-    let tenant = principal.store(&state, &slug).await?;
+    let mut scope = StoreScope::open(&state, &principal, &slug).await?;
     let input = RefundInput {
         amount: body.amount,
         reason: body.reason,
     };
-    let mut tx = state.host.db().tenant(tenant.id).await?;
     let refunded =
-        order_admin::refund(&mut tx, tenant.id, &principal.actor(), &code, &input).await?;
-    tx.commit().await?;
-    pay_store(&state, &slug)
-        .await?
-        .send_now(&[refunded.outbox])
-        .await;
+        order_admin::refund(&mut scope.tx, scope.tenant.id, &scope.actor, &code, &input).await?;
+    scope.commit().await?;
+    send_now(&state, &slug, &[refunded.outbox]).await?;
     Ok(Json(refunded))
 }
 
@@ -274,10 +260,10 @@ pub async fn resend(
     principal: Principal,
     Path((slug, code)): Path<(String, String)>,
 ) -> Result<Json<Detail>, ApiError> {
-    let tenant = principal.store(&state, &slug).await?;
-    let mut tx = state.host.db().tenant(tenant.id).await?;
-    let outbox = order_admin::resend(&mut tx, tenant.id, &principal.actor(), &code).await?;
-    tx.commit().await?;
-    pay_store(&state, &slug).await?.send_now(&[outbox]).await;
-    Ok(Json(read_detail(&state, &tenant, &code).await?))
+    let mut scope = StoreScope::open(&state, &principal, &slug).await?;
+    let tenant = scope.tenant.id;
+    let outbox = order_admin::resend(&mut scope.tx, tenant, &scope.actor, &code).await?;
+    scope.commit().await?;
+    send_now(&state, &slug, &[outbox]).await?;
+    Ok(Json(read_detail(&state, tenant, &code).await?))
 }

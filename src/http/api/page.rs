@@ -4,8 +4,8 @@
 //! treat it as opaque and the key's form can change without breaking them.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 
@@ -21,19 +21,35 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// The query of a list that takes nothing but its page.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+}
+
 /// The limit asked for, checked.
 pub fn limit(asked: Option<i64>) -> Result<i64, ApiError> {
+    limit_within(asked, MAX_LIMIT)
+}
+
+/// The limit asked for, checked against a list's own maximum.
+pub fn limit_within(asked: Option<i64>, max: i64) -> Result<i64, ApiError> {
     let limit = asked.unwrap_or(DEFAULT_LIMIT);
-    if (1..=MAX_LIMIT).contains(&limit) {
+    if (1..=max).contains(&limit) {
         Ok(limit)
     } else {
-        Err(bad_query(format!(
-            "limit must be between 1 and {MAX_LIMIT}"
-        )))
+        Err(bad_query(format!("limit must be between 1 and {max}")))
     }
 }
 
-fn bad_query(message: String) -> ApiError {
+/// A query parameter the handler refuses: every list and report words it the same way.
+pub fn bad_query(message: String) -> ApiError {
     ApiError::BadRequest {
         code: "invalid_query",
         message,
@@ -59,10 +75,14 @@ pub fn encode_for(kind: &str, id: i64) -> String {
 }
 
 /// The row id in a cursor of the list `kind` made by [`encode_for`].
-pub fn decode_for(kind: &str, cursor: &str) -> Result<i64, ApiError> {
-    decode(Some(cursor))?
-        .and_then(|key| key.strip_prefix(kind)?.strip_prefix(':')?.parse().ok())
-        .ok_or_else(|| bad_query("the cursor is not one this list gave out".into()))
+pub fn decode_for(kind: &str, cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
+    cursor
+        .map(|cursor| {
+            decode(Some(cursor))?
+                .and_then(|key| key.strip_prefix(kind)?.strip_prefix(':')?.parse().ok())
+                .ok_or_else(|| bad_query("the cursor is not one this list gave out".into()))
+        })
+        .transpose()
 }
 
 /// The id a cursor carries.
@@ -76,16 +96,23 @@ pub fn decode_id(cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
 }
 
 /// Builds a page from up to `limit + 1` rows: the extra row only says there is a next page.
-pub fn page<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> String) -> Page<T> {
+pub fn page<T>(rows: Vec<T>, limit: i64, key: impl Fn(&T) -> String) -> Page<T> {
+    let (items, next_cursor) = split(rows, limit, |last| B64.encode(key(last)));
+    Page { items, next_cursor }
+}
+
+/// Cuts up to `limit + 1` rows to `limit`, with the cursor `after` makes of the last row kept
+/// when the extra row says there is a next page; for lists whose cursors are made otherwise
+/// than by [`page`].
+pub fn split<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    after: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| rows.last().map(|last| B64.encode(key(last))))
-        .flatten();
-    Page {
-        items: rows,
-        next_cursor,
-    }
+    let next_cursor = more.then(|| rows.last().map(&after)).flatten();
+    (rows, next_cursor)
 }
 
 #[cfg(test)]
@@ -95,10 +122,11 @@ mod tests {
     #[test]
     fn a_list_cursor_reads_back_only_in_its_own_list() {
         let cursor = encode_for("orders", 42);
-        assert_eq!(decode_for("orders", &cursor).unwrap(), 42);
-        assert!(decode_for("customers", &cursor).is_err());
-        assert!(decode_for("orders", "not-a-cursor").is_err());
-        assert!(decode_for("orders", "%00").is_err());
+        assert_eq!(decode_for("orders", Some(&cursor)).unwrap(), Some(42));
+        assert!(decode_for("customers", Some(&cursor)).is_err());
+        assert!(decode_for("orders", Some("not-a-cursor")).is_err());
+        assert!(decode_for("orders", Some("%00")).is_err());
+        assert_eq!(decode_for("orders", None).unwrap(), None);
     }
 
     #[test]

@@ -11,6 +11,8 @@ use super::{
     AppState,
     auth::Principal,
     error::{ApiError, ApiQuery, ErrorBody},
+    page::bad_query,
+    scope::StoreScope,
 };
 use crate::store::stats::{self, Stats};
 
@@ -37,27 +39,19 @@ pub async fn get(
     Path(slug): Path<String>,
     ApiQuery(query): ApiQuery<StatsQuery>,
 ) -> Result<Json<Stats>, ApiError> {
-    let tenant = principal.store(&state, &slug).await?;
+    let mut scope = StoreScope::open(&state, &principal, &slug).await?;
     let days = query.days.unwrap_or(30);
     if !(1..=366).contains(&days) {
-        return Err(ApiError::BadRequest {
-            code: "invalid_query",
-            message: "days must be between 1 and 366".into(),
-        });
+        return Err(bad_query("days must be between 1 and 366".into()));
     }
     let errors = state
         .host
         .running_stores()
         .into_iter()
-        .find(|r| r.ctx.tenant_id() == tenant.id)
+        .find(|r| r.ctx.tenant_id() == scope.tenant.id)
         .map_or(0, |r| r.ctx.handler_errors());
-    let mut tx = state.host.db().tenant(tenant.id).await?;
-    state
-        .host
-        .customers()
-        .settle_store(&mut tx, tenant.id)
-        .await?;
-    let stats = stats::read(&mut tx, &tenant.timezone, days, errors).await?;
-    tx.commit().await?;
+    scope.settle_customers(&state).await?;
+    let stats = stats::read(&mut scope.tx, &scope.tenant.timezone, days, errors).await?;
+    scope.commit().await?;
     Ok(Json(stats))
 }

@@ -12,13 +12,13 @@ use axum::{
     http::StatusCode,
 };
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::{
     AppState,
     auth::Principal,
     error::{ApiError, ApiJson, ApiQuery, ErrorBody},
-    page,
+    page::{self, PageQuery},
     scope::StoreScope,
 };
 use crate::store::{
@@ -35,17 +35,6 @@ pub struct StockUpload {
     /// One item per entry (an entry with line breaks counts as several lines); trimmed, blank
     /// ones skipped, each at most 4000 characters, at most 100000 in all.
     pub items: Vec<String>,
-}
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct StockQuery {
-    /// The `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-    /// 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
 }
 
 /// A product's stock: its counts and one page of its items (contents left out).
@@ -92,7 +81,7 @@ pub async fn upload(
 
 #[utoipa::path(get, path = "/api/v1/tenants/{slug}/products/{code}/stock", operation_id = "list_stock", tag = "stock",
     params(("slug" = String, Path, description = "The store's slug"),
-           ("code" = String, Path, description = "The product's code"), StockQuery),
+           ("code" = String, Path, description = "The product's code"), PageQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The product's counts and a page of its items, in id order, without contents", body = StockPage),
@@ -105,7 +94,7 @@ pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
     Path((slug, code)): Path<(String, String)>,
-    ApiQuery(query): ApiQuery<StockQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<StockPage>, ApiError> {
     let limit = page::limit(query.limit)?;
     let after = page::decode_id(query.cursor.as_deref())?;

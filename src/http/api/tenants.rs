@@ -18,6 +18,7 @@ use super::{
     AppState,
     auth::Principal,
     error::{ApiError, ApiJson, ApiQuery, ErrorBody},
+    page,
 };
 use crate::tenants::{
     model::{Branding, Locale, Settings, Tenant, TenantStatus},
@@ -154,13 +155,7 @@ pub async fn list(
     principal: Principal,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<TenantPage>, ApiError> {
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::BadRequest {
-            code: "invalid_query",
-            message: "limit must be between 1 and 100".into(),
-        });
-    }
+    let limit = page::limit_within(query.limit, 100)?;
     if !principal.is_operator() {
         // An owner's listing is their own store.
         let own = principal.0.tenant.as_deref().unwrap_or_default();
@@ -173,18 +168,13 @@ pub async fn list(
             next_cursor: None,
         }));
     }
-    let mut tenants = crate::tenants::repo::list(
+    let tenants = crate::tenants::repo::list(
         state.host.db().registry(),
         query.cursor.as_deref(),
         limit + 1,
     )
     .await?;
-    let next_cursor = if tenants.len() as i64 > limit {
-        tenants.truncate(limit as usize);
-        tenants.last().map(|t| t.slug.clone())
-    } else {
-        None
-    };
+    let (tenants, next_cursor) = page::split(tenants, limit, |last| last.slug.clone());
     let items = tenants
         .into_iter()
         .map(|t| TenantView::new(&state, t))
