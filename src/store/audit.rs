@@ -67,6 +67,34 @@ pub struct Entry<'a> {
     pub after: Value,
 }
 
+impl<'a> Entry<'a> {
+    /// An entry whose before and after are the states of what was acted on, as the API shows
+    /// them (`None`: it did not exist yet, or no longer does).
+    pub fn change<T: Serialize>(
+        actor: &'a Actor,
+        action: &'a str,
+        subject: &'a str,
+        before: Option<&T>,
+        after: Option<&T>,
+    ) -> Self {
+        Self {
+            actor,
+            action,
+            subject,
+            before: state(before),
+            after: state(after),
+        }
+    }
+}
+
+/// A state as the log keeps it. A value that cannot be serialised is kept as null rather than
+/// failing the change it describes.
+fn state<T: Serialize>(value: Option<&T>) -> Value {
+    value.map_or(Value::Null, |value| {
+        serde_json::to_value(value).unwrap_or(Value::Null)
+    })
+}
+
 pub async fn record(
     conn: &mut PgConnection,
     tenant: TenantId,

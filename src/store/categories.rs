@@ -3,14 +3,13 @@
 //! in its transaction and the adapter tells the host the catalog changed.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sqlx::PgConnection;
 use utoipa::ToSchema;
 
 use super::{
     audit::{self, Actor, Entry},
     error::{OpError, OpResult},
-    products::{check_optional_text, check_text, to_json},
+    products::{check_optional_text, check_text},
 };
 use crate::db::TenantId;
 
@@ -115,18 +114,9 @@ pub async fn create(
     .await?;
     let id = id.ok_or_else(|| name_taken(name))?;
     let created = category(conn, id, false).await?;
-    audit::record(
-        conn,
-        tenant,
-        Entry {
-            actor,
-            action: "category.create",
-            subject: &id.to_string(),
-            before: Value::Null,
-            after: to_json(&created),
-        },
-    )
-    .await?;
+    let subject = id.to_string();
+    let entry = Entry::change(actor, "category.create", &subject, None, Some(&created));
+    audit::record(conn, tenant, entry).await?;
     Ok(created)
 }
 
@@ -173,18 +163,9 @@ pub async fn update(
     } else {
         "category.update"
     };
-    audit::record(
-        conn,
-        tenant,
-        Entry {
-            actor,
-            action,
-            subject: &id.to_string(),
-            before: to_json(&before),
-            after: to_json(&after),
-        },
-    )
-    .await?;
+    let subject = id.to_string();
+    let entry = Entry::change(actor, action, &subject, Some(&before), Some(&after));
+    audit::record(conn, tenant, entry).await?;
     Ok(after)
 }
 
@@ -216,17 +197,8 @@ pub async fn delete(
             ),
         ));
     }
-    audit::record(
-        conn,
-        tenant,
-        Entry {
-            actor,
-            action: "category.delete",
-            subject: &id.to_string(),
-            before: to_json(&before),
-            after: Value::Null,
-        },
-    )
-    .await?;
+    let subject = id.to_string();
+    let entry = Entry::change(actor, "category.delete", &subject, Some(&before), None);
+    audit::record(conn, tenant, entry).await?;
     Ok(())
 }

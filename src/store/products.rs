@@ -7,7 +7,6 @@
 //! it at once.
 
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
 use sqlx::PgConnection;
 use utoipa::ToSchema;
 
@@ -224,10 +223,6 @@ impl ProductPatch {
     }
 }
 
-pub(super) fn to_json<T: Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
-}
-
 const PRODUCT_COLUMNS: &str = "id, code, name, description, price, category_id, active, sort, snk";
 
 /// The category exists in this store (row-level security hides every other store's).
@@ -321,18 +316,8 @@ pub async fn create_product(
             format!("a product with code {} already exists", new.code),
         )
     })?;
-    audit::record(
-        conn,
-        tenant,
-        Entry {
-            actor,
-            action: "product.create",
-            subject: &created.code,
-            before: Value::Null,
-            after: to_json(&created),
-        },
-    )
-    .await?;
+    let entry = Entry::change(actor, "product.create", &created.code, None, Some(&created));
+    audit::record(conn, tenant, entry).await?;
     Ok(created)
 }
 
@@ -365,18 +350,8 @@ pub async fn update_product(
     .bind(&after.snk)
     .execute(&mut *conn)
     .await?;
-    audit::record(
-        conn,
-        tenant,
-        Entry {
-            actor,
-            action: "product.update",
-            subject: code,
-            before: to_json(&before),
-            after: to_json(&after),
-        },
-    )
-    .await?;
+    let entry = Entry::change(actor, "product.update", code, Some(&before), Some(&after));
+    audit::record(conn, tenant, entry).await?;
     Ok(after)
 }
 
@@ -411,13 +386,13 @@ pub async fn delete_product(
             .bind(before.id)
             .execute(&mut *conn)
             .await?;
-        Value::Null
+        None
     } else {
         sqlx::query("update products set active = false, updated_at = now() where id = $1")
             .bind(before.id)
             .execute(&mut *conn)
             .await?;
-        to_json(&Product {
+        Some(Product {
             active: false,
             ..before.clone()
         })
@@ -427,18 +402,8 @@ pub async fn delete_product(
     } else {
         "product.deactivate"
     };
-    audit::record(
-        conn,
-        tenant,
-        Entry {
-            actor,
-            action,
-            subject: code,
-            before: to_json(&before),
-            after,
-        },
-    )
-    .await?;
+    let entry = Entry::change(actor, action, code, Some(&before), after.as_ref());
+    audit::record(conn, tenant, entry).await?;
     Ok(removal)
 }
 

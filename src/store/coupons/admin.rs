@@ -2,7 +2,6 @@
 //! that was ever used is deactivated instead, so the orders that name it keep their meaning).
 
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -210,10 +209,6 @@ impl CouponPatch {
     }
 }
 
-fn to_json(coupon: &Coupon) -> Value {
-    serde_json::to_value(coupon).unwrap_or(Value::Null)
-}
-
 async fn lock(conn: &mut PgConnection, code: &str) -> OpResult<Coupon> {
     let row: Option<CouponRow> = sqlx::query_as(&format!(
         "select {COLUMNS} from coupons where code = $1 for update"
@@ -275,18 +270,8 @@ pub async fn create(
             format!("a coupon with code {} already exists", coupon.code),
         ));
     }
-    audit::record(
-        conn,
-        tenant,
-        Entry {
-            actor,
-            action: "coupon.create",
-            subject: &coupon.code,
-            before: Value::Null,
-            after: to_json(&coupon),
-        },
-    )
-    .await?;
+    let entry = Entry::change(actor, "coupon.create", &coupon.code, None, Some(&coupon));
+    audit::record(conn, tenant, entry).await?;
     Ok(coupon)
 }
 
@@ -341,18 +326,14 @@ pub async fn update(
     .bind(after.active)
     .execute(&mut *conn)
     .await?;
-    audit::record(
-        conn,
-        tenant,
-        Entry {
-            actor,
-            action: "coupon.update",
-            subject: &after.code,
-            before: to_json(&before),
-            after: to_json(&after),
-        },
-    )
-    .await?;
+    let entry = Entry::change(
+        actor,
+        "coupon.update",
+        &after.code,
+        Some(&before),
+        Some(&after),
+    );
+    audit::record(conn, tenant, entry).await?;
     Ok(after)
 }
 
@@ -378,29 +359,19 @@ pub async fn delete(
             active: false,
             ..before.clone()
         };
-        (Removal::Deactivated, to_json(&after))
+        (Removal::Deactivated, Some(after))
     } else {
         sqlx::query("delete from coupons where code = $1")
             .bind(&before.code)
             .execute(&mut *conn)
             .await?;
-        (Removal::Deleted, Value::Null)
+        (Removal::Deleted, None)
     };
     let action = match removal {
         Removal::Deleted => "coupon.delete",
         Removal::Deactivated => "coupon.deactivate",
     };
-    audit::record(
-        conn,
-        tenant,
-        Entry {
-            actor,
-            action,
-            subject: &before.code,
-            before: to_json(&before),
-            after,
-        },
-    )
-    .await?;
+    let entry = Entry::change(actor, action, &before.code, Some(&before), after.as_ref());
+    audit::record(conn, tenant, entry).await?;
     Ok(removal)
 }
