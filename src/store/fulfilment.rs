@@ -10,7 +10,7 @@ use sqlx::PgConnection;
 
 use super::{
     orders::Order,
-    outbox::{self, Message},
+    outbox::{self, FAST_PATH_GRACE_SECS, Message},
 };
 use crate::{
     db::TenantId,
@@ -19,9 +19,6 @@ use crate::{
         repo,
     },
 };
-
-/// Seconds the outbox worker leaves fresh messages to the fast path before taking them over.
-const FAST_PATH_GRACE_SECS: i64 = 30;
 
 /// Who hears of the store's business, and what they asked to hear.
 #[derive(Clone, Debug, Default)]

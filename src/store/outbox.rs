@@ -88,6 +88,10 @@ pub struct Claimed {
     pub attempts: i32,
 }
 
+/// Seconds the outbox worker leaves a fresh message to the fast path (the sender that wrote it,
+/// right after its commit) before taking it over: the `fallback_after_secs` every writer passes.
+pub const FAST_PATH_GRACE_SECS: i64 = 30;
+
 /// Writes a message into the outbox (in the caller's transaction). The host-wide queue entry
 /// is due after `fallback_after_secs`, giving the fast path time to send it first.
 pub async fn enqueue(

@@ -17,7 +17,7 @@ use crate::{
         audit::{self, Actor, Entry},
         error::{OpError, OpResult},
         orders::admin::{self as order_admin, Summary},
-        outbox::{self, Message},
+        outbox::{self, FAST_PATH_GRACE_SECS, Message},
         wallet::{self, Change, Reason, WalletError},
     },
 };
@@ -28,8 +28,6 @@ pub const ADJUSTMENT_LIMIT: i64 = 100_000_000;
 pub const QUERY_MAX_CHARS: usize = 64;
 /// How many of the customer's orders the profile shows.
 const RECENT_ORDERS: i64 = 5;
-/// Seconds the outbox worker leaves fresh messages to the sender that wrote them.
-const FAST_PATH_GRACE_SECS: i64 = 30;
 
 /// A customer in the admins' list.
 #[derive(Clone, Debug, Serialize, ToSchema, sqlx::FromRow)]

@@ -15,8 +15,7 @@ use crate::{
     },
 };
 
-/// Seconds the outbox worker leaves fresh messages to the fast path before taking them over.
-pub(super) const FAST_PATH_GRACE_SECS: i64 = 30;
+pub(super) use crate::store::outbox::FAST_PATH_GRACE_SECS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettleError {

@@ -14,14 +14,12 @@ use crate::{
         audit::{self, Actor, Entry},
         error::{OpError, OpResult},
         orders::{self, Order, Status},
-        outbox::{self, Message},
+        outbox::{self, FAST_PATH_GRACE_SECS, Message},
         payments::{self, Manual},
         wallet::{self, Change, Reason, WalletError},
     },
 };
 
-/// Seconds the outbox worker leaves fresh messages to the sender that wrote them.
-const FAST_PATH_GRACE_SECS: i64 = 30;
 /// The longest reason an admin may give with a refund (the ledger's note column allows 500).
 pub const REASON_MAX_CHARS: usize = 500;
 
@@ -178,13 +176,11 @@ pub async fn refund(
         }),
     };
     audit::record(conn, tenant, entry).await?;
-    let message = Message::OrderRefunded { order_id: order.id };
-    let outbox = outbox::enqueue(
+    let outbox = tell_buyer(
         conn,
         tenant,
-        order.customer_id,
-        &message,
-        FAST_PATH_GRACE_SECS,
+        &order,
+        Message::OrderRefunded { order_id: order.id },
     )
     .await?;
     Ok(Refunded {
@@ -194,6 +190,24 @@ pub async fn refund(
         balance: booked.balance,
         outbox,
     })
+}
+
+/// Writes what the buyer of `order` is told of a change into the outbox, in the change's
+/// transaction; the returned row is sent right after the commit.
+async fn tell_buyer(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    order: &Order,
+    message: Message,
+) -> sqlx::Result<i64> {
+    outbox::enqueue(
+        conn,
+        tenant,
+        order.customer_id,
+        &message,
+        FAST_PATH_GRACE_SECS,
+    )
+    .await
 }
 
 fn already_refunded() -> OpError {
@@ -215,13 +229,11 @@ pub async fn resend(
             "only a paid order's goods can be sent again",
         ));
     }
-    let message = Message::DeliverOrder { order_id: order.id };
-    let outbox = outbox::enqueue(
+    let outbox = tell_buyer(
         conn,
         tenant,
-        order.customer_id,
-        &message,
-        FAST_PATH_GRACE_SECS,
+        &order,
+        Message::DeliverOrder { order_id: order.id },
     )
     .await?;
     let entry = Entry {
@@ -250,13 +262,11 @@ pub async fn cancel_without_invoice(
     }
     orders::close(conn, order, Status::Cancelled).await?;
     record_cancel(conn, tenant, actor, &order.code, None).await?;
-    let message = Message::OrderCancelled { order_id: order.id };
-    let outbox = outbox::enqueue(
+    let outbox = tell_buyer(
         conn,
         tenant,
-        order.customer_id,
-        &message,
-        FAST_PATH_GRACE_SECS,
+        order,
+        Message::OrderCancelled { order_id: order.id },
     )
     .await?;
     Ok(outbox)
