@@ -69,6 +69,21 @@ pub struct SealedSecrets {
     webhook_secret: Vec<u8>,
 }
 
+impl SealedSecrets {
+    /// Seals a store's secrets, each bound to its store and field ([`open_secrets`] opens them).
+    fn seal(sealer: &Sealer, id: TenantId, secrets: &TenantSecrets) -> Self {
+        Self {
+            bot_token: sealer.seal_str(&secrets.bot_token, &context(id, "bot_token")),
+            pakasir_project: sealer
+                .seal_str(&secrets.pakasir_project, &context(id, "pakasir_project")),
+            pakasir_api_key: sealer
+                .seal_str(&secrets.pakasir_api_key, &context(id, "pakasir_api_key")),
+            webhook_secret: sealer
+                .seal_str(&secrets.webhook_secret, &context(id, "webhook_secret")),
+        }
+    }
+}
+
 /// The associated data a secret is sealed with: it binds the value to its store and field.
 fn context(tenant: TenantId, field: &str) -> String {
     format!("tenant_secrets/{field}/{tenant}")
@@ -91,21 +106,25 @@ pub async fn by_slug(db: impl PgExecutor<'_>, slug: &str) -> sqlx::Result<Option
 }
 
 pub async fn by_id(db: impl PgExecutor<'_>, id: TenantId) -> sqlx::Result<Option<Tenant>> {
-    let sql = format!("select {COLUMNS} from tenants where id = $1");
-    Ok(sqlx::query_as::<_, TenantRow>(&sql)
-        .bind(id.0)
-        .fetch_optional(db)
-        .await?
-        .map(Tenant::from))
+    select_by_id(db, id, "").await
 }
 
 /// The store's row, locked until the end of the transaction, so that a change computed from
 /// the current profile (adding one admin to the list) cannot lose a concurrent one.
 pub async fn lock(conn: &mut sqlx::PgConnection, id: TenantId) -> sqlx::Result<Option<Tenant>> {
-    let sql = format!("select {COLUMNS} from tenants where id = $1 for update");
+    select_by_id(conn, id, " for update").await
+}
+
+/// The store `id`, read with `suffix` (a row lock) after the statement.
+async fn select_by_id(
+    db: impl PgExecutor<'_>,
+    id: TenantId,
+    suffix: &str,
+) -> sqlx::Result<Option<Tenant>> {
+    let sql = format!("select {COLUMNS} from tenants where id = $1{suffix}");
     Ok(sqlx::query_as::<_, TenantRow>(&sql)
         .bind(id.0)
-        .fetch_optional(conn)
+        .fetch_optional(db)
         .await?
         .map(Tenant::from))
 }
@@ -184,15 +203,16 @@ pub async fn insert_as(
         .bind(status.as_str())
         .fetch_one(&mut *conn)
         .await?;
+    let sealed = SealedSecrets::seal(sealer, id, secrets);
     sqlx::query(
         "insert into tenant_secrets (tenant_id, bot_token, pakasir_project, pakasir_api_key, webhook_secret) \
          values ($1, $2, $3, $4, $5)",
     )
     .bind(id.0)
-    .bind(sealer.seal_str(&secrets.bot_token, &context(id, "bot_token")))
-    .bind(sealer.seal_str(&secrets.pakasir_project, &context(id, "pakasir_project")))
-    .bind(sealer.seal_str(&secrets.pakasir_api_key, &context(id, "pakasir_api_key")))
-    .bind(sealer.seal_str(&secrets.webhook_secret, &context(id, "webhook_secret")))
+    .bind(sealed.bot_token)
+    .bind(sealed.pakasir_project)
+    .bind(sealed.pakasir_api_key)
+    .bind(sealed.webhook_secret)
     .execute(&mut *conn)
     .await?;
     Ok(row.into())
@@ -208,7 +228,7 @@ pub async fn update_profile(
         "update tenants set display_name = $2, branding = $3, settings = $4, locale = $5, timezone = $6, \
          owner_telegram_id = $7, admin_telegram_ids = $8, updated_at = now() where id = $1 returning {COLUMNS}"
     );
-    let row = sqlx::query_as::<_, TenantRow>(&sql)
+    sqlx::query_as::<_, TenantRow>(&sql)
         .bind(id.0)
         .bind(profile.display_name.trim())
         .bind(Json(&profile.branding))
@@ -218,8 +238,8 @@ pub async fn update_profile(
         .bind(profile.owner_telegram_id)
         .bind(&profile.admin_telegram_ids)
         .fetch_one(db)
-        .await?;
-    Ok(row.into())
+        .await
+        .map(Tenant::from)
 }
 
 /// Replaces a store's settings alone, so a concurrent change of its profile is not undone.
@@ -231,12 +251,12 @@ pub async fn update_settings(
     let sql = format!(
         "update tenants set settings = $2, updated_at = now() where id = $1 returning {COLUMNS}"
     );
-    let row = sqlx::query_as::<_, TenantRow>(&sql)
+    sqlx::query_as::<_, TenantRow>(&sql)
         .bind(id.0)
         .bind(Json(settings))
         .fetch_one(db)
-        .await?;
-    Ok(row.into())
+        .await
+        .map(Tenant::from)
 }
 
 pub async fn set_status(
@@ -248,12 +268,12 @@ pub async fn set_status(
         "update tenants set status = $2, updated_at = now(), \
          deleted_at = case when $2 = 'deleted' then now() else null end where id = $1 returning {COLUMNS}"
     );
-    let row = sqlx::query_as::<_, TenantRow>(&sql)
+    sqlx::query_as::<_, TenantRow>(&sql)
         .bind(id.0)
         .bind(status.as_str())
         .fetch_one(db)
-        .await?;
-    Ok(row.into())
+        .await
+        .map(Tenant::from)
 }
 
 /// Erases a store and, through the foreign keys' cascades, every row it owns.
@@ -365,28 +385,29 @@ pub async fn replace_secrets(
     secrets: &TenantSecrets,
     bot: (i64, &str),
 ) -> sqlx::Result<Tenant> {
+    let sealed = SealedSecrets::seal(sealer, id, secrets);
     sqlx::query(
         "update tenant_secrets set bot_token = $2, pakasir_project = $3, pakasir_api_key = $4, \
          webhook_secret = $5, updated_at = now() where tenant_id = $1",
     )
     .bind(id.0)
-    .bind(sealer.seal_str(&secrets.bot_token, &context(id, "bot_token")))
-    .bind(sealer.seal_str(&secrets.pakasir_project, &context(id, "pakasir_project")))
-    .bind(sealer.seal_str(&secrets.pakasir_api_key, &context(id, "pakasir_api_key")))
-    .bind(sealer.seal_str(&secrets.webhook_secret, &context(id, "webhook_secret")))
+    .bind(sealed.bot_token)
+    .bind(sealed.pakasir_project)
+    .bind(sealed.pakasir_api_key)
+    .bind(sealed.webhook_secret)
     .execute(&mut *conn)
     .await?;
     let sql = format!(
         "update tenants set bot_id = $2, bot_username = $3, bot_error = null, updated_at = now() \
          where id = $1 returning {COLUMNS}"
     );
-    let row = sqlx::query_as::<_, TenantRow>(&sql)
+    sqlx::query_as::<_, TenantRow>(&sql)
         .bind(id.0)
         .bind(bot.0)
         .bind(bot.1)
         .fetch_one(&mut *conn)
-        .await?;
-    Ok(row.into())
+        .await
+        .map(Tenant::from)
 }
 
 /// Tells every host process that a store changed; hosts LISTEN on this channel.
