@@ -317,14 +317,7 @@ async fn load(cx: &Cx, id: i64) -> anyhow::Result<Option<Profile>> {
         .await?;
     let profile = customer_admin::profile(&mut tx, id).await;
     tx.commit().await?;
-    match profile {
-        Ok(profile) => Ok(Some(profile)),
-        Err(error) => {
-            let line = cx.explain(&error)?;
-            cx.toast(&line).await?;
-            Ok(None)
-        }
-    }
+    cx.found(profile).await
 }
 
 async fn view(cx: &Cx, id: i64) -> HandlerResult {

@@ -20,7 +20,10 @@ use teloxide::{
 use super::{Area, CANCEL, CONFIRM, denied};
 use crate::{
     bot::{CustomerDialogue, HandlerResult, StoreBot, StoreCtx, dialogue::State, texts::admin, ui},
-    store::{audit::Actor, error::OpError},
+    store::{
+        audit::Actor,
+        error::{OpError, OpResult},
+    },
     tenants::model::{Locale, Tenant},
 };
 
@@ -187,6 +190,19 @@ impl Cx {
     pub async fn fail(&self, error: OpError, back: Area) -> HandlerResult {
         let line = self.explain(&error)?;
         self.finish(line, back).await
+    }
+
+    /// What a lookup found, or `None` after telling the admin in a short answer why nothing was
+    /// (the order or customer is gone); a database fault stays an error of the handler.
+    pub async fn found<T>(&self, found: OpResult<T>) -> anyhow::Result<Option<T>> {
+        match found {
+            Ok(value) => Ok(Some(value)),
+            Err(error) => {
+                let line = self.explain(&error)?;
+                self.toast(&line).await?;
+                Ok(None)
+            }
+        }
     }
 
     /// One line for an operation's refusal, in the admin's language (the API's English message

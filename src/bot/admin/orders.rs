@@ -313,14 +313,7 @@ async fn load(cx: &Cx, code: &str) -> anyhow::Result<Option<Detail>> {
     let mut tx = cx.ctx.db.tenant(cx.ctx.tenant_id()).await?;
     let detail = order_admin::detail(&mut tx, code).await;
     tx.commit().await?;
-    match detail {
-        Ok(detail) => Ok(Some(detail)),
-        Err(error) => {
-            let line = cx.explain(&error)?;
-            cx.toast(&line).await?;
-            Ok(None)
-        }
-    }
+    cx.found(detail).await
 }
 
 fn status_label(t: &OrdersTexts, status: &str) -> &'static str {
