@@ -38,9 +38,6 @@ pub struct AuditQuery {
     responses(
         (status = 200, description = "One page of the audit trail, newest first", body = Page<Row>),
         (status = 400, description = "A bad query", body = ErrorBody),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
-        (status = 404, description = "No such store", body = ErrorBody),
     ))]
 pub async fn list(
     State(state): State<AppState>,

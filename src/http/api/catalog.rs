@@ -36,9 +36,6 @@ impl From<ImportError> for ApiError {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The store's catalog, stock in plain text", body = CatalogDocument),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
-        (status = 404, description = "No such store", body = ErrorBody),
     ))]
 pub async fn export(
     State(state): State<AppState>,
@@ -59,9 +56,6 @@ pub async fn export(
     responses(
         (status = 200, description = "The catalog is now the document's", body = ImportSummary),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
-        (status = 404, description = "No such store", body = ErrorBody),
         (status = 413, description = "The document is larger than 16 MiB", body = ErrorBody),
         (status = 422, description = "Invalid fields, all listed; nothing was changed", body = ErrorBody),
     ))]

@@ -30,9 +30,6 @@ pub struct CouponRemoval {
     responses(
         (status = 200, description = "One page of coupons with their uses, by code", body = Page<Coupon>),
         (status = 400, description = "A bad query", body = ErrorBody),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
-        (status = 404, description = "No such store", body = ErrorBody),
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -54,9 +51,6 @@ pub async fn list(
     responses(
         (status = 201, description = "The coupon", body = Coupon),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
-        (status = 404, description = "No such store", body = ErrorBody),
         (status = 409, description = "The code is taken (`coupon_code_taken`)", body = ErrorBody),
         (status = 422, description = "An invalid field; nothing changed", body = ErrorBody),
     ))]
@@ -79,8 +73,6 @@ pub async fn create(
     responses(
         (status = 200, description = "The coupon as it is now", body = Coupon),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or coupon", body = ErrorBody),
         (status = 422, description = "An invalid field (or fewer uses than already taken); nothing changed", body = ErrorBody),
     ))]
@@ -103,8 +95,6 @@ pub async fn update(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Deleted, or deactivated because orders used it: `result` says which", body = CouponRemoval),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or coupon", body = ErrorBody),
     ))]
 pub async fn delete(

@@ -67,9 +67,6 @@ fn telegram_id(text: &str) -> Result<i64, ApiError> {
     responses(
         (status = 200, description = "A page of the customers matching the search", body = CustomerPage),
         (status = 400, description = "A bad query (cursor or limit)", body = ErrorBody),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
-        (status = 404, description = "No such store", body = ErrorBody),
         (status = 422, description = "The search is too long or holds a NUL character", body = ErrorBody),
     ))]
 pub async fn list(
@@ -101,8 +98,6 @@ pub async fn list(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The customer's profile", body = Profile),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or customer", body = ErrorBody),
     ))]
 pub async fn get(
@@ -141,8 +136,6 @@ async fn set_blocked(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The customer is blocked (or already was): no checkout, no deposit", body = Profile),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or customer", body = ErrorBody),
     ))]
 pub async fn block(
@@ -159,8 +152,6 @@ pub async fn block(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The customer may shop again (or already could)", body = Profile),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or customer", body = ErrorBody),
     ))]
 pub async fn unblock(
@@ -179,8 +170,6 @@ pub async fn unblock(
     responses(
         (status = 200, description = "The balance changed; the customer is told", body = Adjusted),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or customer", body = ErrorBody),
         (status = 409, description = "The balance would go below zero (`balance_too_low`)", body = ErrorBody),
         (status = 422, description = "A zero or too large amount, or a missing or too long reason", body = ErrorBody),

@@ -117,9 +117,6 @@ async fn read_detail(state: &AppState, tenant: TenantId, code: &str) -> Result<D
     responses(
         (status = 200, description = "A page of the store's orders, newest first", body = OrderPage),
         (status = 400, description = "A bad query (status, dates, cursor or limit)", body = ErrorBody),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
-        (status = 404, description = "No such store", body = ErrorBody),
         (status = 422, description = "The last day comes before the first", body = ErrorBody),
     ))]
 pub async fn list(
@@ -151,8 +148,6 @@ pub async fn list(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The order with its items, invoice, delivery and buyer", body = Detail),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or order", body = ErrorBody),
     ))]
 pub async fn get(
@@ -172,8 +167,6 @@ pub async fn get(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The order is paid and its goods are on their way", body = Detail),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or order", body = ErrorBody),
         (status = 409, description = "Already paid (`already_paid`), or ended with its goods gone (`sold_out`)", body = ErrorBody),
     ))]
@@ -196,8 +189,6 @@ pub async fn mark_paid(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The order is cancelled and its goods are back in stock", body = Detail),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or order", body = ErrorBody),
         (status = 409, description = "Not awaiting payment (`not_cancellable`), paid meanwhile (`paid_meanwhile`), or Pakasir could not cancel its invoice (`gateway_unavailable`)", body = ErrorBody),
     ))]
@@ -220,8 +211,6 @@ pub async fn cancel(
     responses(
         (status = 200, description = "Refunded to the buyer's balance, who is told", body = Refunded),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or order", body = ErrorBody),
         (status = 409, description = "Not paid (`not_paid`) or refunded before (`already_refunded`)", body = ErrorBody),
         (status = 422, description = "An amount outside 1..total, or a reason missing, too long or holding a NUL", body = ErrorBody),
@@ -250,8 +239,6 @@ pub async fn refund(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The goods are on their way to the buyer again", body = Detail),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or order", body = ErrorBody),
         (status = 409, description = "The order is not paid (`not_paid`)", body = ErrorBody),
     ))]

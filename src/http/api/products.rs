@@ -55,9 +55,6 @@ pub struct ProductRemoval {
     responses(
         (status = 200, description = "One page of products (inactive ones included), in id order", body = Page<Product>),
         (status = 400, description = "A bad query", body = ErrorBody),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
-        (status = 404, description = "No such store", body = ErrorBody),
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -79,9 +76,6 @@ pub async fn list(
     responses(
         (status = 201, description = "The product, in the catalog now", body = Product),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
-        (status = 404, description = "No such store", body = ErrorBody),
         (status = 409, description = "The code is taken (`product_code_taken`)", body = ErrorBody),
         (status = 422, description = "An invalid field or an unknown category; nothing changed", body = ErrorBody),
     ))]
@@ -104,8 +98,6 @@ pub async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The product and its stock counts", body = ProductDetail),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or product", body = ErrorBody),
     ))]
 pub async fn get(
@@ -127,8 +119,6 @@ pub async fn get(
     responses(
         (status = 200, description = "The product as it is now", body = Product),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or product", body = ErrorBody),
         (status = 422, description = "An invalid field or an unknown category; nothing changed", body = ErrorBody),
     ))]
@@ -152,8 +142,6 @@ pub async fn update(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Deleted, or deactivated because orders name it: `result` says which", body = ProductRemoval),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or product", body = ErrorBody),
     ))]
 pub async fn delete(
@@ -173,9 +161,6 @@ pub async fn delete(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Every category, in the order customers see them", body = Vec<Category>),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
-        (status = 404, description = "No such store", body = ErrorBody),
     ))]
 pub async fn list_categories(
     State(state): State<AppState>,
@@ -194,9 +179,6 @@ pub async fn list_categories(
     responses(
         (status = 201, description = "The category", body = Category),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
-        (status = 404, description = "No such store", body = ErrorBody),
         (status = 409, description = "The name is taken (`category_name_taken`)", body = ErrorBody),
         (status = 422, description = "An invalid field; nothing changed", body = ErrorBody),
     ))]
@@ -219,8 +201,6 @@ pub async fn create_category(
     responses(
         (status = 200, description = "The category as it is now", body = Category),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or category", body = ErrorBody),
         (status = 409, description = "The new name is taken (`category_name_taken`)", body = ErrorBody),
         (status = 422, description = "An invalid field; nothing changed", body = ErrorBody),
@@ -244,8 +224,6 @@ pub async fn update_category(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or category", body = ErrorBody),
         (status = 409, description = "It still holds products (`category_not_empty`)", body = ErrorBody),
     ))]

@@ -30,8 +30,6 @@ pub struct StatsQuery {
     responses(
         (status = 200, description = "The store's numbers", body = Stats),
         (status = 400, description = "A bad query", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
-        (status = 404, description = "No such store", body = ErrorBody),
     ))]
 pub async fn get(
     State(state): State<AppState>,

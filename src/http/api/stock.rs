@@ -54,8 +54,6 @@ pub struct StockPage {
     responses(
         (status = 200, description = "Items added; repeats within the upload or of any item the product ever had are refused and listed", body = Upload),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or product", body = ErrorBody),
         (status = 422, description = "No item, too many, or a line too long or with NUL; nothing changed", body = ErrorBody),
     ))]
@@ -86,8 +84,6 @@ pub async fn upload(
     responses(
         (status = 200, description = "The product's counts and a page of its items, in id order, without contents", body = StockPage),
         (status = 400, description = "A bad query", body = ErrorBody),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or product", body = ErrorBody),
     ))]
 pub async fn list(
@@ -117,8 +113,6 @@ pub async fn list(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed"),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
         (status = 404, description = "No such store or item", body = ErrorBody),
         (status = 409, description = "The item is reserved or sold (`stock_item_not_available`)", body = ErrorBody),
     ))]

@@ -127,7 +127,6 @@ async fn fresh(state: &AppState, slug: &str, fallback: Tenant) -> Tenant {
     responses(
         (status = 201, description = "The store was created and its bot started", body = TenantView),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
         (status = 403, description = "Not an operator", body = ErrorBody),
         (status = 409, description = "The slug is taken", body = ErrorBody),
         (status = 422, description = "Invalid fields or a bot token Telegram rejects", body = ErrorBody),
@@ -148,7 +147,6 @@ pub async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of stores, in slug order", body = TenantPage),
-        (status = 401, description = "No or invalid token", body = ErrorBody),
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -187,8 +185,6 @@ pub async fn list(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The store", body = TenantView),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
-        (status = 404, description = "No such store", body = ErrorBody),
     ))]
 pub async fn get(
     State(state): State<AppState>,
@@ -204,8 +200,6 @@ pub async fn get(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The updated store", body = TenantView),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
-        (status = 404, description = "No such store", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
     ))]
 pub async fn update(
@@ -229,7 +223,6 @@ pub async fn update(
     responses(
         (status = 204, description = "The store was deleted and its bot stopped"),
         (status = 403, description = "Not an operator", body = ErrorBody),
-        (status = 404, description = "No such store", body = ErrorBody),
     ))]
 pub async fn delete(
     State(state): State<AppState>,
@@ -251,7 +244,6 @@ pub async fn delete(
     responses(
         (status = 200, description = "The store is suspended: its bot stopped and its webhook deleted", body = TenantView),
         (status = 403, description = "Not an operator", body = ErrorBody),
-        (status = 404, description = "No such store", body = ErrorBody),
     ))]
 pub async fn suspend(
     State(state): State<AppState>,
@@ -266,7 +258,6 @@ pub async fn suspend(
     responses(
         (status = 200, description = "The store runs again", body = TenantView),
         (status = 403, description = "Not an operator", body = ErrorBody),
-        (status = 404, description = "No such store", body = ErrorBody),
     ))]
 pub async fn resume(
     State(state): State<AppState>,
@@ -294,8 +285,6 @@ async fn set_status(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The secrets were replaced and the bot restarted with them", body = TenantView),
-        (status = 403, description = "The token does not reach this store", body = ErrorBody),
-        (status = 404, description = "No such store", body = ErrorBody),
         (status = 422, description = "Invalid fields or a bot token Telegram rejects", body = ErrorBody),
     ))]
 pub async fn rotate_secrets(
