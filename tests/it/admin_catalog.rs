@@ -9,7 +9,7 @@ use tokobot::bot::callbacks::Callback;
 use crate::support::{
     TestHost,
     shop::{OWNER, Shop, sample_catalog},
-    spawn_host,
+    spawn_host, store_path,
 };
 
 /// The store's audit rows for `action`, newest first, through the audit API.
@@ -27,10 +27,6 @@ pub async fn audit_rows(host: &TestHost, slug: &str, action: &str) -> Vec<Value>
     page["items"].as_array().unwrap().clone()
 }
 
-fn path(slug: &str, rest: &str) -> String {
-    format!("/api/v1/tenants/{slug}/{rest}")
-}
-
 #[tokio::test]
 async fn an_owner_creates_edits_and_deletes_products_and_each_change_is_audited() {
     let host = spawn_host().await;
@@ -39,7 +35,7 @@ async fn an_owner_creates_edits_and_deletes_products_and_each_change_is_audited(
     let (status, category) = host
         .api(
             Method::POST,
-            &path(&shop.slug, "categories"),
+            &store_path(&shop.slug, "categories"),
             Some(&token),
             Some(json!({"name": "Voucher Game", "emoji": "🎮"})),
         )
@@ -50,7 +46,7 @@ async fn an_owner_creates_edits_and_deletes_products_and_each_change_is_audited(
     let (status, product) = host
         .api(
             Method::POST,
-            &path(&shop.slug, "products"),
+            &store_path(&shop.slug, "products"),
             Some(&token),
             Some(
                 json!({"code": "ML-86", "name": "86 Diamond", "price": 20500,
@@ -64,7 +60,7 @@ async fn an_owner_creates_edits_and_deletes_products_and_each_change_is_audited(
     let (status, edited) = host
         .api(
             Method::PATCH,
-            &path(&shop.slug, "products/ML-86"),
+            &store_path(&shop.slug, "products/ML-86"),
             Some(&token),
             Some(json!({"name": "86 Diamond Mobile Legends", "price": 19000, "snk": null})),
         )
@@ -96,7 +92,7 @@ async fn an_owner_creates_edits_and_deletes_products_and_each_change_is_audited(
     let (status, removed) = host
         .api(
             Method::DELETE,
-            &path(&shop.slug, "products/ML-86"),
+            &store_path(&shop.slug, "products/ML-86"),
             Some(&token),
             None,
         )
@@ -108,7 +104,7 @@ async fn an_owner_creates_edits_and_deletes_products_and_each_change_is_audited(
     let (status, _) = host
         .api(
             Method::GET,
-            &path(&shop.slug, "products/ML-86"),
+            &store_path(&shop.slug, "products/ML-86"),
             Some(&token),
             None,
         )
@@ -158,23 +154,14 @@ async fn a_product_with_sold_history_or_an_open_order_is_deactivated_not_deleted
     let token = host.owner_token(&shop.slug).await;
     let buyer = 61_002;
     let nfx = shop.product_id("NFX").await;
-    shop.press(
-        buyer,
-        Callback::Add {
-            id: nfx,
-            qty: 1,
-            price: 25_000,
-        },
-    )
-    .await;
-    shop.answer_containing("masuk keranjang").await;
+    shop.add_to_cart(buyer, nfx, 1, 25_000).await;
     shop.press(buyer, Callback::Checkout).await;
     shop.text_containing(buyer, "Pesanan INV").await;
 
     let (status, removed) = host
         .api(
             Method::DELETE,
-            &path(&shop.slug, "products/NFX"),
+            &store_path(&shop.slug, "products/NFX"),
             Some(&token),
             None,
         )
@@ -184,7 +171,7 @@ async fn a_product_with_sold_history_or_an_open_order_is_deactivated_not_deleted
     let (_, detail) = host
         .api(
             Method::GET,
-            &path(&shop.slug, "products/NFX"),
+            &store_path(&shop.slug, "products/NFX"),
             Some(&token),
             None,
         )
@@ -202,7 +189,7 @@ async fn a_product_with_sold_history_or_an_open_order_is_deactivated_not_deleted
     let (_, removed) = host
         .api(
             Method::DELETE,
-            &path(&shop.slug, "products/NFX"),
+            &store_path(&shop.slug, "products/NFX"),
             Some(&token),
             None,
         )
@@ -243,22 +230,17 @@ async fn bad_product_input_is_refused_and_changes_nothing() {
             "category_id",
         ),
     ];
-    for (body, field) in bad_creates {
-        let (status, error) = host
-            .api(
-                Method::POST,
-                &path(&shop.slug, "products"),
-                Some(&token),
-                Some(body.clone()),
-            )
-            .await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {error}");
-        assert_eq!(error["error"]["fields"][0]["field"], field, "{body}");
-    }
+    host.assert_invalid_fields(
+        Method::POST,
+        &store_path(&shop.slug, "products"),
+        &token,
+        bad_creates,
+    )
+    .await;
     let (status, _) = host
         .api(
             Method::PATCH,
-            &path(&shop.slug, "products/NFX"),
+            &store_path(&shop.slug, "products/NFX"),
             Some(&token),
             Some(json!({"price": -5, "name": "Baru"})),
         )
@@ -267,7 +249,7 @@ async fn bad_product_input_is_refused_and_changes_nothing() {
     let (status, taken) = host
         .api(
             Method::POST,
-            &path(&shop.slug, "products"),
+            &store_path(&shop.slug, "products"),
             Some(&token),
             Some(json!({"code": "NFX", "name": "again", "price": 1000})),
         )
@@ -280,7 +262,7 @@ async fn bad_product_input_is_refused_and_changes_nothing() {
     let (_, list) = host
         .api(
             Method::GET,
-            &path(&shop.slug, "products"),
+            &store_path(&shop.slug, "products"),
             Some(&token),
             None,
         )
@@ -305,7 +287,7 @@ async fn a_category_is_renamed_and_deleted_only_when_empty() {
     let (status, renamed) = host
         .api(
             Method::PATCH,
-            &path(&shop.slug, &format!("categories/{id}")),
+            &store_path(&shop.slug, &format!("categories/{id}")),
             Some(&token),
             Some(json!({"name": "Akun Streaming"})),
         )
@@ -323,7 +305,7 @@ async fn a_category_is_renamed_and_deleted_only_when_empty() {
     let (status, refused) = host
         .api(
             Method::DELETE,
-            &path(&shop.slug, &format!("categories/{id}")),
+            &store_path(&shop.slug, &format!("categories/{id}")),
             Some(&token),
             None,
         )
@@ -341,7 +323,7 @@ async fn a_category_is_renamed_and_deleted_only_when_empty() {
         let (status, _) = host
             .api(
                 Method::PATCH,
-                &path(&shop.slug, &format!("products/{code}")),
+                &store_path(&shop.slug, &format!("products/{code}")),
                 Some(&token),
                 Some(json!({"category_id": null})),
             )
@@ -351,7 +333,7 @@ async fn a_category_is_renamed_and_deleted_only_when_empty() {
     let (status, _) = host
         .api(
             Method::DELETE,
-            &path(&shop.slug, &format!("categories/{id}")),
+            &store_path(&shop.slug, &format!("categories/{id}")),
             Some(&token),
             None,
         )
@@ -360,7 +342,7 @@ async fn a_category_is_renamed_and_deleted_only_when_empty() {
     let (_, categories) = host
         .api(
             Method::GET,
-            &path(&shop.slug, "categories"),
+            &store_path(&shop.slug, "categories"),
             Some(&token),
             None,
         )
@@ -408,7 +390,7 @@ async fn an_owner_token_of_another_store_reaches_none_of_its_catalog_stock_coupo
         let (status, _) = host
             .api(
                 method.clone(),
-                &path(&shop.slug, rest),
+                &store_path(&shop.slug, rest),
                 Some(&foreign),
                 body,
             )
@@ -418,7 +400,7 @@ async fn an_owner_token_of_another_store_reaches_none_of_its_catalog_stock_coupo
     let (_, detail) = host
         .api(
             Method::GET,
-            &path(&shop.slug, "products/NFX"),
+            &store_path(&shop.slug, "products/NFX"),
             Some(&host.owner_token(&shop.slug).await),
             None,
         )
@@ -439,7 +421,7 @@ async fn the_audit_trail_pages_newest_first_and_filters_by_actor_and_action() {
         let (status, _) = host
             .api(
                 Method::POST,
-                &path(&shop.slug, "categories"),
+                &store_path(&shop.slug, "categories"),
                 Some(&owner),
                 Some(json!({"name": format!("Kategori {i}")})),
             )
@@ -448,7 +430,7 @@ async fn the_audit_trail_pages_newest_first_and_filters_by_actor_and_action() {
     }
     host.operator(
         Method::POST,
-        &path(&shop.slug, "products"),
+        &store_path(&shop.slug, "products"),
         Some(json!({"code": "A", "name": "a", "price": 1000})),
     )
     .await;
@@ -456,7 +438,7 @@ async fn the_audit_trail_pages_newest_first_and_filters_by_actor_and_action() {
     let (_, first) = host
         .api(
             Method::GET,
-            &path(&shop.slug, "audit?limit=2"),
+            &store_path(&shop.slug, "audit?limit=2"),
             Some(&owner),
             None,
         )
@@ -472,7 +454,7 @@ async fn the_audit_trail_pages_newest_first_and_filters_by_actor_and_action() {
     let (_, second) = host
         .api(
             Method::GET,
-            &path(&shop.slug, &format!("audit?limit=2&cursor={cursor}")),
+            &store_path(&shop.slug, &format!("audit?limit=2&cursor={cursor}")),
             Some(&owner),
             None,
         )
@@ -483,7 +465,7 @@ async fn the_audit_trail_pages_newest_first_and_filters_by_actor_and_action() {
     let (_, by_operator) = host
         .api(
             Method::GET,
-            &path(&shop.slug, "audit?actor=api:tests"),
+            &store_path(&shop.slug, "audit?actor=api:tests"),
             Some(&owner),
             None,
         )
@@ -496,7 +478,12 @@ async fn the_audit_trail_pages_newest_first_and_filters_by_actor_and_action() {
         "audit?nope=1",
     ] {
         let (status, _) = host
-            .api(Method::GET, &path(&shop.slug, bad), Some(&owner), None)
+            .api(
+                Method::GET,
+                &store_path(&shop.slug, bad),
+                Some(&owner),
+                None,
+            )
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
     }
@@ -587,7 +574,7 @@ async fn the_owner_runs_products_and_categories_from_the_bot_and_a_customer_forg
     let (_, nfx) = host
         .api(
             Method::GET,
-            &path(&shop.slug, "products/NFX"),
+            &store_path(&shop.slug, "products/NFX"),
             Some(&token),
             None,
         )

@@ -8,12 +8,8 @@ use tokobot::bot::callbacks::Callback;
 use crate::{
     admin_catalog::audit_rows,
     support::shop::{OWNER, Shop, sample_catalog},
-    support::spawn_host,
+    support::{spawn_host, store_path},
 };
-
-fn path(slug: &str, rest: &str) -> String {
-    format!("/api/v1/tenants/{slug}/{rest}")
-}
 
 #[tokio::test]
 async fn a_coupon_is_created_used_at_checkout_listed_with_its_use_and_deactivated_on_delete() {
@@ -24,7 +20,7 @@ async fn a_coupon_is_created_used_at_checkout_listed_with_its_use_and_deactivate
     let (status, created) = host
         .api(
             Method::POST,
-            &path(&shop.slug, "coupons"),
+            &store_path(&shop.slug, "coupons"),
             Some(&token),
             Some(
                 json!({"code": "hemat10", "kind": "percent", "value": 10, "max_uses": 5,
@@ -40,16 +36,7 @@ async fn a_coupon_is_created_used_at_checkout_listed_with_its_use_and_deactivate
 
     let buyer = 63_001;
     let nfx = shop.product_id("NFX").await;
-    shop.press(
-        buyer,
-        Callback::Add {
-            id: nfx,
-            qty: 1,
-            price: 20_000,
-        },
-    )
-    .await;
-    shop.answer_containing("masuk keranjang").await;
+    shop.add_to_cart(buyer, nfx, 1, 20_000).await;
     shop.press(buyer, Callback::Coupon).await;
     shop.text_containing(buyer, "Ketik kode kupon").await;
     shop.say(buyer, "hemat10").await;
@@ -61,7 +48,7 @@ async fn a_coupon_is_created_used_at_checkout_listed_with_its_use_and_deactivate
     let (_, list) = host
         .api(
             Method::GET,
-            &path(&shop.slug, "coupons"),
+            &store_path(&shop.slug, "coupons"),
             Some(&token),
             None,
         )
@@ -71,7 +58,7 @@ async fn a_coupon_is_created_used_at_checkout_listed_with_its_use_and_deactivate
     let (status, changed) = host
         .api(
             Method::PATCH,
-            &path(&shop.slug, "coupons/HEMAT10"),
+            &store_path(&shop.slug, "coupons/HEMAT10"),
             Some(&token),
             Some(json!({"value": 15, "max_uses": null})),
         )
@@ -85,7 +72,7 @@ async fn a_coupon_is_created_used_at_checkout_listed_with_its_use_and_deactivate
     let (status, removed) = host
         .api(
             Method::DELETE,
-            &path(&shop.slug, "coupons/hemat10"),
+            &store_path(&shop.slug, "coupons/hemat10"),
             Some(&token),
             None,
         )
@@ -97,7 +84,7 @@ async fn a_coupon_is_created_used_at_checkout_listed_with_its_use_and_deactivate
     let (_, list) = host
         .api(
             Method::GET,
-            &path(&shop.slug, "coupons"),
+            &store_path(&shop.slug, "coupons"),
             Some(&token),
             None,
         )
@@ -140,22 +127,17 @@ async fn an_unused_coupon_is_deleted_and_bad_coupons_are_refused() {
             "valid_until",
         ),
     ];
-    for (body, field) in bad {
-        let (status, error) = host
-            .api(
-                Method::POST,
-                &path(&shop.slug, "coupons"),
-                Some(&token),
-                Some(body.clone()),
-            )
-            .await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {error}");
-        assert_eq!(error["error"]["fields"][0]["field"], field, "{body}");
-    }
+    host.assert_invalid_fields(
+        Method::POST,
+        &store_path(&shop.slug, "coupons"),
+        &token,
+        bad,
+    )
+    .await;
     let (status, _) = host
         .api(
             Method::POST,
-            &path(&shop.slug, "coupons"),
+            &store_path(&shop.slug, "coupons"),
             Some(&token),
             Some(json!({"code": "POTONG", "kind": "flat", "value": 5000})),
         )
@@ -164,7 +146,7 @@ async fn an_unused_coupon_is_deleted_and_bad_coupons_are_refused() {
     let (status, taken) = host
         .api(
             Method::POST,
-            &path(&shop.slug, "coupons"),
+            &store_path(&shop.slug, "coupons"),
             Some(&token),
             Some(json!({"code": "potong", "kind": "percent", "value": 5})),
         )
@@ -176,7 +158,7 @@ async fn an_unused_coupon_is_deleted_and_bad_coupons_are_refused() {
     let (status, _) = host
         .api(
             Method::PATCH,
-            &path(&shop.slug, "coupons/POTONG"),
+            &store_path(&shop.slug, "coupons/POTONG"),
             Some(&token),
             Some(json!({"kind": "percent"})),
         )
@@ -190,7 +172,7 @@ async fn an_unused_coupon_is_deleted_and_bad_coupons_are_refused() {
     let (status, removed) = host
         .api(
             Method::DELETE,
-            &path(&shop.slug, "coupons/POTONG"),
+            &store_path(&shop.slug, "coupons/POTONG"),
             Some(&token),
             None,
         )
@@ -202,7 +184,7 @@ async fn an_unused_coupon_is_deleted_and_bad_coupons_are_refused() {
     let (_, list) = host
         .api(
             Method::GET,
-            &path(&shop.slug, "coupons"),
+            &store_path(&shop.slug, "coupons"),
             Some(&token),
             None,
         )
@@ -323,7 +305,7 @@ async fn the_owner_creates_coupons_in_the_bot_in_one_line_and_step_by_step_and_d
     let (_, coupons) = host
         .api(
             Method::GET,
-            &path(&shop.slug, "coupons"),
+            &store_path(&shop.slug, "coupons"),
             Some(&token),
             None,
         )

@@ -51,14 +51,8 @@ async fn patch(shop: &Shop<'_>, body: Value) -> (StatusCode, Value) {
 
 /// The store's audit rows of `action`, oldest first: (actor_kind, actor_name, before, after).
 async fn audit_rows(shop: &Shop<'_>, action: &str) -> Vec<(String, Option<String>, Value, Value)> {
-    let mut tx = shop.tx().await;
-    sqlx::query_as(
-        "select actor_kind, actor_name, before, after from audit_log where action = $1 order by id",
-    )
-    .bind(action)
-    .fetch_all(&mut *tx)
-    .await
-    .unwrap()
+    shop.audit_columns("actor_kind, actor_name, before, after", action)
+        .await
 }
 
 /// Checks out `qty` of `code` and pays from the balance; returns (order id, order code).

@@ -56,14 +56,8 @@ impl Shop<'_> {
 
     /// Audit rows of an action: (subject, actor kind, actor name, before, after).
     async fn audit(&self, action: &str) -> Vec<(String, String, Option<String>, Value, Value)> {
-        let mut tx = self.tx().await;
-        sqlx::query_as(
-            "select subject, actor_kind, actor_name, before, after from audit_log where action = $1 order by id",
-        )
-        .bind(action)
-        .fetch_all(&mut *tx)
-        .await
-        .unwrap()
+        self.audit_columns("subject, actor_kind, actor_name, before, after", action)
+            .await
     }
 }
 

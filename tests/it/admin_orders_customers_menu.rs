@@ -52,12 +52,7 @@ fn last_buttons(host: &TestHost, bot: u32, chat: i64) -> Vec<(String, String)> {
 
 impl Shop<'_> {
     async fn audit_actors(&self, action: &str) -> Vec<(String, Option<i64>)> {
-        let mut tx = self.tx().await;
-        sqlx::query_as("select actor_kind, actor from audit_log where action = $1 order by id")
-            .bind(action)
-            .fetch_all(&mut *tx)
-            .await
-            .unwrap()
+        self.audit_columns("actor_kind, actor", action).await
     }
 
     async fn blocked(&self, user: i64) -> bool {

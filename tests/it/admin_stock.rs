@@ -8,12 +8,8 @@ use tokobot::bot::callbacks::Callback;
 use crate::{
     admin_catalog::audit_rows,
     support::shop::{OWNER, Shop, sample_catalog},
-    support::spawn_host,
+    support::{spawn_host, store_path},
 };
-
-fn path(slug: &str, rest: &str) -> String {
-    format!("/api/v1/tenants/{slug}/{rest}")
-}
 
 fn refused(upload: &Value) -> Vec<(String, String)> {
     upload["refused"]
@@ -146,16 +142,7 @@ async fn an_unsold_item_is_removed_but_a_reserved_one_is_not() {
     shop.import(sample_catalog(&["satu", "dua"], 10_000)).await;
     let buyer = 62_003;
     let nfx = shop.product_id("NFX").await;
-    shop.press(
-        buyer,
-        Callback::Add {
-            id: nfx,
-            qty: 1,
-            price: 10_000,
-        },
-    )
-    .await;
-    shop.answer_containing("masuk keranjang").await;
+    shop.add_to_cart(buyer, nfx, 1, 10_000).await;
     shop.press(buyer, Callback::Checkout).await;
     shop.text_containing(buyer, "Pesanan INV").await;
 
@@ -514,7 +501,7 @@ async fn fingerprints_from_before_are_made_store_wide_at_startup_keeping_copies_
             let (status, body) = host
                 .api(
                     Method::POST,
-                    &path("toko-stok-lama", "stock"),
+                    &store_path("toko-stok-lama", "stock"),
                     Some(&token),
                     Some(json!({"product": product, "items": items})),
                 )
@@ -532,7 +519,7 @@ async fn fingerprints_from_before_are_made_store_wide_at_startup_keeping_copies_
     let (status, _) = host
         .api(
             Method::DELETE,
-            &path("toko-stok-lama", &format!("stock/{sama_nfx}")),
+            &store_path("toko-stok-lama", &format!("stock/{sama_nfx}")),
             Some(&token),
             None,
         )

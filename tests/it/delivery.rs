@@ -30,16 +30,7 @@ async fn licences_longer_than_a_message_are_delivered_whole_and_as_a_file() {
     shop.credit(buyer, 100_000).await;
     let nfx = shop.product_id("NFX").await;
     shop.say(buyer, "/start").await;
-    shop.press(
-        buyer,
-        Callback::Add {
-            id: nfx,
-            qty: 4,
-            price: 10_000,
-        },
-    )
-    .await;
-    shop.answer_containing("masuk keranjang").await;
+    shop.add_to_cart(buyer, nfx, 4, 10_000).await;
     shop.press(buyer, Callback::Checkout).await;
     shop.text_containing(buyer, "Pesanan INV").await;
     let (order, _, _) = shop.last_order(buyer).await.unwrap();
@@ -155,16 +146,7 @@ async fn a_store_that_protects_its_goods_delivers_them_unforwardable() {
     let buyer = 88003;
     shop.credit(buyer, 50_000).await;
     let nfx = shop.product_id("NFX").await;
-    shop.press(
-        buyer,
-        Callback::Add {
-            id: nfx,
-            qty: 1,
-            price: 10_000,
-        },
-    )
-    .await;
-    shop.answer_containing("masuk keranjang").await;
+    shop.add_to_cart(buyer, nfx, 1, 10_000).await;
     shop.press(buyer, Callback::Checkout).await;
     shop.text_containing(buyer, "Pesanan INV").await;
     let (order, _, _) = shop.last_order(buyer).await.unwrap();

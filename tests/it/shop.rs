@@ -332,16 +332,7 @@ async fn a_price_changed_between_cart_and_checkout_is_shown_before_any_charge() 
     let nfx = shop.product_id("NFX").await;
     let buyer = 45_001;
     shop.credit(buyer, 100_000).await;
-    shop.press(
-        buyer,
-        Callback::Add {
-            id: nfx,
-            qty: 1,
-            price: 20_000,
-        },
-    )
-    .await;
-    shop.answer_containing("masuk keranjang").await;
+    shop.add_to_cart(buyer, nfx, 1, 20_000).await;
     shop.import(sample_catalog(&["a1", "a2"], 27_500)).await;
 
     shop.press(buyer, Callback::Checkout).await;
@@ -511,16 +502,7 @@ async fn the_cart_and_an_open_conversation_survive_a_restart_mid_checkout() {
         let shop = Shop::open(&host, slug, bot, json!({})).await;
         shop.import(sample_catalog(&["r1", "r2"], 10_000)).await;
         let nfx = shop.product_id("NFX").await;
-        shop.press(
-            buyer,
-            Callback::Add {
-                id: nfx,
-                qty: 2,
-                price: 10_000,
-            },
-        )
-        .await;
-        shop.answer_containing("masuk keranjang").await;
+        shop.add_to_cart(buyer, nfx, 2, 10_000).await;
         shop.press(buyer, Callback::Coupon).await;
         shop.text_containing(buyer, "Ketik kode kupon").await;
         (shop.secret.clone(), shop.tenant, nfx)

@@ -317,6 +317,23 @@ impl TestHost {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// Sends each body to `path` and checks that it is refused with 422 naming its field.
+    pub async fn assert_invalid_fields(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        cases: impl IntoIterator<Item = (Value, &str)>,
+    ) {
+        for (body, field) in cases {
+            let (status, error) = self
+                .api(method.clone(), path, Some(token), Some(body.clone()))
+                .await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {error}");
+            assert_eq!(error["error"]["fields"][0]["field"], field, "{body}");
+        }
+    }
+
     pub async fn operator(
         &self,
         method: Method,
@@ -395,6 +412,11 @@ impl TestHost {
 }
 
 /// A realistic BotFather token for a bot id.
+/// The path of a store operation of the API: `rest` under `/api/v1/tenants/{slug}/`.
+pub fn store_path(slug: &str, rest: &str) -> String {
+    format!("/api/v1/tenants/{slug}/{rest}")
+}
+
 pub fn bot_token(bot_id: u32) -> String {
     format!("{bot_id}:AAH{bot_id:0>10}xyzXYZ0123456789abcdefABCD")
 }

@@ -168,6 +168,13 @@ impl<'a> Shop<'a> {
             .unwrap()
     }
 
+    /// `user` presses the add button of product `id` (`qty` at `price`, as the button carries
+    /// them) and sees it go into the cart.
+    pub async fn add_to_cart(&self, user: i64, id: i64, qty: u32, price: i64) {
+        self.press(user, Callback::Add { id, qty, price }).await;
+        self.answer_containing("masuk keranjang").await;
+    }
+
     /// The customer's latest order: (id, status, total).
     pub async fn last_order(&self, user: i64) -> Option<(i64, String, i64)> {
         let mut tx = self.tx().await;
@@ -199,8 +206,18 @@ impl<'a> Shop<'a> {
 
     /// The store's audit rows of `action`, oldest first: (actor, before, after).
     pub async fn audit_rows(&self, action: &str) -> Vec<(Option<i64>, Value, Value)> {
+        self.audit_columns("actor, before, after", action).await
+    }
+
+    /// The `columns` of the store's audit rows of `action`, oldest first, for tests that look
+    /// at other columns than [`Shop::audit_rows`] does.
+    pub async fn audit_columns<R>(&self, columns: &str, action: &str) -> Vec<R>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    {
         let mut tx = self.tx().await;
-        sqlx::query_as("select actor, before, after from audit_log where action = $1 order by id")
+        let sql = format!("select {columns} from audit_log where action = $1 order by id");
+        sqlx::query_as(&sql)
             .bind(action)
             .fetch_all(&mut *tx)
             .await
