@@ -31,23 +31,20 @@ pub async fn audit_rows(host: &TestHost, slug: &str, action: &str) -> Vec<Value>
 async fn an_owner_creates_edits_and_deletes_products_and_each_change_is_audited() {
     let host = spawn_host().await;
     let shop = Shop::open(&host, "toko-produk", 5101, json!({})).await;
-    let token = host.owner_token(&shop.slug).await;
-    let (status, category) = host
-        .api(
+    let (status, category) = shop
+        .owner_api(
             Method::POST,
-            &store_path(&shop.slug, "categories"),
-            Some(&token),
+            "categories",
             Some(json!({"name": "Voucher Game", "emoji": "🎮"})),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{category}");
     let category_id = category["id"].as_i64().unwrap();
 
-    let (status, product) = host
-        .api(
+    let (status, product) = shop
+        .owner_api(
             Method::POST,
-            &store_path(&shop.slug, "products"),
-            Some(&token),
+            "products",
             Some(
                 json!({"code": "ML-86", "name": "86 Diamond", "price": 20500,
                         "category_id": category_id, "snk": "Kirim ID game."}),
@@ -57,11 +54,10 @@ async fn an_owner_creates_edits_and_deletes_products_and_each_change_is_audited(
     assert_eq!(status, StatusCode::CREATED, "{product}");
     assert_eq!(product["snk"], "Kirim ID game.");
 
-    let (status, edited) = host
-        .api(
+    let (status, edited) = shop
+        .owner_api(
             Method::PATCH,
-            &store_path(&shop.slug, "products/ML-86"),
-            Some(&token),
+            "products/ML-86",
             Some(json!({"name": "86 Diamond Mobile Legends", "price": 19000, "snk": null})),
         )
         .await;
@@ -89,26 +85,12 @@ async fn an_owner_creates_edits_and_deletes_products_and_each_change_is_audited(
         .await;
     assert!(page.contains("Rp 19.000"), "{page}");
 
-    let (status, removed) = host
-        .api(
-            Method::DELETE,
-            &store_path(&shop.slug, "products/ML-86"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let (status, removed) = shop.owner_api(Method::DELETE, "products/ML-86", None).await;
     assert_eq!(
         (status, &removed["result"]),
         (StatusCode::OK, &json!("deleted"))
     );
-    let (status, _) = host
-        .api(
-            Method::GET,
-            &store_path(&shop.slug, "products/ML-86"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let (status, _) = shop.owner_api(Method::GET, "products/ML-86", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     let created = audit_rows(&host, &shop.slug, "product.create").await;
@@ -151,31 +133,16 @@ async fn a_product_with_sold_history_or_an_open_order_is_deactivated_not_deleted
     let host = spawn_host().await;
     let shop = Shop::open(&host, "toko-riwayat", 5102, json!({})).await;
     shop.import(sample_catalog(&["n1", "n2"], 25_000)).await;
-    let token = host.owner_token(&shop.slug).await;
     let buyer = 61_002;
     let nfx = shop.product_id("NFX").await;
     shop.add_to_cart(buyer, nfx, 1, 25_000).await;
     shop.press(buyer, Callback::Checkout).await;
     shop.text_containing(buyer, "Pesanan INV").await;
 
-    let (status, removed) = host
-        .api(
-            Method::DELETE,
-            &store_path(&shop.slug, "products/NFX"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let (status, removed) = shop.owner_api(Method::DELETE, "products/NFX", None).await;
     assert_eq!(status, StatusCode::OK, "{removed}");
     assert_eq!(removed["result"], "deactivated_open_orders");
-    let (_, detail) = host
-        .api(
-            Method::GET,
-            &store_path(&shop.slug, "products/NFX"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let (_, detail) = shop.owner_api(Method::GET, "products/NFX", None).await;
     assert_eq!(detail["product"]["active"], false);
     assert_eq!(
         detail["stock"],
@@ -186,14 +153,7 @@ async fn a_product_with_sold_history_or_an_open_order_is_deactivated_not_deleted
     shop.credit(buyer, 25_000).await;
     shop.press(buyer, Callback::PayBalance { order }).await;
     shop.text_containing(buyer, "ini barang kamu").await;
-    let (_, removed) = host
-        .api(
-            Method::DELETE,
-            &store_path(&shop.slug, "products/NFX"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let (_, removed) = shop.owner_api(Method::DELETE, "products/NFX", None).await;
     assert_eq!(removed["result"], "deactivated_sold_history");
     let rows = audit_rows(&host, &shop.slug, "product.deactivate").await;
     assert_eq!(rows.len(), 2);
@@ -237,20 +197,18 @@ async fn bad_product_input_is_refused_and_changes_nothing() {
         bad_creates,
     )
     .await;
-    let (status, _) = host
-        .api(
+    let (status, _) = shop
+        .owner_api(
             Method::PATCH,
-            &store_path(&shop.slug, "products/NFX"),
-            Some(&token),
+            "products/NFX",
             Some(json!({"price": -5, "name": "Baru"})),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, taken) = host
-        .api(
+    let (status, taken) = shop
+        .owner_api(
             Method::POST,
-            &store_path(&shop.slug, "products"),
-            Some(&token),
+            "products",
             Some(json!({"code": "NFX", "name": "again", "price": 1000})),
         )
         .await;
@@ -259,14 +217,7 @@ async fn bad_product_input_is_refused_and_changes_nothing() {
         (StatusCode::CONFLICT, &json!("product_code_taken"))
     );
 
-    let (_, list) = host
-        .api(
-            Method::GET,
-            &store_path(&shop.slug, "products"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let (_, list) = shop.owner_api(Method::GET, "products", None).await;
     let names: Vec<&str> = list["items"]
         .as_array()
         .unwrap()
@@ -282,13 +233,11 @@ async fn a_category_is_renamed_and_deleted_only_when_empty() {
     let host = spawn_host().await;
     let shop = Shop::open(&host, "toko-kategori", 5104, json!({})).await;
     shop.import(sample_catalog(&["n1"], 25_000)).await;
-    let token = host.owner_token(&shop.slug).await;
     let id = shop.category_id("Akun Premium").await;
-    let (status, renamed) = host
-        .api(
+    let (status, renamed) = shop
+        .owner_api(
             Method::PATCH,
-            &store_path(&shop.slug, &format!("categories/{id}")),
-            Some(&token),
+            &format!("categories/{id}"),
             Some(json!({"name": "Akun Streaming"})),
         )
         .await;
@@ -302,13 +251,8 @@ async fn a_category_is_renamed_and_deleted_only_when_empty() {
         (&json!("Akun Premium"), &json!("Akun Streaming"))
     );
 
-    let (status, refused) = host
-        .api(
-            Method::DELETE,
-            &store_path(&shop.slug, &format!("categories/{id}")),
-            Some(&token),
-            None,
-        )
+    let (status, refused) = shop
+        .owner_api(Method::DELETE, &format!("categories/{id}"), None)
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(refused["error"]["code"], "category_not_empty");
@@ -320,33 +264,20 @@ async fn a_category_is_renamed_and_deleted_only_when_empty() {
     );
 
     for code in ["NFX", "SPT"] {
-        let (status, _) = host
-            .api(
+        let (status, _) = shop
+            .owner_api(
                 Method::PATCH,
-                &store_path(&shop.slug, &format!("products/{code}")),
-                Some(&token),
+                &format!("products/{code}"),
                 Some(json!({"category_id": null})),
             )
             .await;
         assert_eq!(status, StatusCode::OK);
     }
-    let (status, _) = host
-        .api(
-            Method::DELETE,
-            &store_path(&shop.slug, &format!("categories/{id}")),
-            Some(&token),
-            None,
-        )
+    let (status, _) = shop
+        .owner_api(Method::DELETE, &format!("categories/{id}"), None)
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (_, categories) = host
-        .api(
-            Method::GET,
-            &store_path(&shop.slug, "categories"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let (_, categories) = shop.owner_api(Method::GET, "categories", None).await;
     assert_eq!(categories, json!([]));
     assert_eq!(
         audit_rows(&host, &shop.slug, "category.delete").await.len(),
@@ -570,15 +501,7 @@ async fn the_owner_runs_products_and_categories_from_the_bot_and_a_customer_forg
     shop.press_raw(OWNER, "a:y").await;
     shop.text_containing(OWNER, "dihapus beserta stoknya").await;
 
-    let token = host.owner_token(&shop.slug).await;
-    let (_, nfx) = host
-        .api(
-            Method::GET,
-            &store_path(&shop.slug, "products/NFX"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let (_, nfx) = shop.owner_api(Method::GET, "products/NFX", None).await;
     assert_eq!(
         (&nfx["product"]["active"], &nfx["product"]["price"]),
         (&json!(true), &json!(25000))

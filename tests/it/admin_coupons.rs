@@ -16,12 +16,10 @@ async fn a_coupon_is_created_used_at_checkout_listed_with_its_use_and_deactivate
     let host = spawn_host().await;
     let shop = Shop::open(&host, "toko-kupon", 5301, json!({})).await;
     shop.import(sample_catalog(&["k1", "k2"], 20_000)).await;
-    let token = host.owner_token(&shop.slug).await;
-    let (status, created) = host
-        .api(
+    let (status, created) = shop
+        .owner_api(
             Method::POST,
-            &store_path(&shop.slug, "coupons"),
-            Some(&token),
+            "coupons",
             Some(
                 json!({"code": "hemat10", "kind": "percent", "value": 10, "max_uses": 5,
                         "min_order": 10000, "valid_until": "2099-01-01T00:00:00Z"}),
@@ -45,21 +43,13 @@ async fn a_coupon_is_created_used_at_checkout_listed_with_its_use_and_deactivate
     let invoice = shop.text_containing(buyer, "Pesanan INV").await;
     assert!(invoice.contains("Rp 18.000"), "{invoice}");
 
-    let (_, list) = host
-        .api(
-            Method::GET,
-            &store_path(&shop.slug, "coupons"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let (_, list) = shop.owner_api(Method::GET, "coupons", None).await;
     assert_eq!(list["items"][0]["used_count"], 1, "{list}");
 
-    let (status, changed) = host
-        .api(
+    let (status, changed) = shop
+        .owner_api(
             Method::PATCH,
-            &store_path(&shop.slug, "coupons/HEMAT10"),
-            Some(&token),
+            "coupons/HEMAT10",
             Some(json!({"value": 15, "max_uses": null})),
         )
         .await;
@@ -69,26 +59,14 @@ async fn a_coupon_is_created_used_at_checkout_listed_with_its_use_and_deactivate
         (&json!(15), &Value::Null)
     );
 
-    let (status, removed) = host
-        .api(
-            Method::DELETE,
-            &store_path(&shop.slug, "coupons/hemat10"),
-            Some(&token),
-            None,
-        )
+    let (status, removed) = shop
+        .owner_api(Method::DELETE, "coupons/hemat10", None)
         .await;
     assert_eq!(
         (status, &removed["result"]),
         (StatusCode::OK, &json!("deactivated"))
     );
-    let (_, list) = host
-        .api(
-            Method::GET,
-            &store_path(&shop.slug, "coupons"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let (_, list) = shop.owner_api(Method::GET, "coupons", None).await;
     assert_eq!(list["items"][0]["active"], false);
 
     let created = audit_rows(&host, &shop.slug, "coupon.create").await;
@@ -134,20 +112,18 @@ async fn an_unused_coupon_is_deleted_and_bad_coupons_are_refused() {
         bad,
     )
     .await;
-    let (status, _) = host
-        .api(
+    let (status, _) = shop
+        .owner_api(
             Method::POST,
-            &store_path(&shop.slug, "coupons"),
-            Some(&token),
+            "coupons",
             Some(json!({"code": "POTONG", "kind": "flat", "value": 5000})),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, taken) = host
-        .api(
+    let (status, taken) = shop
+        .owner_api(
             Method::POST,
-            &store_path(&shop.slug, "coupons"),
-            Some(&token),
+            "coupons",
             Some(json!({"code": "potong", "kind": "percent", "value": 5})),
         )
         .await;
@@ -155,11 +131,10 @@ async fn an_unused_coupon_is_deleted_and_bad_coupons_are_refused() {
         (status, &taken["error"]["code"]),
         (StatusCode::CONFLICT, &json!("coupon_code_taken"))
     );
-    let (status, _) = host
-        .api(
+    let (status, _) = shop
+        .owner_api(
             Method::PATCH,
-            &store_path(&shop.slug, "coupons/POTONG"),
-            Some(&token),
+            "coupons/POTONG",
             Some(json!({"kind": "percent"})),
         )
         .await;
@@ -169,26 +144,12 @@ async fn an_unused_coupon_is_deleted_and_bad_coupons_are_refused() {
         "5000% is no percentage"
     );
 
-    let (status, removed) = host
-        .api(
-            Method::DELETE,
-            &store_path(&shop.slug, "coupons/POTONG"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let (status, removed) = shop.owner_api(Method::DELETE, "coupons/POTONG", None).await;
     assert_eq!(
         (status, &removed["result"]),
         (StatusCode::OK, &json!("deleted"))
     );
-    let (_, list) = host
-        .api(
-            Method::GET,
-            &store_path(&shop.slug, "coupons"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let (_, list) = shop.owner_api(Method::GET, "coupons", None).await;
     assert_eq!(list["items"], json!([]));
     assert_eq!(audit_rows(&host, &shop.slug, "coupon.").await.len(), 2);
 }
@@ -301,15 +262,7 @@ async fn the_owner_creates_coupons_in_the_bot_in_one_line_and_step_by_step_and_d
     shop.say(customer, "GRATIS | 100% | 1000").await;
     host.telegram.settle().await;
 
-    let token = host.owner_token(&shop.slug).await;
-    let (_, coupons) = host
-        .api(
-            Method::GET,
-            &store_path(&shop.slug, "coupons"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let (_, coupons) = shop.owner_api(Method::GET, "coupons", None).await;
     let states: Vec<(&str, bool)> = coupons["items"]
         .as_array()
         .unwrap()
