@@ -15,7 +15,7 @@
 //! - `snk`: customers' sealed submissions for products' terms; `audit`: who did what.
 //! - `error`: what an admin operation returns when it changes nothing, for both adapters.
 //! - `broadcast`: messages to many customers, each sent once, at the store's pace.
-//! - `customers`, `templates`, `money`.
+//! - `customers`, `templates`, `money`; `fields`: serde helpers the admin inputs share.
 
 pub mod audit;
 pub mod broadcast;
@@ -26,6 +26,7 @@ pub mod categories;
 pub mod coupons;
 pub mod customers;
 pub mod error;
+mod fields;
 pub mod fulfilment;
 pub mod gateway;
 pub mod inventory;

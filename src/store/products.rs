@@ -6,7 +6,7 @@
 //! that committed one of these changes tells the host (`Host::catalog_changed`) so customers see
 //! it at once.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use utoipa::ToSchema;
 
@@ -14,6 +14,7 @@ use super::{
     audit::{self, Actor, Entry},
     catalog_doc::MAX_PRICE,
     error::{OpError, OpResult},
+    fields::{some, yes},
 };
 use crate::db::TenantId;
 
@@ -95,17 +96,6 @@ pub enum Removal {
     DeactivatedOpenOrders,
     /// Orders name it (its sold history): it is hidden from customers instead, and kept.
     DeactivatedSoldHistory,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// Lets a patch tell "absent" (`None`) from an explicit `null` (`Some(None)`).
-fn some<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A required text: not blank, at most `max` characters, no NUL (PostgreSQL cannot store it).

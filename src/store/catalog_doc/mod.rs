@@ -27,7 +27,10 @@ pub use export::export;
 pub use import::{ImportError, ImportSummary, import};
 pub use validate::{MAX_PRICE, validate};
 
-use crate::{store::coupons::NewCoupon, tenants::model::Settings};
+use crate::{
+    store::{coupons::NewCoupon, fields::yes},
+    tenants::model::Settings,
+};
 
 /// The version export writes: 2 added coupons and settings.
 pub const VERSION: u32 = 2;
@@ -102,10 +105,6 @@ pub struct ProductEntry {
     /// items are history and are neither exported nor replaced.
     #[serde(default)]
     pub stock: Vec<String>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// An optional text where an empty string means absent, so `"emoji": ""` and no emoji at all

@@ -13,6 +13,7 @@ use crate::{
         audit::{self, Actor, Entry},
         catalog_doc::MAX_PRICE,
         error::{OpError, OpResult},
+        fields::{some, yes},
     },
 };
 
@@ -77,16 +78,6 @@ pub enum Removal {
     Deleted,
     /// Orders used it: it is kept, switched off.
     Deactivated,
-}
-
-fn yes() -> bool {
-    true
-}
-
-fn some<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 fn some_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<OffsetDateTime>>, D::Error> {
