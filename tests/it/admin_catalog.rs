@@ -557,16 +557,7 @@ async fn the_owner_sets_a_categorys_emoji_and_sort_order_in_the_bot() {
     shop.text_containing(OWNER, "Urutan harus angka bulat")
         .await;
     shop.say(OWNER, "-1").await;
-    let token = crate::support::bot_token(shop.bot);
-    host.telegram
-        .wait_for("the second update", |_| {
-            host.telegram
-                .sent_texts(&token, OWNER)
-                .iter()
-                .filter(|t| t.contains("Kategori <b>🎮 Game</b> diperbarui"))
-                .count()
-                >= 2
-        })
+    shop.wait_count(OWNER, "Kategori <b>🎮 Game</b> diperbarui", 2)
         .await;
     async fn order(shop: &Shop<'_>) -> Vec<(String, Option<String>, i32)> {
         let mut tx = shop.tx().await;

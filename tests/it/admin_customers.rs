@@ -256,17 +256,7 @@ async fn a_blocked_customer_is_told_politely_and_cannot_check_out_or_top_up() {
     assert_eq!(shop.last_order(CUSTOMER).await, None);
     assert_eq!(shop.stock("ML", "available").await, 5);
     shop.say(CUSTOMER, "💰 Deposit").await;
-    let token = shop.token();
-    host.telegram
-        .wait_for("the deposit refusal", |_| {
-            host.telegram
-                .sent_texts(&token, CUSTOMER)
-                .iter()
-                .filter(|t| t.contains(BLOCKED_TEXT))
-                .count()
-                >= 2
-        })
-        .await;
+    shop.wait_count(CUSTOMER, BLOCKED_TEXT, 2).await;
     shop.say(CUSTOMER, "50000").await;
     host.telegram.settle().await;
     assert!(

@@ -219,16 +219,7 @@ async fn low_stock_is_announced_once_per_crossing_of_the_threshold() {
     shop.import(catalog_with_templates(5..=14)).await;
     assert_eq!(shop.stock("ML", "available").await, 10);
     buy_with_balance(&shop, BUYER, "ML", 8).await;
-    host.telegram
-        .wait_for("a second low-stock notice", |_| {
-            host.telegram
-                .sent_texts(&shop.token(), OWNER)
-                .iter()
-                .filter(|t| t.contains("Stok menipis"))
-                .count()
-                >= 2
-        })
-        .await;
+    shop.wait_count(OWNER, "Stok menipis", 2).await;
     assert_eq!(shop.count_texts(OWNER, "Stok menipis").await, 2);
     shop.wait_text(OWNER, "86 Diamond &lt;ML&gt;: sisa 2 (batas 3)")
         .await;

@@ -329,17 +329,7 @@ async fn marking_paid_and_resending_deliver_the_goods_and_are_audited() {
         .await;
     assert_eq!(status, StatusCode::OK, "{detail}");
     let title = goods_title(&order.code);
-    let token = shop.token();
-    host.telegram
-        .wait_for("the goods twice", |_| {
-            host.telegram
-                .sent_texts(&token, BUYER)
-                .iter()
-                .filter(|t| t.contains(&title))
-                .count()
-                >= 2
-        })
-        .await;
+    shop.wait_count(BUYER, &title, 2).await;
     let (_, detail) = shop
         .orders_api(Method::GET, &format!("/{}", order.code), None)
         .await;

@@ -113,17 +113,7 @@ async fn an_admin_opens_a_paid_order_and_refunds_part_of_it_once() {
     for wrong in ["banyak", "0", "40001"] {
         shop.say(OWNER, wrong).await;
     }
-    let token = bot_token(shop.bot);
-    host.telegram
-        .wait_for("three refusals", |_| {
-            host.telegram
-                .sent_texts(&token, OWNER)
-                .iter()
-                .filter(|t| t.contains("Jumlah tidak valid"))
-                .count()
-                >= 3
-        })
-        .await;
+    shop.wait_count(OWNER, "Jumlah tidak valid", 3).await;
     assert_eq!(shop.balance(BUYER).await, 0);
     shop.say(OWNER, "15.000").await;
     // The reason is required, as for a balance adjustment.
@@ -207,18 +197,8 @@ async fn an_admin_cancels_marks_paid_and_resends_each_after_a_confirmation() {
         .await;
     shop.press_raw(OWNER, "a:y").await;
     shop.wait_text(OWNER, "dikirim ulang").await;
-    let token = bot_token(shop.bot);
     let title = goods_title(&second.code);
-    host.telegram
-        .wait_for("the goods twice", |_| {
-            host.telegram
-                .sent_texts(&token, BUYER)
-                .iter()
-                .filter(|t| t.contains(&title))
-                .count()
-                >= 2
-        })
-        .await;
+    shop.wait_count(BUYER, &title, 2).await;
     for action in ["order.cancel", "order.mark_paid", "order.resend"] {
         assert_eq!(
             shop.audit_actors(action).await,

@@ -47,33 +47,6 @@ fn last_keyboard(shop: &Shop<'_>) -> String {
     edits.last().unwrap().body["reply_markup"].to_string()
 }
 
-/// Waits until the bot sent `user` at least `n` texts containing `needle`.
-async fn wait_count(shop: &Shop<'_>, user: i64, needle: &str, n: usize) {
-    let token = bot_token(shop.bot);
-    let telegram = shop.host.telegram.clone();
-    shop.host
-        .telegram
-        .wait_for(&format!("{n} text(s) to {user} with {needle:?}"), |_| {
-            telegram
-                .sent_texts(&token, user)
-                .iter()
-                .filter(|t| t.contains(needle))
-                .count()
-                >= n
-        })
-        .await;
-}
-
-/// How many texts the bot sent `user` that contain `needle`, once everything settled.
-async fn count(shop: &Shop<'_>, user: i64, needle: &str) -> usize {
-    shop.host
-        .settled_texts(shop.bot, user)
-        .await
-        .iter()
-        .filter(|t| t.contains(needle))
-        .count()
-}
-
 #[tokio::test]
 async fn an_admin_edits_a_template_with_a_preview_and_puts_it_back_to_the_default() {
     let host = spawn_host().await;
@@ -81,7 +54,7 @@ async fn an_admin_edits_a_template_with_a_preview_and_puts_it_back_to_the_defaul
     shop.import(sample_catalog(&["nfx-1"], 30_000)).await;
 
     shop.press_raw(OWNER, "a:m").await;
-    wait_count(&shop, OWNER, "Menu Admin", 1).await;
+    shop.wait_count(OWNER, "Menu Admin", 1).await;
     let menu = last_keyboard(&shop);
     for area in ["a:tp", "a:se", "a:ad"] {
         assert!(menu.contains(&format!("\"{area}\"")), "{area} in {menu}");
@@ -137,7 +110,7 @@ async fn an_admin_edits_a_template_with_a_preview_and_puts_it_back_to_the_defaul
     }
     host.telegram.settle().await;
     assert_eq!(welcome_template(&shop).await.as_deref(), Some(body));
-    assert_eq!(count(&shop, CUSTOMER, "Template").await, 0);
+    assert_eq!(shop.count_texts(CUSTOMER, "Template").await, 0);
 
     // Back to the default, after a confirmation.
     shop.press_raw(OWNER, &format!("a:tp:r:{WELCOME}")).await;
@@ -166,7 +139,7 @@ async fn the_owner_changes_settings_and_notification_switches_from_the_bot() {
     // Not a number, then out of range: one line each, and the question stands.
     shop.say(OWNER, "setengah jam").await;
     shop.say(OWNER, "2").await;
-    wait_count(&shop, OWNER, "Ketik angka 5 sampai 1440", 2).await;
+    shop.wait_count(OWNER, "Ketik angka 5 sampai 1440", 2).await;
     assert_eq!(store(&shop).await["settings"]["invoice_ttl_minutes"], 15);
     shop.say(OWNER, "30").await;
     shop.text_containing(OWNER, "Pengaturan disimpan").await;
@@ -176,7 +149,7 @@ async fn the_owner_changes_settings_and_notification_switches_from_the_bot() {
     shop.press_raw(OWNER, "a:se:n:dep").await;
     shop.text_containing(OWNER, "Ketik deposit minimum").await;
     shop.say(OWNER, "25.000").await;
-    wait_count(&shop, OWNER, "Pengaturan disimpan", 2).await;
+    shop.wait_count(OWNER, "Pengaturan disimpan", 2).await;
     assert_eq!(store(&shop).await["settings"]["deposit_minimum"], 25_000);
 
     // Switches and the fee payer toggle with a press.
@@ -236,7 +209,7 @@ async fn the_owner_sets_the_broadcast_speed_within_its_range() {
     for typed in ["30", "0", "cepat"] {
         shop.say(OWNER, typed).await;
     }
-    wait_count(&shop, OWNER, "Ketik angka 1 sampai 25", 3).await;
+    shop.wait_count(OWNER, "Ketik angka 1 sampai 25", 3).await;
     assert_eq!(store(&shop).await["settings"]["broadcast_per_second"], 25);
     shop.say(OWNER, "10").await;
     shop.text_containing(OWNER, "Pengaturan disimpan").await;
@@ -307,7 +280,7 @@ async fn only_the_owner_appoints_and_removes_admins_and_a_removed_admin_is_refus
     shop.press_raw(NEW_ADMIN, &format!("a:ad:rm:{NEW_ADMIN}"))
         .await;
     host.telegram.settle().await;
-    assert_eq!(count(&shop, NEW_ADMIN, "Hapus").await, 0);
+    assert_eq!(shop.count_texts(NEW_ADMIN, "Hapus").await, 0);
     assert_eq!(store(&shop).await["admin_telegram_ids"], json!([NEW_ADMIN]));
 
     // The owner removes them; their next press is refused like any stale button.
@@ -317,11 +290,14 @@ async fn only_the_owner_appoints_and_removes_admins_and_a_removed_admin_is_refus
     shop.press_raw(OWNER, "a:y").await;
     shop.text_containing(OWNER, "bukan admin lagi").await;
     assert_eq!(store(&shop).await["admin_telegram_ids"], json!([]));
-    let screens = count(&shop, NEW_ADMIN, "Pengaturan toko").await;
+    let screens = shop.count_texts(NEW_ADMIN, "Pengaturan toko").await;
     shop.press_raw(NEW_ADMIN, "a:se").await;
     shop.answer_containing("Tombol ini sudah tidak berlaku")
         .await;
     host.telegram.settle().await;
-    assert_eq!(count(&shop, NEW_ADMIN, "Pengaturan toko").await, screens);
+    assert_eq!(
+        shop.count_texts(NEW_ADMIN, "Pengaturan toko").await,
+        screens
+    );
     assert_eq!(shop.audit_rows("store.update").await.len(), 2);
 }

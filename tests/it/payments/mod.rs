@@ -230,16 +230,6 @@ impl<'a> Shop<'a> {
         self.host.telegram.sent_texts(&token, chat)
     }
 
-    /// Texts sent to `chat` containing `needle`, after letting stray messages arrive.
-    pub async fn count_texts(&self, chat: i64, needle: &str) -> usize {
-        self.host
-            .settled_texts(self.bot, chat)
-            .await
-            .iter()
-            .filter(|t| t.contains(needle))
-            .count()
-    }
-
     /// Pays at Pakasir's sandbox, which fires the webhook as Pakasir does.
     pub async fn simulate_payment(&self, invoice: &Invoiced) {
         let client = PakasirClient::new(reqwest::Client::new(), &self.host.pakasir.url());

@@ -146,6 +146,33 @@ impl<'a> Shop<'a> {
         answers().into_iter().find(|t| t.contains(needle)).unwrap()
     }
 
+    /// Waits until the bot sent `user` at least `n` texts containing `needle`.
+    pub async fn wait_count(&self, user: i64, needle: &str, n: usize) {
+        let token = bot_token(self.bot);
+        let telegram = self.host.telegram.clone();
+        self.host
+            .telegram
+            .wait_for(&format!("{n} text(s) to {user} with {needle:?}"), |_| {
+                telegram
+                    .sent_texts(&token, user)
+                    .iter()
+                    .filter(|t| t.contains(needle))
+                    .count()
+                    >= n
+            })
+            .await;
+    }
+
+    /// How many texts the bot sent `user` that contain `needle`, once everything settled.
+    pub async fn count_texts(&self, user: i64, needle: &str) -> usize {
+        self.host
+            .settled_texts(self.bot, user)
+            .await
+            .iter()
+            .filter(|t| t.contains(needle))
+            .count()
+    }
+
     pub async fn tx(&self) -> TenantTx {
         self.host.db().tenant(self.tenant).await.unwrap()
     }
