@@ -31,7 +31,7 @@ use sqlx::{
 };
 use uuid::Uuid;
 
-pub use migrate::migrate;
+pub use migrate::{migrate, newest_schema, schema_of};
 pub use trips::on_update_path;
 
 use crate::{
