@@ -6,8 +6,10 @@
 //! It is written to a temporary file beside the target, read back and verified, and only then
 //! renamed into place, so a file with a backup's name is always a whole, readable backup; a full
 //! disk or an unwritable dir fails the command and leaves nothing that looks valid. A restore
-//! checks the whole file (checksum, key, every piece) before it touches the database, and then
-//! restores it in one transaction.
+//! checks the whole file (checksum, key, every piece) and refuses a backup taken under a newer
+//! schema than this binary knows, before it touches the database, and then restores it in one
+//! transaction. (A whole-host restore so reads the file three times: to check it, to read the
+//! schema from the dump, and to restore it.)
 
 mod dump;
 pub mod file;
