@@ -238,7 +238,7 @@ impl Watch {
         Ok(())
     }
 
-    async fn look_at_tokens(&mut self) {
+    async fn look_at_tokens(&self) {
         // A failed look is not "all fine": what was not recorded is found at the next one.
         match tokens::found(&self.host).await {
             Ok(found) => {
