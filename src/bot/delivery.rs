@@ -86,7 +86,7 @@ async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerResul
             None,
         )
         .await?),
-        Message::OrderPaid { .. } | Message::LowStock { .. } => {
+        Message::OrderPaid { .. } | Message::LowStock { .. } | Message::TokenRestored { .. } => {
             super::notices::send(bot, ctx, claimed).await
         }
         Message::OrderRefunded { .. }

@@ -1,5 +1,6 @@
 //! The staff's notices of the outbox, rendered when they are sent, in the reader's language:
-//! a paid order (however it was paid) and a product's stock at the low-stock threshold.
+//! a paid order (however it was paid), a product's stock at the low-stock threshold, and the
+//! bot running again after Telegram refused its token.
 
 use teloxide::{types::ChatId, utils::html::escape};
 
@@ -38,6 +39,10 @@ pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerR
                 ("available", &available.to_string()),
                 ("threshold", &threshold.to_string()),
             ],
+        ),
+        Message::TokenRestored { since } => fill(
+            t.token_restored_notice,
+            &[("since", &ui::local_time(&ctx.tenant(), *since))],
         ),
         _ => return Ok(()),
     };

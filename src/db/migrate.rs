@@ -5,19 +5,40 @@
 //! cluster migrate at once (as the test suite does).
 
 use anyhow::Context;
-use sqlx::{Connection, Executor, PgConnection, postgres::PgConnectOptions};
+use sqlx::{Connection, Executor, PgConnection, migrate::Migrator, postgres::PgConnectOptions};
 
 use super::APP_ROLE;
+
+/// The migrations this binary carries.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// The newest schema this binary knows: the version of its last migration. Backups record the
+/// schema they were taken under, so that a restore refuses data of a schema it does not know.
+pub fn newest_schema() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// The schema of the database `conn` is on: its newest applied migration (`None` before the
+/// first migration).
+pub async fn schema_of(conn: &mut PgConnection) -> sqlx::Result<Option<i64>> {
+    let exists: bool =
+        sqlx::query_scalar("select to_regclass('public._sqlx_migrations') is not null")
+            .fetch_one(&mut *conn)
+            .await?;
+    if !exists {
+        return Ok(None);
+    }
+    sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
+        .fetch_one(conn)
+        .await
+}
 
 /// Applies the embedded migrations and (re)creates the runtime role and its grants.
 pub async fn migrate(owner: &PgConnectOptions) -> anyhow::Result<()> {
     let mut conn = PgConnection::connect_with(owner)
         .await
         .context("cannot connect to the database as its owner")?;
-    sqlx::migrate!("./migrations")
-        .run(&mut conn)
-        .await
-        .context("migrations failed")?;
+    MIGRATOR.run(&mut conn).await.context("migrations failed")?;
     create_runtime_role(&mut conn).await?;
     grant_runtime_role(&mut conn).await?;
     conn.close().await.ok();
@@ -56,8 +77,9 @@ async fn create_runtime_role(conn: &mut PgConnection) -> anyhow::Result<()> {
 }
 
 /// The runtime role reads and writes every table (row-level security confines it to one store)
-/// except two: it never touches the migration history, and it may only append to the audit
-/// log, so that nothing the host does, or an attacker who took it over, can rewrite the trail.
+/// except two: it may only read the migration history (a store backup records its schema), and
+/// it may only append to the audit log, so that nothing the host does, or an attacker who took
+/// it over, can rewrite either.
 async fn grant_runtime_role(conn: &mut PgConnection) -> anyhow::Result<()> {
     conn.execute(
         format!(
@@ -65,6 +87,7 @@ async fn grant_runtime_role(conn: &mut PgConnection) -> anyhow::Result<()> {
              grant select, insert, update, delete on all tables in schema public to {APP_ROLE};
              grant usage, select on all sequences in schema public to {APP_ROLE};
              revoke all on _sqlx_migrations from {APP_ROLE};
+             grant select on _sqlx_migrations to {APP_ROLE};
              revoke update, delete, truncate on audit_log from {APP_ROLE};"
         )
         .as_str(),

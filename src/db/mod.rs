@@ -31,7 +31,7 @@ use sqlx::{
 };
 use uuid::Uuid;
 
-pub use migrate::migrate;
+pub use migrate::{migrate, newest_schema, schema_of};
 pub use trips::on_update_path;
 
 use crate::{
@@ -47,14 +47,16 @@ const EMBEDDED_DATABASE: &str = "tokobot";
 
 /// The tables with a `tenant_id` that deliberately have no row-level security: the registry's
 /// secrets and the id-only work queues that background workers read across stores (each worker
-/// then opens the row in its store's own transaction). Every other such table forces RLS;
-/// `tokobot doctor` and the isolation test check exactly this list.
-pub const CROSS_TENANT_TABLES: [&str; 5] = [
+/// then opens the row in its store's own transaction), and the host watch's record of refused
+/// bot tokens (ids and times). Every other such table forces RLS; `tokobot doctor` and the
+/// isolation test check exactly this list.
+pub const CROSS_TENANT_TABLES: [&str; 6] = [
     "tenant_secrets",
     "outbox_queue",
     "payment_queue",
     "broadcast_queue",
     "order_expiry_queue",
+    "token_rejections",
 ];
 
 /// A store's id, the key of every store-owned row.

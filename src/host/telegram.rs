@@ -151,6 +151,7 @@ mod tests {
             bot_id,
             bot_username: username.map(str::to_owned),
             bot_error: error.map(str::to_owned),
+            bot_error_since: None,
             webhook_url: None,
             branding: Default::default(),
             settings: Default::default(),

@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool, types::Json};
+use time::OffsetDateTime;
 
 use crate::db::TenantId;
 
@@ -57,6 +58,13 @@ pub enum Message {
     /// Tell the owner that a payment is held for review: Pakasir's record of it disagrees with
     /// the invoice.
     PaymentReview { payment_id: i64 },
+    /// Tell the owner or an admin that Telegram refused the store's bot token from `since` and
+    /// that the bot runs again. Queued when the refusal is found; the outbox holds it while the
+    /// store cannot send, so it goes out once the store runs with a token Telegram accepts.
+    TokenRestored {
+        #[serde(with = "time::serde::rfc3339")]
+        since: OffsetDateTime,
+    },
 }
 
 impl Message {
@@ -75,6 +83,7 @@ impl Message {
             Message::BalanceAdjusted { .. } => "balance_adjusted",
             Message::OrderCancelled { .. } => "order_cancelled",
             Message::PaymentReview { .. } => "payment_review",
+            Message::TokenRestored { .. } => "token_restored",
         }
     }
 }

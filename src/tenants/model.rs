@@ -427,6 +427,8 @@ pub struct Tenant {
     pub bot_id: Option<i64>,
     pub bot_username: Option<String>,
     pub bot_error: Option<String>,
+    /// When `bot_error` was first recorded (kept by the database).
+    pub bot_error_since: Option<OffsetDateTime>,
     pub webhook_url: Option<String>,
     pub branding: Branding,
     pub settings: Settings,

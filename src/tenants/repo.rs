@@ -14,7 +14,8 @@ use super::model::{Branding, Locale, Profile, Settings, Tenant, TenantSecrets, T
 use crate::{crypto::Sealer, db::TenantId};
 
 const COLUMNS: &str = "id, slug, display_name, status, bot_id, bot_username, bot_error, webhook_url, \
-     branding, settings, locale, timezone, owner_telegram_id, admin_telegram_ids, created_at, updated_at";
+     branding, settings, locale, timezone, owner_telegram_id, admin_telegram_ids, created_at, updated_at, \
+     bot_error_since";
 
 #[derive(sqlx::FromRow)]
 struct TenantRow {
@@ -25,6 +26,7 @@ struct TenantRow {
     bot_id: Option<i64>,
     bot_username: Option<String>,
     bot_error: Option<String>,
+    bot_error_since: Option<OffsetDateTime>,
     webhook_url: Option<String>,
     branding: Json<Branding>,
     settings: Json<Settings>,
@@ -47,6 +49,7 @@ impl From<TenantRow> for Tenant {
             bot_id: row.bot_id,
             bot_username: row.bot_username,
             bot_error: row.bot_error,
+            bot_error_since: row.bot_error_since,
             webhook_url: row.webhook_url,
             branding: row.branding.0,
             settings: row.settings.0,

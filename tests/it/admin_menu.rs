@@ -95,9 +95,26 @@ async fn a_backup_restores_into_an_empty_store_and_a_bad_file_changes_nothing() 
     target
         .send_file(OWNER, "rusak.json", b"{\"version\": 1, \"produ".to_vec())
         .await;
+    let refused = target.text_containing(OWNER, "bukan JSON yang utuh").await;
+    assert!(
+        refused.starts_with("File ini bukan backup toko yang valid")
+            && refused.ends_with("Tidak ada yang berubah.")
+            && !refused.contains("EOF"),
+        "said in the admin's language, without the parser's English: {refused}"
+    );
+    // JSON of another shape is told apart, with where it stops fitting.
     target
-        .text_containing(OWNER, "bukan backup toko yang valid")
+        .send_file(
+            OWNER,
+            "lain.json",
+            b"{\n  \"version\": \"satu\"\n}".to_vec(),
+        )
         .await;
+    let refused = target.text_containing(OWNER, "bukan backup katalog").await;
+    assert!(
+        refused.contains("baris 2") && !refused.contains("invalid type"),
+        "{refused}"
+    );
     // A document that parses but breaks the rules is refused with its reasons.
     let mut broken = document.clone();
     broken["products"][0]["price"] = json!(-5);

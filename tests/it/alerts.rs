@@ -1,7 +1,9 @@
 //! Operator alerts: a failed scheduled backup reaches the operators' chat and webhook, without
-//! a secret in the text; the database going away and coming back is told once each way; a
-//! store whose updates keep failing is told to the operators and to its owner, and so is its
-//! recovery; a revoked bot token reaches the operators once.
+//! a secret in the text; the database going away and coming back is told once each way, and a
+//! blip shorter than the debounce is told to nobody; a store whose updates keep failing is told
+//! to the operators and to its owner, and so is its recovery; a revoked bot token reaches the
+//! operators once, and the store's staff once through their bot when it runs again with a new
+//! token.
 
 use std::{
     str::FromStr,
@@ -10,6 +12,7 @@ use std::{
 };
 
 use axum::{Json, Router, extract::State, routing::post};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection, postgres::PgConnectOptions};
 use tokobot::secret::Secret;
@@ -178,6 +181,79 @@ async fn the_database_going_away_and_back_is_told_once_each_way_without_a_storm(
     assert_eq!(all.len(), 2, "{all:?}");
 }
 
+/// Waits until `/readyz` answers `want`.
+async fn ready_is(host: &TestHost, want: StatusCode) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = host.api(Method::GET, "/readyz", None, None).await;
+        if status == want {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/readyz still answers {status}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_database_blip_shorter_than_the_debounce_alerts_nobody() {
+    let (url, received) = sink().await;
+    let host = spawn_host_with(|config| {
+        config.alerts.webhook_url = Some(url);
+        config.alerts.debounce = Duration::from_secs(8);
+        config.alerts.check_every = Duration::from_millis(100);
+        // One failed update would make a store "failing": the blip must not count as that.
+        config.alerts.store_errors = 1;
+        config.alerts.store_window = Duration::from_secs(5);
+    })
+    .await;
+    host.create_store("toko-kedip", 5415, json!({})).await;
+    let secret = host.webhook_secret(5415);
+    let url = host.config.database_url.clone().unwrap().expose().clone();
+    let options = PgConnectOptions::from_str(&url).unwrap();
+    let name = options.get_database().unwrap().to_owned();
+    let mut admin = PgConnection::connect_with(&options.database("postgres"))
+        .await
+        .unwrap();
+    let allow = |allowed: bool| format!(r#"alter database "{name}" allow_connections {allowed}"#);
+    let started = tokio::time::Instant::now();
+    sqlx::query(&allow(false))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1")
+        .bind(&name)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    // The host saw the database go: it is not ready, and a customer's update meets the outage.
+    ready_is(&host, StatusCode::SERVICE_UNAVAILABLE).await;
+    host.deliver(
+        "toko-kedip",
+        Some(&secret),
+        &text_update(1, 62_501, "/start"),
+    )
+    .await;
+    sqlx::query(&allow(true)).execute(&mut admin).await.unwrap();
+    ready_is(&host, StatusCode::OK).await;
+    let blip = started.elapsed();
+    assert!(blip < Duration::from_secs(8), "the blip lasted {blip:?}");
+    // The store answers again, and a while later (many looks of the watch) nobody was told of
+    // anything: neither the database nor the store.
+    host.deliver(
+        "toko-kedip",
+        Some(&secret),
+        &text_update(2, 62_502, "/start"),
+    )
+    .await;
+    host.wait_texts(5415, 62_502, 1).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let all = received.lock().unwrap().clone();
+    assert!(all.is_empty(), "{all:?}");
+}
+
 #[tokio::test]
 async fn a_store_whose_updates_keep_failing_is_told_to_operators_and_owner_and_so_is_its_recovery()
 {
@@ -228,12 +304,24 @@ async fn a_store_whose_updates_keep_failing_is_told_to_operators_and_owner_and_s
     assert_eq!(count(&received, "store_failing", "firing"), 1);
 }
 
+/// How many texts of `chat` under `token` contain `needle`.
+fn texts_with(host: &TestHost, token: &str, chat: i64, needle: &str) -> usize {
+    host.telegram
+        .sent_texts(token, chat)
+        .iter()
+        .filter(|t| t.contains(needle))
+        .count()
+}
+
 #[tokio::test]
-async fn a_revoked_bot_token_alerts_the_operators_once() {
-    let (host, received) = watched_host(100).await;
-    host.create_store("toko-dicabut", 5413, json!({})).await;
+async fn a_revoked_bot_token_alerts_the_operators_once_and_its_staff_once_the_new_token_runs() {
+    let (mut host, received) = watched_host(100).await;
+    let (owner, admin) = (777_000, 62_499);
+    host.create_store("toko-dicabut", 5413, json!({"admin_telegram_ids": [admin]}))
+        .await;
     let secret = host.webhook_secret(5413);
-    host.telegram.remove_bot(&bot_token(5413));
+    let old_token = bot_token(5413);
+    host.telegram.remove_bot(&old_token);
     // The next answer meets the revoked token; the store stops.
     host.deliver(
         "toko-dicabut",
@@ -244,10 +332,73 @@ async fn a_revoked_bot_token_alerts_the_operators_once() {
     let alert = alert_of(&received, "bot_token_rejected", "firing").await;
     let text = alert["text"].as_str().unwrap();
     assert!(text.contains("toko-dicabut"), "{alert}");
-    assert!(
-        !text.contains(&bot_token(5413)),
-        "no secret in an alert: {alert}"
+    assert!(!text.contains(&old_token), "no secret in an alert: {alert}");
+
+    // The owner sees the refusal through the API, and since when.
+    let owner_token = host.owner_token("toko-dicabut").await;
+    let (status, view) = host
+        .api(
+            Method::GET,
+            "/api/v1/tenants/toko-dicabut",
+            Some(&owner_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(
+        view["bot_error"], "Telegram rejected the bot token",
+        "{view}"
     );
+    assert!(view["bot_error_since"].is_string(), "{view}");
+
+    // Many later looks, and a restart that forgets what the watch saw, alert nobody again.
     tokio::time::sleep(Duration::from_millis(500)).await;
+    host.restart().await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert_eq!(count(&received, "bot_token_rejected", "firing"), 1);
+
+    // The owner rotates to a new token of the same bot: the staff hear of the refusal from it,
+    // once each, and the operators of the recovery.
+    let new_token = "5413:AAHnewnewnew0xyzXYZ0123456789abcdefABCD";
+    host.telegram.add_bot(new_token, "toko_dicabut_bot");
+    let (status, view) = host
+        .operator(
+            Method::PUT,
+            "/api/v1/tenants/toko-dicabut/secrets",
+            Some(json!({"bot_token": new_token})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert!(
+        view["bot_error"].is_null() && view["bot_error_since"].is_null(),
+        "{view}"
+    );
+    let recovered = alert_of(&received, "bot_token_rejected", "resolved").await;
+    assert!(
+        recovered["text"].as_str().unwrap().contains("toko-dicabut"),
+        "{recovered}"
+    );
+    let notice = "Token baru sudah aktif";
+    host.telegram
+        .wait_for("the staff's notices", |_| {
+            texts_with(&host, new_token, owner, notice) == 1
+                && texts_with(&host, new_token, admin, notice) == 1
+        })
+        .await;
+    let text = host
+        .telegram
+        .sent_texts(new_token, owner)
+        .into_iter()
+        .find(|t| t.contains(notice))
+        .unwrap();
+    assert!(
+        text.contains("Telegram menolak token bot toko ini sejak") && text.contains("WIB"),
+        "{text}"
+    );
+    // Outbox passes and looks go on: nothing is told twice.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(texts_with(&host, new_token, owner, notice), 1);
+    assert_eq!(texts_with(&host, new_token, admin, notice), 1);
+    assert_eq!(count(&received, "bot_token_rejected", "firing"), 1);
+    assert_eq!(count(&received, "bot_token_rejected", "resolved"), 1);
 }

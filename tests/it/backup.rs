@@ -1,5 +1,6 @@
 //! Whole-host backups: a backup restores into a fresh database with every row and sealed value
-//! and serves again; a damaged, truncated or foreign file is refused and changes nothing.
+//! and serves again; a damaged, truncated or foreign file, or one taken under a newer schema
+//! than this tokobot knows (a store backup too), is refused and changes nothing.
 
 use std::str::FromStr;
 
@@ -234,6 +235,75 @@ async fn damaged_foreign_or_misdirected_backups_are_refused_and_change_nothing()
     let missing = dir.path().join("no-such-dir").join("x.tkbak");
     let failed = backup::backup(&host.config, &server.owner, Output::File(missing.clone())).await;
     assert!(failed.is_err() && !missing.exists());
+}
+
+#[tokio::test]
+async fn backups_taken_under_a_newer_schema_are_refused_and_change_nothing() {
+    let host = spawn_host().await;
+    let (shop, _) = host_with_a_sale(&host, "toko-masa-depan", 5203).await;
+    drop(shop);
+    let source = host.config.database_url.clone().unwrap().expose().clone();
+    // A migration this binary does not know, as a newer tokobot would have applied it.
+    let future = tokobot::db::newest_schema() + 1;
+    sqlx::query(
+        "insert into _sqlx_migrations (version, description, success, checksum, execution_time) \
+         values ($1, 'from a newer tokobot', true, '\\x00'::bytea, 0)",
+    )
+    .bind(future)
+    .execute(&mut owner(&source).await)
+    .await
+    .unwrap();
+    let refused = |error: anyhow::Error| {
+        let error = format!("{error:#}");
+        assert!(
+            error.contains(&format!("newer database schema ({future})"))
+                && error.contains("nothing was changed"),
+            "{error}"
+        );
+    };
+    let dir = tempfile::tempdir().unwrap();
+
+    // The whole host, into an empty database: nothing is created.
+    let bytes = take_backup(&host.config, dir.path()).await;
+    let fresh = fresh_database().await;
+    let target = on_database(&host.config, &fresh);
+    let server = DatabaseServer::open(&target).await.unwrap();
+    refused(
+        backup::restore(&target, &server, backup_file(dir.path(), &bytes), false)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(row_counts(&fresh).await, []);
+
+    // One store, as a new store or replacing itself: nothing changes either.
+    let sealer = host.app.as_ref().unwrap().host.sealer().clone();
+    let path = dir.path().join("store.tkbak");
+    backup::store::backup(
+        host.db(),
+        &sealer,
+        "toko-masa-depan",
+        true,
+        Output::File(path.clone()),
+    )
+    .await
+    .unwrap();
+    quiet(&source).await;
+    let before = durable(row_counts(&source).await);
+    for (slug, force) in [("toko-lain", false), ("toko-masa-depan", true)] {
+        let source_file = Source::open(&path).unwrap();
+        refused(
+            backup::store::restore(host.db(), &sealer, source_file, slug, force)
+                .await
+                .unwrap_err(),
+        );
+    }
+    assert_eq!(durable(row_counts(&source).await), before);
+    assert!(
+        repo::by_slug(host.db().registry(), "toko-lain")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
-//! The deployment files parse, and the dashboard and alert rules speak only of metrics the host
-//! exports, so that an operator who follows docs/OPERATIONS.md gets panels and alerts that work.
+//! The deployment files parse, Prometheus's `promtool` accepts the scrape config and the alert
+//! rules, and the dashboard and alert rules speak only of metrics the host exports, so that an
+//! operator who follows docs/OPERATIONS.md gets panels and alerts that work.
 
 use std::{collections::BTreeSet, fs, path::Path};
 
@@ -141,4 +142,42 @@ fn the_dashboard_and_the_alerts_use_only_metrics_the_host_exports() {
     let unknown: Vec<&String> = used.iter().filter(|m| !exported.contains(*m)).collect();
     assert!(unknown.is_empty(), "not exported by the host: {unknown:?}");
     assert!(used.len() >= 10, "{used:?}");
+}
+
+/// Prometheus's own linter: `target/tools/promtool` (which `scripts/ensure-promtool` fetches
+/// from Debian's package) or `$TOKOBOT_PROMTOOL`. Without it the test fails and says how to get
+/// it, so the check is never skipped without notice.
+fn promtool() -> std::path::PathBuf {
+    let path = std::env::var_os("TOKOBOT_PROMTOOL")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tools/promtool"));
+    assert!(
+        path.is_file(),
+        "promtool is missing at {}: run scripts/ensure-promtool (scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn promtool_accepts_the_prometheus_config_and_the_alert_rules() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+    let promtool = promtool();
+    for args in [
+        ["check", "config", "prometheus.yml"],
+        ["check", "rules", "alerts.yml"],
+    ] {
+        let out = std::process::Command::new(&promtool)
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e}", promtool.display()));
+        assert!(
+            out.status.success(),
+            "promtool {}:\n{}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

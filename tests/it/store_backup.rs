@@ -1,7 +1,7 @@
 //! Store backups (`tokobot backup --tenant`, `tokobot restore --tenant`): one store's catalog,
 //! customers, balances, orders, goods and payments restore as a new store, on the same host or
 //! another one, with every sealed value opening under the new store; an existing store is only
-//! replaced when asked, and then wholly.
+//! replaced when asked, and then wholly; a damaged file is refused and changes nothing.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -266,4 +266,37 @@ async fn a_store_backup_moves_to_another_host_and_serves_there() {
     let goods = buy_one(&moved, 62_201, nfx, 25_000).await;
     assert!(goods.contains("<code>nfx-2:pw</code>"), "{goods}");
     assert_eq!(moved.balance(62_103).await, 40_000);
+}
+
+#[tokio::test]
+async fn a_damaged_store_backup_is_refused_even_with_force_and_changes_nothing() {
+    let host = spawn_host().await;
+    let shop = store_with_history(&host, "toko-utuh", 5303).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = take(&host, "toko-utuh", false, dir.path()).await;
+    let bytes = std::fs::read(&path).unwrap();
+    let before = contents(&host, shop.tenant).await;
+
+    let mut flipped = bytes.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x20;
+    let cases = [
+        (bytes[..bytes.len() - 40].to_vec(), "truncated"),
+        (flipped, "corrupt"),
+    ];
+    for (file, reason) in cases {
+        let damaged = dir.path().join(format!("{reason}.tkbak"));
+        std::fs::write(&damaged, file).unwrap();
+        let error = restore(&host, &damaged, "toko-utuh", true)
+            .await
+            .unwrap_err();
+        assert!(format!("{error:#}").contains(reason), "{reason}: {error:#}");
+        let error = restore(&host, &damaged, "toko-lain", false)
+            .await
+            .unwrap_err();
+        assert!(format!("{error:#}").contains(reason), "{reason}: {error:#}");
+    }
+    assert_eq!(tenant_of(&host, "toko-utuh").await, Some(shop.tenant));
+    assert_eq!(tenant_of(&host, "toko-lain").await, None);
+    assert_eq!(contents(&host, shop.tenant).await, before);
 }

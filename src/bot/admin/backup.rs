@@ -163,10 +163,13 @@ async fn read(cx: &Cx, file: &FileMeta) -> anyhow::Result<Result<CatalogDocument
     };
     let doc: CatalogDocument = match serde_json::from_slice(&bytes) {
         Ok(doc) => doc,
-        Err(error) => {
-            let reason = escape(&error.to_string());
-            return Ok(Err(fill(t.unreadable, &[("reason", &reason)])));
+        // serde's own wording is English and names Rust types: the admin gets what kind of
+        // file it is and, for JSON of another shape, where it stops fitting.
+        Err(error) if error.is_data() => {
+            let line = error.line().to_string();
+            return Ok(Err(fill(t.not_a_backup, &[("line", &line)])));
         }
+        Err(_) => return Ok(Err(t.not_json.to_owned())),
     };
     if let Err(errors) = catalog_doc::validate(&doc) {
         return Ok(Err(invalid(cx, &errors.0)));

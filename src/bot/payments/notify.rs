@@ -88,7 +88,8 @@ pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerR
         | Message::LowStock { .. }
         | Message::OrderRefunded { .. }
         | Message::BalanceAdjusted { .. }
-        | Message::OrderCancelled { .. } => return Ok(()),
+        | Message::OrderCancelled { .. }
+        | Message::TokenRestored { .. } => return Ok(()),
     };
     Ok(ui::send(bot, chat, text, None).await?)
 }

@@ -159,4 +159,5 @@ pub(super) static EN: Texts = Texts {
     store_errors_alert: "⚠️ <b>Your store is having trouble.</b>\n{errors} customer messages failed in the last {minutes} minutes. Try /start to check the bot; if it keeps failing, contact the host's operators.",
     store_errors_recovered: "✅ Your store works normally again: no customer message failed in the last few minutes.",
     invoice_in_progress: "⏳ Creating your QRIS invoice, one moment…",
+    token_restored_notice: "🔑 <b>Your store's bot is back.</b>\nTelegram refused this store's bot token from {since}; meanwhile the bot did not answer customers. The new token is active now.",
 };

@@ -159,4 +159,5 @@ pub(super) static ID: Texts = Texts {
     store_errors_alert: "⚠️ <b>Toko kamu sedang bermasalah.</b>\n{errors} pesan pelanggan gagal diproses dalam {minutes} menit terakhir. Coba /start untuk memeriksa bot; bila masih gagal, hubungi operator hosting.",
     store_errors_recovered: "✅ Toko kamu berjalan normal lagi: tidak ada pesan pelanggan yang gagal diproses beberapa menit terakhir.",
     invoice_in_progress: "⏳ Sedang membuat QRIS, tunggu sebentar…",
+    token_restored_notice: "🔑 <b>Bot toko kamu aktif lagi.</b>\nTelegram menolak token bot toko ini sejak {since}; selama itu bot tidak menjawab pelanggan. Token baru sudah aktif.",
 };

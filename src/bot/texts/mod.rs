@@ -240,6 +240,9 @@ pub struct Texts {
     pub store_errors_recovered: &'static str,
     /// The QRIS button's answer while Pakasir makes the invoice.
     pub invoice_in_progress: &'static str,
+    /// To the owner and the admins once the bot runs again after Telegram refused its token:
+    /// `{since}`.
+    pub token_restored_notice: &'static str,
 }
 
 /// The catalogue of `locale`.

@@ -36,6 +36,10 @@ pub struct TenantView {
     pub bot_username: Option<String>,
     /// Why the bot does not run, when it does not (for example a revoked token).
     pub bot_error: Option<String>,
+    /// Since when the bot has had `bot_error` (for a revoked token: since Telegram first
+    /// refused it); null while the bot runs.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub bot_error_since: Option<OffsetDateTime>,
     pub branding: Branding,
     pub settings: Settings,
     pub locale: Locale,
@@ -68,6 +72,7 @@ impl TenantView {
             status: tenant.status,
             bot_username: tenant.bot_username,
             bot_error: tenant.bot_error,
+            bot_error_since: tenant.bot_error_since,
             branding: tenant.branding,
             settings: tenant.settings,
             locale: tenant.locale,

@@ -2,7 +2,7 @@
 //! `TOKOBOT_OPERATOR_CHAT_ID`) and/or JSON POSTs to `TOKOBOT_ALERT_WEBHOOK_URL`.
 //!
 //! This module sends alerts and watches the database; [`monitor`] watches the disk, the stores
-//! and their bot tokens, and tells a store's owner through their own bot as well.
+//! and their bot tokens ([`tokens`]), and tells a store's owner through their own bot as well.
 //!
 //! A condition alerts only once it has lasted the debounce period, so a database blip shorter
 //! than that wakes nobody; once it has alerted, its end is announced. Texts name the condition
@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use crate::{db::Db, secret::Secret};
 
 pub mod monitor;
+pub mod tokens;
 
 /// Where operator alerts go, how long a condition must last before it alerts, and the
 /// thresholds of the host's [`monitor`].

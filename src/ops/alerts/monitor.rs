@@ -3,10 +3,13 @@
 //!
 //! Each condition alerts once when it starts and once when it ends. A store's failures are
 //! counted over a sliding window and also reach its owner through the store's own bot (an
-//! outbox message); a revoked token goes to the operators only, since the owner's bot is the
-//! one that can no longer speak. While the database is down, or was within the last window,
-//! store failures are not judged: every store fails then, and the database alert already says
-//! why, so a blip never turns into one alert per store.
+//! outbox message). A revoked token ([`super::tokens`]) alerts the operators at once; its
+//! owner and admins hear of it through the outbox too, but only once their bot runs again with
+//! a new token, since the bot is the one that can no longer speak; both are written once per
+//! refusal, guarded in the database, so neither repeats on later looks or after a restart.
+//! While the database is down, or was within the last window, store failures are not judged:
+//! every store fails then, and the database alert already says why, so a blip never turns into
+//! one alert per store.
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
@@ -16,11 +19,13 @@ use std::{
 
 use tokio::sync::watch;
 
-use super::{Alert, Alerts, Debounced, Settings, Transition};
+use time::format_description::well_known::Rfc3339;
+
+use super::{Alert, Alerts, Debounced, Settings, Transition, tokens};
 use crate::{
     bot::texts::{fill, texts},
     db::TenantId,
-    host::{Host, telegram::REJECTED_TOKEN},
+    host::Host,
     store::outbox::{self, Message},
 };
 
@@ -44,8 +49,6 @@ struct Watch {
     settings: Settings,
     disk: Debounced,
     stores: HashMap<String, StoreErrors>,
-    /// Stores whose token Telegram refuses, as last seen.
-    revoked: HashSet<String>,
     /// When the database was last seen down.
     database_down: Option<Instant>,
 }
@@ -66,7 +69,6 @@ impl Watch {
             disk: Debounced::new(settings.debounce),
             settings,
             stores: HashMap::new(),
-            revoked: HashSet::new(),
             database_down: None,
         }
     }
@@ -236,33 +238,49 @@ impl Watch {
         Ok(())
     }
 
-    async fn look_at_tokens(&mut self) {
-        let now: HashSet<String> = match sqlx::query_scalar(
-            "select slug from tenants where status = 'active' and bot_error = $1",
-        )
-        .bind(REJECTED_TOKEN)
-        .fetch_all(self.host.db().registry())
-        .await
-        {
-            Ok(slugs) => slugs.into_iter().collect(),
-            // Unknown is not "all fine": keep what was known until the next look.
-            Err(_) => return,
-        };
-        let started: Vec<String> = now.difference(&self.revoked).cloned().collect();
-        let ended: Vec<String> = self.revoked.difference(&now).cloned().collect();
-        for slug in started {
-            let text = format!(
-                "store {slug}: Telegram refuses its bot token (revoked in @BotFather?); the store \
-                 is stopped until it gets a new token (PUT /api/v1/tenants/{slug}/secrets)"
-            );
-            self.operators("bot_token_rejected", true, text).await;
+    async fn look_at_tokens(&self) {
+        // A failed look is not "all fine": what was not recorded is found at the next one.
+        match tokens::found(&self.host).await {
+            Ok(found) => {
+                for refusal in found {
+                    let slug = &refusal.slug;
+                    let text = format!(
+                        "store {slug}: Telegram refuses its bot token since {} (revoked in \
+                         @BotFather?); the store is stopped until it gets a new token (PUT \
+                         /api/v1/tenants/{slug}/secrets). Its owner is told once the bot runs again.",
+                        utc(refusal.since)
+                    );
+                    self.operators("bot_token_rejected", true, text).await;
+                }
+            }
+            Err(error) => tracing::warn!(
+                error = format!("{error:#}"),
+                "could not look at the stores' bot tokens"
+            ),
         }
-        for slug in ended {
-            let text = format!("store {slug}: its bot token is accepted again");
-            self.operators("bot_token_rejected", false, text).await;
+        match tokens::ended(self.host.db()).await {
+            Ok(ended) => {
+                for refusal in ended {
+                    let text = format!(
+                        "store {}: its new bot token is accepted (the old one was refused since \
+                         {}); its owner is told through the bot",
+                        refusal.slug,
+                        utc(refusal.since)
+                    );
+                    self.operators("bot_token_rejected", false, text).await;
+                }
+            }
+            Err(error) => tracing::warn!(
+                error = format!("{error:#}"),
+                "could not look at the replaced bot tokens"
+            ),
         }
-        self.revoked = now;
     }
+}
+
+/// A time as operators read it in alerts.
+fn utc(at: time::OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
 }
 
 /// How full the file system holding `dir` is, in percent of what unprivileged users may use.

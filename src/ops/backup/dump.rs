@@ -132,6 +132,50 @@ pub fn restore(
     finished
 }
 
+/// The database schema a dump was taken under: the newest migration in its `_sqlx_migrations`
+/// (`None` when it has none). `pg_restore` prints that table's rows as text, touching no
+/// database. `feed` writes the dump into its input; it may stop reading once it has the table,
+/// so a feed cut short is no error when `pg_restore` succeeded (the caller checked the file).
+pub fn schema_of(
+    feed: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<Option<i64>> {
+    let mut command = Command::new(tool_path("pg_restore")?);
+    command
+        .args(["--data-only", "--table=_sqlx_migrations", "--file=-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().context("cannot run pg_restore")?;
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    // Read the output beside the feed, so that neither side waits for the other's pipe.
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        stdout.read_to_string(&mut text).map(|_| text)
+    });
+    let fed = feed(&mut stdin);
+    drop(stdin);
+    let text = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("reading pg_restore's output panicked"))?
+        .context("cannot read pg_restore's output")?;
+    if let Err(error) = finish(child, "pg_restore") {
+        fed.context("cannot feed the dump to pg_restore")?;
+        return Err(error);
+    }
+    Ok(newest_migration(&text))
+}
+
+/// The largest version in the `COPY ... _sqlx_migrations` block of a plain-text dump.
+fn newest_migration(text: &str) -> Option<i64> {
+    text.lines()
+        .skip_while(|line| !(line.starts_with("COPY ") && line.contains("_sqlx_migrations")))
+        .skip(1)
+        .take_while(|line| *line != "\\.")
+        .filter_map(|line| line.split('\t').next()?.parse::<i64>().ok())
+        .max()
+}
+
 fn finish(child: Child, tool: &str) -> anyhow::Result<()> {
     let output = child
         .wait_with_output()
@@ -169,6 +213,19 @@ fn percent_decode(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_newest_migration_is_read_from_the_copy_block() {
+        let text = "SET x = 1;\n\
+            COPY public._sqlx_migrations (version, description) FROM stdin;\n\
+            20261124000001\ttenants\n\
+            20261204040001\ttoken rejections\n\
+            20261203000001\taudit\n\
+            \\.\n\
+            99999999999999\tnot a row of the table\n";
+        assert_eq!(super::newest_migration(text), Some(20261204040001));
+        assert_eq!(super::newest_migration("SET x = 1;\n"), None);
+    }
+
     #[test]
     fn url_passwords_are_decoded() {
         assert_eq!(super::percent_decode("p%40ss%2Fw0rd"), "p@ss/w0rd");

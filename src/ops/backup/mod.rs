@@ -6,8 +6,10 @@
 //! It is written to a temporary file beside the target, read back and verified, and only then
 //! renamed into place, so a file with a backup's name is always a whole, readable backup; a full
 //! disk or an unwritable dir fails the command and leaves nothing that looks valid. A restore
-//! checks the whole file (checksum, key, every piece) before it touches the database, and then
-//! restores it in one transaction.
+//! checks the whole file (checksum, key, every piece) and refuses a backup taken under a newer
+//! schema than this binary knows, before it touches the database, and then restores it in one
+//! transaction. (A whole-host restore so reads the file three times: to check it, to read the
+//! schema from the dump, and to restore it.)
 
 mod dump;
 pub mod file;
@@ -223,8 +225,10 @@ impl Write for Start {
 }
 
 /// Restores the whole-host backup `source` into the database behind `server`. The file is
-/// checked whole first; a database that holds stores is refused unless `force`. Migrations
-/// newer than the backup and the runtime role's grants are applied afterwards.
+/// checked whole first, and a backup taken under a newer schema than this binary knows is
+/// refused (its migrations could not be matched); a database that holds stores is refused
+/// unless `force`. Migrations newer than the backup and the runtime role's grants are applied
+/// afterwards.
 pub async fn restore(
     config: &Config,
     server: &DatabaseServer,
@@ -240,6 +244,24 @@ pub async fn restore(
     // pg_dump's custom format starts with "PGDMP"; a store document is JSON.
     if !start.starts_with(b"PGDMP") {
         bail!("this is a backup of one store, not of a whole host: restore it with --tenant SLUG");
+    }
+    let (schema, source, sealer) = tokio::task::spawn_blocking(move || {
+        let schema =
+            dump::schema_of(|stdin| file::read_into(&sealer, source.reader()?, stdin).map(drop));
+        (schema, source, sealer)
+    })
+    .await
+    .context("the restore task failed")?;
+    let known = db::newest_schema();
+    if let Some(schema) = schema
+        .context("cannot read the backup's schema")?
+        .filter(|schema| *schema > known)
+    {
+        bail!(
+            "this backup was taken under a newer database schema ({schema}) than this tokobot \
+             knows ({known}): restore it with the tokobot that took it or a newer one; nothing \
+             was changed"
+        );
     }
     let stores = stores_in(&server.owner).await?;
     if stores > 0 && !force {

@@ -13,8 +13,10 @@ pub struct BackupTexts {
     pub not_a_file: &'static str,
     /// `{limit}`.
     pub too_large: &'static str,
-    /// `{reason}`.
-    pub unreadable: &'static str,
+    /// A file that is not JSON at all, or is cut short.
+    pub not_json: &'static str,
+    /// JSON that is not shaped like a catalog backup: `{line}`, where it stops fitting.
+    pub not_a_backup: &'static str,
     /// `{errors}`.
     pub invalid: &'static str,
     /// `{categories}`, `{products}`, `{stock}`, `{templates}`, `{coupons}`, `{settings}`.
@@ -36,7 +38,8 @@ pub const ID: BackupTexts = BackupTexts {
     ask_file: "Kirim file backup <b>.json</b> (paling besar {limit}).\n⚠️ Katalog toko akan diganti dengan isi file setelah kamu konfirmasi.",
     not_a_file: "Kirim file backup .json sebagai dokumen (📎 → File).",
     too_large: "File terlalu besar: paling besar {limit}.",
-    unreadable: "File ini bukan backup toko yang valid: {reason}",
+    not_json: "File ini bukan backup toko yang valid: isinya bukan JSON yang utuh (rusak atau terpotong). Tidak ada yang berubah.",
+    not_a_backup: "File ini bukan backup toko yang valid: isinya JSON, tetapi bukan backup katalog dari bot ini (tidak cocok mulai baris {line}). Tidak ada yang berubah.",
     invalid: "Backup ini tidak bisa dipakai, tidak ada yang berubah:\n{errors}",
     summary: "📥 <b>Restore dari backup</b>\nIsi file: {categories} kategori, {products} produk, {stock} stok, {templates} template, {coupons} kupon.\n{settings}\nKatalog toko sekarang akan diganti seluruhnya.",
     settings_included: "🔧 Pengaturan toko ikut di dalamnya.",
@@ -53,7 +56,8 @@ pub const EN: BackupTexts = BackupTexts {
     ask_file: "Send the backup <b>.json</b> file (at most {limit}).\n⚠️ The store's catalog will be replaced by the file's once you confirm.",
     not_a_file: "Send the backup .json file as a document (📎 → File).",
     too_large: "The file is too large: at most {limit}.",
-    unreadable: "This file is not a valid store backup: {reason}",
+    not_json: "This file is not a valid store backup: it is not whole JSON (damaged or cut short). Nothing changed.",
+    not_a_backup: "This file is not a valid store backup: it is JSON, but not a catalog backup from this bot (it stops fitting at line {line}). Nothing changed.",
     invalid: "This backup cannot be used; nothing changed:\n{errors}",
     summary: "📥 <b>Restore from backup</b>\nThe file holds {categories} categories, {products} products, {stock} stock items, {templates} templates, {coupons} coupons.\n{settings}\nThe store's catalog will be replaced entirely.",
     settings_included: "🔧 The store's settings are included.",

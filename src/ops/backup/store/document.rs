@@ -13,11 +13,13 @@
 
 use std::collections::BTreeMap;
 
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::{
+    db,
     store::catalog_doc::{CatalogDocument, ProductEntry},
     tenants::model::{Branding, Locale, Profile, Settings, TenantStatus},
 };
@@ -25,8 +27,9 @@ use crate::{
 /// What the first field of every store document says, so that a store backup is never taken
 /// for a whole-host dump and the other way round.
 pub const FORMAT: &str = "tokobot-store";
-/// The document version this tokobot writes and reads.
-pub const VERSION: u32 = 1;
+/// The document version this tokobot writes; it reads every version from 1 up to this one.
+/// Version 2 added `schema`.
+pub const VERSION: u32 = 2;
 
 /// One store, whole.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -35,6 +38,11 @@ pub struct StoreDocument {
     /// Always [`FORMAT`].
     pub format: String,
     pub version: u32,
+    /// The database schema the store was read under: the version of its newest migration.
+    /// History rows are kept as that schema wrote them, so a tokobot that does not know the
+    /// schema refuses the document rather than drop what it cannot place. Absent in version 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<i64>,
     /// The slug the store had when it was backed up.
     pub slug: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -145,12 +153,15 @@ pub struct HeldItem {
 }
 
 impl StoreDocument {
-    /// Reads a document, naming what kind of file it is when it is not one.
+    /// Reads a document, naming what kind of file it is when it is not one, and refusing one
+    /// written by a newer tokobot (a newer document version or database schema) before
+    /// anything is restored from it.
     pub fn parse(plain: &[u8]) -> anyhow::Result<Self> {
         #[derive(Deserialize)]
         struct Kind {
             format: Option<String>,
             version: Option<u32>,
+            schema: Option<i64>,
         }
         let kind: Kind = serde_json::from_slice(plain).map_err(|_| {
             anyhow::anyhow!(
@@ -160,12 +171,64 @@ impl StoreDocument {
         if kind.format.as_deref() != Some(FORMAT) {
             anyhow::bail!("this backup holds no store document");
         }
-        if kind.version != Some(VERSION) {
+        match kind.version {
+            Some(version) if (1..=VERSION).contains(&version) => {}
+            Some(version) if version > VERSION => anyhow::bail!(
+                "this store backup was written by a newer tokobot (document version {version}; \
+                 this one reads up to {VERSION}): restore it with that tokobot or a newer one; \
+                 nothing was changed"
+            ),
+            other => anyhow::bail!(
+                "this store backup has document version {other:?}, which this tokobot cannot read"
+            ),
+        }
+        let known = db::newest_schema();
+        if let Some(schema) = kind.schema.filter(|schema| *schema > known) {
             anyhow::bail!(
-                "this store backup has document version {:?}, which this tokobot cannot read",
-                kind.version
+                "this store backup was taken under a newer database schema ({schema}) than this \
+                 tokobot knows ({known}): restore it with the tokobot that took it or a newer \
+                 one; nothing was changed"
             );
         }
-        Ok(serde_json::from_slice(plain)?)
+        serde_json::from_slice(plain).context("the store document is damaged")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{FORMAT, StoreDocument, VERSION};
+    use crate::db;
+
+    fn refusal(doc: serde_json::Value) -> String {
+        format!(
+            "{:#}",
+            StoreDocument::parse(doc.to_string().as_bytes()).unwrap_err()
+        )
+    }
+
+    #[test]
+    fn a_document_of_a_newer_version_or_schema_is_refused_before_it_is_read() {
+        let newer = refusal(json!({"format": FORMAT, "version": VERSION + 1}));
+        assert!(
+            newer.contains("newer tokobot") && newer.contains("nothing was changed"),
+            "{newer}"
+        );
+        let schema = db::newest_schema() + 1;
+        let newer = refusal(json!({"format": FORMAT, "version": VERSION, "schema": schema}));
+        assert!(
+            newer.contains(&format!("newer database schema ({schema})")),
+            "{newer}"
+        );
+        // The schema this binary knows is read on: the document fails later, on its content.
+        let known =
+            refusal(json!({"format": FORMAT, "version": VERSION, "schema": db::newest_schema()}));
+        assert!(known.contains("damaged"), "{known}");
+        let dump = format!(
+            "{:#}",
+            StoreDocument::parse(b"PGDMP\x01\x0e\x00").unwrap_err()
+        );
+        assert!(dump.contains("whole host"), "{dump}");
     }
 }

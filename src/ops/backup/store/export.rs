@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use super::document::{FORMAT, HeldItem, History, StoreDocument, StoreSecrets, VERSION};
 use crate::{
     crypto::Sealer,
-    db::{Db, TenantId},
+    db::{self, Db, TenantId},
     store::{
         catalog_doc::{self, ProductEntry},
         stock,
@@ -48,6 +48,9 @@ pub async fn export(
         .await
         .context("cannot start a consistent read of the store")?;
     let conn: &mut PgConnection = &mut tx;
+    let schema = db::schema_of(conn)
+        .await
+        .context("reading the database schema")?;
     let catalog = catalog_doc::export(conn, sealer, tenant.id).await?;
     let archived_products = archived_products(conn).await?;
     let sold_counts: BTreeMap<String, i64> =
@@ -94,6 +97,7 @@ pub async fn export(
     Ok(StoreDocument {
         format: FORMAT.to_owned(),
         version: VERSION,
+        schema,
         slug: tenant.slug.clone(),
         taken_at: OffsetDateTime::now_utc(),
         status: tenant.status,
