@@ -63,13 +63,16 @@ pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerR
             ],
         ),
         Message::PaymentReview { payment_id } => {
-            let Some((payment, _)) = load(ctx, *payment_id).await? else {
+            let Some((payment, order)) = load(ctx, *payment_id).await? else {
                 return Ok(());
             };
+            // Marked paid by hand meanwhile: the store decided, nothing to check any more.
+            if order.as_ref().is_some_and(|o| o.status.is_paid()) {
+                return Ok(());
+            }
             let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
             let facts = payments::review_reason(&mut tx, payment.id).await?;
             tx.commit().await?;
-            // Settled by hand meanwhile: nothing to check any more.
             let Some(facts) = facts else {
                 return Ok(());
             };

@@ -179,3 +179,50 @@ async fn when_the_store_bears_the_fee_every_total_shows_what_the_customer_paid_a
         "{stats}"
     );
 }
+
+#[tokio::test]
+async fn a_late_payment_of_a_store_fee_order_credits_and_tells_what_the_customer_paid() {
+    let host = spawn_host().await;
+    let settings = json!({"settings": {"fee_payer": "store"}});
+    let base = shop::Shop::open(&host, "toko-tanggung-telat", 3624, settings).await;
+    base.import(super::catalog()).await;
+    let shop = Shop { base };
+    let late = shop.buy_by_qris(BUYER, "SPT", 1).await;
+    let (amount, _, total_payment, price) = recorded(&shop, &late).await;
+    assert!(amount < total_payment && total_payment <= price);
+    assert_eq!(super::pass_after(&host, 60).await.closed, 1);
+    // Meanwhile another customer buys the last Spotify account.
+    let sold = shop.buy_by_qris(BUYER + 1, "SPT", 1).await;
+    let (sold_amount, ..) = recorded(&shop, &sold).await;
+    let sold = Invoiced {
+        amount: sold_amount,
+        ..sold
+    };
+    shop.simulate_payment(&sold).await;
+    shop.wait_text(BUYER + 1, &goods_title(&sold.code)).await;
+
+    host.pakasir.pay(&late.code);
+    assert_eq!(host.pakasir.fire_webhook(&late.code).await, Ok(200));
+
+    // The balance gets what the customer paid, and both notices say that amount.
+    let paid = format!("Rp 14.{:03}", total_payment - 14_000);
+    let texts = shop.wait_text(BUYER, "masuk ke saldo kamu").await;
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains(&format!("Dana {paid} masuk"))),
+        "{texts:#?}"
+    );
+    assert_eq!(shop.balance(BUYER).await, total_payment);
+    let texts = shop.wait_text(OWNER, "dana masuk ke saldo pelanggan").await;
+    let notice = texts
+        .iter()
+        .find(|t| t.contains("dana masuk ke saldo pelanggan"))
+        .unwrap();
+    assert!(
+        notice.contains(&format!(
+            "Dibayar pelanggan <b>{paid}</b> (harga Rp 15.000)"
+        )),
+        "{notice}"
+    );
+}

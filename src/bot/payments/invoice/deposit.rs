@@ -6,7 +6,7 @@ use rand::{Rng, distr::Alphanumeric};
 use teloxide::types::ChatId;
 use time::{Duration, OffsetDateTime};
 
-use super::{Asked, Requested, Wanted, create_at_pakasir, send, withdraw};
+use super::{Asked, Requested, Wanted, create_at_pakasir, record, send, withdraw};
 use crate::{
     bot::{
         StoreBot,
@@ -18,7 +18,7 @@ use crate::{
     store::{
         customers::admin as customer_admin,
         money::rupiah,
-        payments::{self, Kind, NewPayment, Payment, Status},
+        payments::{self, Payment, Status},
     },
 };
 
@@ -95,19 +95,7 @@ pub(super) async fn create(
         return Ok(Requested::GatewayDown);
     };
     let hold = Duration::minutes(i64::from(tenant.settings.invoice_ttl_minutes));
-    let new = NewPayment {
-        kind: Kind::Deposit,
-        order_id: None,
-        customer_id: customer,
-        gateway_order_id: &invoice.order_id,
-        method: &invoice.payment_method,
-        amount: invoice.amount,
-        fee: invoice.fee,
-        total_payment: invoice.total_payment,
-        payment_number: &invoice.payment_number,
-        expired_at: invoice.expired_at,
-        expires_at: invoice.expired_at.min(OffsetDateTime::now_utc() + hold),
-    };
+    let new = record(&invoice, customer, None, OffsetDateTime::now_utc() + hold);
     let mut tx = ctx.db.tenant(tenant.id).await?;
     let payment = match payments::insert(&mut tx, tenant.id, &new).await {
         Ok(payment) => payment,

@@ -23,6 +23,7 @@ use teloxide::{
     prelude::*,
     types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ParseMode},
 };
+use time::OffsetDateTime;
 
 use crate::{
     bot::{
@@ -36,7 +37,7 @@ use crate::{
     store::{
         money::rupiah,
         orders::{self, Order, Status as OrderStatus},
-        payments::{self, Payment},
+        payments::{self, Kind, NewPayment, Payment},
     },
 };
 
@@ -88,6 +89,34 @@ async fn withdraw(store: &PayStore, invoice: &Invoice) {
         .cancel(&keys.credentials(), &invoice.order_id, invoice.amount)
         .await;
     store.note_gateway(&cancelled).await;
+}
+
+/// The record of an invoice Pakasir made, exactly as it answered: an order's when `order` is
+/// given, else a deposit's. Its deadline is Pakasir's expiry or `hold_until` (the order's hold,
+/// or the store's invoice lifetime for a deposit), whichever is first.
+fn record<'a>(
+    invoice: &'a Invoice,
+    customer: i64,
+    order: Option<&Order>,
+    hold_until: OffsetDateTime,
+) -> NewPayment<'a> {
+    NewPayment {
+        kind: if order.is_some() {
+            Kind::Order
+        } else {
+            Kind::Deposit
+        },
+        order_id: order.map(|o| o.id),
+        customer_id: customer,
+        gateway_order_id: &invoice.order_id,
+        method: &invoice.payment_method,
+        amount: invoice.amount,
+        fee: invoice.fee,
+        total_payment: invoice.total_payment,
+        payment_number: &invoice.payment_number,
+        expired_at: invoice.expired_at,
+        expires_at: invoice.expired_at.min(hold_until),
+    }
 }
 
 /// Creates the invoice at Pakasir and checks its answer; `None` (recorded as a gateway

@@ -4,14 +4,14 @@
 
 use time::OffsetDateTime;
 
-use super::{Asked, Requested, Wanted, create_at_pakasir, send, withdraw};
+use super::{Asked, Requested, Wanted, create_at_pakasir, record, send, withdraw};
 use crate::{
     bot::{StoreBot, texts::Texts},
     pakasir::{Method, PakasirError, client::MIN_AMOUNT, fees},
     service::payments::PayStore,
     store::{
         orders::{self, Order, Status as OrderStatus},
-        payments::{self, Kind, NewPayment, Status},
+        payments::{self, Status},
     },
     tenants::model::FeePayer,
 };
@@ -91,19 +91,7 @@ pub(super) async fn create(
         store.note_gateway::<()>(&Err(error)).await;
         return Ok(Requested::GatewayDown);
     }
-    let new = NewPayment {
-        kind: Kind::Order,
-        order_id: Some(order.id),
-        customer_id: customer,
-        gateway_order_id: &invoice.order_id,
-        method: &invoice.payment_method,
-        amount: invoice.amount,
-        fee: invoice.fee,
-        total_payment: invoice.total_payment,
-        payment_number: &invoice.payment_number,
-        expired_at: invoice.expired_at,
-        expires_at: invoice.expired_at.min(order.expires_at),
-    };
+    let new = record(&invoice, customer, Some(&order), order.expires_at);
     let mut tx = ctx.db.tenant(tenant.id).await?;
     // The order may have ended while Pakasir was creating the invoice.
     let still_open = orders::lock(&mut tx, order.id)
