@@ -9,6 +9,7 @@
 //! - `browse`: a crowd of customers, most of them first contacts, browsing hundreds of stores;
 //! - `buy`: checkout → QRIS invoice → Pakasir webhook → goods, in many stores at once;
 //! - `idle`: memory and restart time with thousands of idle stores;
+//! - `import`: a 100,000-line stock list through the catalog import and the stock route;
 //! - `overload`: browse at twice the rate `browse` sustained;
 //! - `pgbench`: PostgreSQL alone, the bound under the others;
 //! - `smoke`: a seconds-long browse and buy that fails on a wrong answer, never on timing.
@@ -25,7 +26,7 @@ use std::{path::PathBuf, process::ExitCode};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use scenarios::{Rig, browse::BrowseArgs, buy::BuyArgs, idle::IdleArgs};
+use scenarios::{Rig, browse::BrowseArgs, buy::BuyArgs, idle::IdleArgs, import::ImportArgs};
 
 #[derive(Parser)]
 #[command(
@@ -51,6 +52,8 @@ enum Scenario {
     Buy(BuyArgs),
     /// Idle stores: memory and restart time.
     Idle(IdleArgs),
+    /// Large stock lists: catalog import and stock upload time, and whether imports wait.
+    Import(ImportArgs),
     /// Browsing at twice the rate `browse` sustained (from its JSON) or at --rate.
     Overload(BrowseArgs),
     /// What PostgreSQL alone does here (pgbench): the bound under the other figures.
@@ -101,6 +104,11 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         Scenario::Idle(args) => {
             let mut rig = Rig::start(out.clone(), host_bin, "idle").await?;
             let report = scenarios::idle::run(&mut rig, &args).await?;
+            (rig, vec![report])
+        }
+        Scenario::Import(args) => {
+            let mut rig = Rig::start(out.clone(), host_bin, "import").await?;
+            let report = scenarios::import::run(&mut rig, &args).await?;
             (rig, vec![report])
         }
         Scenario::Pgbench(args) => {

@@ -56,7 +56,8 @@ impl Api {
         })
     }
 
-    async fn call(
+    /// Calls the API as the operator; the answer's JSON, or an error naming the status.
+    pub async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -66,7 +67,8 @@ impl Api {
             .http
             .request(method, format!("{}{path}", self.base))
             .bearer_auth(&*self.token)
-            .timeout(Duration::from_secs(60));
+            // A 100,000-line import on a loaded machine takes a while.
+            .timeout(Duration::from_secs(300));
         if let Some(body) = body {
             request = request.json(&body);
         }

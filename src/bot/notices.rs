@@ -6,6 +6,7 @@ use teloxide::{types::ChatId, utils::html::escape};
 
 use super::{
     HandlerResult, StoreBot, StoreCtx,
+    payments::notify::amount_paid,
     texts::{Texts, fill, texts},
     ui,
 };
@@ -75,14 +76,7 @@ async fn order_paid(
     };
     let amount = match &payment {
         Some(payment) => {
-            let amount = fill(
-                t.amount_with_fee,
-                &[
-                    ("amount", &rupiah(payment.amount)),
-                    ("fee", &rupiah(payment.fee)),
-                    ("total", &rupiah(payment.total_payment)),
-                ],
-            );
+            let amount = amount_paid(t, payment, Some(order.total));
             // A payment that arrived after the invoice expired says so.
             let outcome = match payment.outcome {
                 Some(Outcome::LateDelivered) => t.outcome_late_delivered,

@@ -24,18 +24,25 @@ pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerR
     let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
     let text = match claimed.message {
         Message::OrderRefunded { order_id } => {
-            let Some((code, amount)) = refund_of(&mut tx, order_id).await? else {
+            let Some(refund) = refund_of(&mut tx, order_id).await? else {
                 return Ok(());
             };
             let balance = wallet::balance(&mut tx, claimed.chat_id).await?;
-            fill(
+            let notice = fill(
                 t.order_refunded_notice,
                 &[
-                    ("code", &code),
-                    ("amount", &rupiah(amount)),
+                    ("code", &refund.code),
+                    ("amount", &rupiah(refund.amount)),
                     ("balance", &rupiah(balance)),
                 ],
-            )
+            );
+            // The admin's words reach the buyer as text, never as markup.
+            match refund.reason {
+                Some(reason) => {
+                    notice + &fill(t.refund_reason_line, &[("reason", &escape(&reason))])
+                }
+                None => notice,
+            }
         }
         Message::OrderCancelled { order_id } => {
             let Some(order) = orders::get(&mut tx, order_id).await? else {

@@ -179,4 +179,29 @@ mod tests {
         // Everything accepted was handled before `run` returned.
         assert_eq!(*log.lock().unwrap(), vec![4, 1, 2, 3]);
     }
+
+    #[tokio::test]
+    async fn a_panicking_handler_fails_its_own_update_only() {
+        // Update 1 panics; 2 is of the same chat (queued behind it), 3 of another chat.
+        let tree: UpdateHandler<anyhow::Error> =
+            dptree::entry().endpoint(|update: Update, log: Log| async move {
+                assert_ne!(update.id, UpdateId(1), "a handler bug");
+                log.lock().unwrap().push(update.id.0);
+                Ok(())
+            });
+        let log: Log = Arc::default();
+        let dispatch = Dispatch::new(tree, dptree::deps![Arc::clone(&log)]);
+        let (inbox, listener, stop) = listener::channel(8);
+        for (id, chat) in [(1, 10), (2, 10), (3, 20)] {
+            inbox.try_send(update(id, chat)).unwrap();
+        }
+        stop.stop();
+
+        dispatch.run(listener).await;
+
+        // The dispatcher lived on, and served the panicking update's chat after it.
+        let mut served = log.lock().unwrap().clone();
+        served.sort_unstable();
+        assert_eq!(served, vec![2, 3]);
+    }
 }

@@ -6,6 +6,8 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use utoipa::ToSchema;
 
+use crate::store::orders::admin::AWAITS_REVIEW;
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Stats {
     pub customers: CustomerStats,
@@ -13,7 +15,8 @@ pub struct Stats {
     /// Paid orders and their revenue per day, newest first, days in the store's time zone.
     pub by_day: Vec<DayStats>,
     /// QRIS payments by status (`pending`, `completed`, `expired`, `cancelled`, `failed`,
-    /// `review`).
+    /// `review`), ever: `review` counts every payment held, decided or not (the orders still
+    /// awaiting a decision are `orders.awaiting_review`).
     pub payments: BTreeMap<String, i64>,
     /// Update handler errors since the store's bot last started.
     pub handler_errors: u64,
@@ -39,6 +42,9 @@ pub struct OrderStats {
     /// invoice's base amount, which is below the order's total when the store bears Pakasir's
     /// fee (`settings.fee_payer = store`); the order's total otherwise.
     pub received: i64,
+    /// Orders whose QRIS payment is held for review and that await the store's decision still
+    /// (the orders `GET .../orders?review=true` lists).
+    pub awaiting_review: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
@@ -90,6 +96,11 @@ pub async fn read(
     .bind(days)
     .fetch_all(&mut *conn)
     .await?;
+    let awaiting_review: i64 = sqlx::query_scalar(&format!(
+        "select count(*) from orders where {AWAITS_REVIEW}"
+    ))
+    .fetch_one(&mut *conn)
+    .await?;
     let payments: Vec<(String, i64)> =
         sqlx::query_as("select status, count(*) from payments group by status")
             .fetch_all(&mut *conn)
@@ -105,6 +116,7 @@ pub async fn read(
             by_status,
             revenue_by_status,
             received,
+            awaiting_review,
         },
         by_day,
         payments: payments.into_iter().collect(),

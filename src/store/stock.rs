@@ -4,7 +4,7 @@
 //! Reservation takes rows with `FOR UPDATE SKIP LOCKED`, so concurrent checkouts each get
 //! different items without waiting on each other, and none can take more than exists.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -44,7 +44,8 @@ pub fn lines(text: &str) -> Vec<String> {
 }
 
 /// Adds items to a product; an item the store already has or had (in any product and state) or
-/// repeated in `items` is refused and reported, never stored twice.
+/// repeated in `items` is refused and reported, in `items`' order, never stored twice. The items
+/// are stored in batches ([`append`]), so a catalog of 100,000 lines is a few dozen statements.
 pub async fn add(
     conn: &mut PgConnection,
     sealer: &Sealer,
@@ -52,22 +53,22 @@ pub async fn add(
     product_id: i64,
     items: &[String],
 ) -> sqlx::Result<Added> {
-    let (ctx, fingerprint_ctx) = (context(tenant, product_id), fingerprint_context(tenant));
+    let mut seen = HashSet::with_capacity(items.len());
+    let first: Vec<&str> = items
+        .iter()
+        .map(String::as_str)
+        .filter(|item| seen.insert(*item))
+        .collect();
+    let fresh = append(conn, sealer, tenant, product_id, &first).await?;
+    let stored: HashSet<&str> = first
+        .iter()
+        .zip(fresh)
+        .filter_map(|(item, fresh)| fresh.then_some(*item))
+        .collect();
     let mut outcome = Added::default();
+    let mut counted = HashSet::with_capacity(stored.len());
     for item in items {
-        let fingerprint = sealer.fingerprint(item.as_bytes(), &fingerprint_ctx);
-        let inserted = sqlx::query(&format!(
-            "insert into stock_items (tenant_id, product_id, content, content_hash) values ($1, $2, $3, $4) \
-             {ON_FINGERPRINT} do nothing"
-        ))
-        .bind(tenant)
-        .bind(product_id)
-        .bind(sealer.seal(item.as_bytes(), &ctx))
-        .bind(&fingerprint[..])
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-        if inserted == 1 {
+        if stored.contains(item.as_str()) && counted.insert(item.as_str()) {
             outcome.added += 1;
         } else {
             outcome.duplicates.push(item.clone());
@@ -227,12 +228,12 @@ pub async fn counts(conn: &mut PgConnection, product_id: i64) -> sqlx::Result<Co
 /// fingerprint the store already has, in any product and state, is left out by the unique index,
 /// so a concurrent upload of the same line cannot store it twice either. `items` must hold no
 /// repeats (the caller refuses those first).
-pub async fn append(
+pub async fn append<S: AsRef<str>>(
     conn: &mut PgConnection,
     sealer: &Sealer,
     tenant: TenantId,
     product_id: i64,
-    items: &[String],
+    items: &[S],
 ) -> sqlx::Result<Vec<bool>> {
     /// Rows per statement: big enough to be quick, small enough to keep each bind modest.
     const BATCH: usize = 2_000;
@@ -243,13 +244,13 @@ pub async fn append(
             .iter()
             .map(|item| {
                 sealer
-                    .fingerprint(item.as_bytes(), &fingerprint_ctx)
+                    .fingerprint(item.as_ref().as_bytes(), &fingerprint_ctx)
                     .to_vec()
             })
             .collect();
         let sealed: Vec<Vec<u8>> = chunk
             .iter()
-            .map(|item| sealer.seal(item.as_bytes(), &ctx))
+            .map(|item| sealer.seal(item.as_ref().as_bytes(), &ctx))
             .collect();
         let inserted: Vec<Vec<u8>> = sqlx::query_scalar(&format!(
             "insert into stock_items (tenant_id, product_id, content, content_hash) \
@@ -262,7 +263,7 @@ pub async fn append(
         .bind(&hashes)
         .fetch_all(&mut *conn)
         .await?;
-        let inserted: std::collections::HashSet<Vec<u8>> = inserted.into_iter().collect();
+        let inserted: HashSet<Vec<u8>> = inserted.into_iter().collect();
         fresh.extend(hashes.iter().map(|h| inserted.contains(h)));
     }
     Ok(fresh)

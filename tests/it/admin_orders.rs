@@ -129,6 +129,31 @@ async fn a_refund_credits_part_of_a_paid_order_once_with_its_reason_and_tells_th
 }
 
 #[tokio::test]
+async fn the_buyers_refund_notice_repeats_the_admins_reason_as_text() {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "refund-alasan", 6111).await;
+    let order = shop.paid_order(BUYER, "ML", 1).await;
+
+    let reason = "Kode <b>ML-1</b> & sudah terpakai";
+    let body = json!({ "amount": 5000, "reason": reason });
+    let (status, refunded) = shop
+        .orders_api(Method::POST, &format!("/{}/refund", order.code), Some(body))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{refunded}");
+
+    let texts = shop.wait_text(BUYER, "dikembalikan ke saldo").await;
+    let notice = texts
+        .iter()
+        .find(|t| t.contains("dikembalikan ke saldo"))
+        .unwrap();
+    // The admin's words are shown as they were typed, never read as markup.
+    assert!(
+        notice.contains("Alasan: Kode &lt;b&gt;ML-1&lt;/b&gt; &amp; sudah terpakai"),
+        "{notice}"
+    );
+}
+
+#[tokio::test]
 async fn two_concurrent_refunds_of_one_order_credit_it_once() {
     let host = spawn_host().await;
     let shop = Shop::open(&host, "race-refund", 6102).await;

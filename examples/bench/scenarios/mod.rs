@@ -4,6 +4,7 @@
 pub mod browse;
 pub mod buy;
 pub mod idle;
+pub mod import;
 pub mod pgbench;
 
 use std::{
@@ -187,6 +188,16 @@ impl Cpu {
             postgres: rig.db.cpu_ticks(),
             own: host::own_ticks(),
         }
+    }
+
+    /// The host's and PostgreSQL's CPU milliseconds since `self` (PostgreSQL's when known).
+    pub fn spent(self, rig: &Rig) -> (f64, Option<f64>) {
+        let now = Self::now(rig);
+        let postgres = match (self.postgres, now.postgres) {
+            (Some(before), Some(after)) => Some(host::ticks_ms(after.saturating_sub(before))),
+            _ => None,
+        };
+        (host::ticks_ms(now.host - self.host), postgres)
     }
 
     /// Adds the CPU milliseconds per `per` units of `work` since `self` to the report.

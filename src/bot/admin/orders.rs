@@ -461,6 +461,7 @@ async fn view(cx: &Cx, code: &str) -> HandlerResult {
                 &[
                     ("status", &invoice.status),
                     ("total", &rupiah(invoice.total_payment)),
+                    ("received", &rupiah(invoice.amount)),
                 ],
             );
             match &invoice.review_reason {

@@ -3,7 +3,11 @@
 
 use std::sync::Arc;
 
-use teloxide::{prelude::*, types::ChatId};
+use teloxide::{
+    payloads::EditMessageTextSetters,
+    prelude::*,
+    types::{ChatId, ParseMode},
+};
 
 use super::{Reply, start, texts_for};
 use crate::{
@@ -11,7 +15,7 @@ use crate::{
         CustomerDialogue, HandlerResult, StoreBot, StoreCtx,
         dialogue::State,
         payments::{
-            invoice::{self, Requested},
+            invoice::{self, Asked, Creation, Requested},
             pay_store,
         },
         texts::{Texts, fill, menu_button},
@@ -45,12 +49,11 @@ pub async fn deposit_menu(
             .await;
     }
     // A deposit invoice still open is shown again rather than a new one asked for.
-    match invoice::show_open_deposit(&pay_store(bot, ctx), bot, t, chat.0).await? {
-        Some(Requested::GatewayDown) => {
-            return Reply::text(t.gateway_down.to_owned()).send(bot, chat).await;
-        }
-        Some(_) => return Ok(()),
-        None => {}
+    if invoice::show_open_deposit(&pay_store(bot, ctx), bot, t, chat.0)
+        .await?
+        .is_some()
+    {
+        return Ok(());
     }
     let text = format!(
         "{}\n\n{}",
@@ -94,24 +97,79 @@ pub async fn deposit_amount_entered(
     ctx.customers
         .settle_now(&ctx.db, ctx.tenant_id(), msg.chat.id.0)
         .await?;
-    let store = pay_store(&bot, &ctx);
-    match invoice::for_deposit(&store, &bot, t, msg.chat.id.0, amount).await? {
-        Requested::Sent(_) => {
+    let (store, chat) = (pay_store(&bot, &ctx), msg.chat.id);
+    let wanted = match invoice::for_deposit(&store, &bot, t, chat.0, amount).await? {
+        Asked::Create(wanted) => wanted,
+        Asked::Answered(done) => return answer(&bot, chat, t, &dialogue, amount, done).await,
+    };
+    let Some(creation) = Creation::begin(&store, chat.0, wanted) else {
+        // The amount typed again while Pakasir makes the first invoice asks for nothing more.
+        return Reply::text(t.invoice_in_progress.to_owned())
+            .send(&bot, chat)
+            .await;
+    };
+    // Pakasir may take many seconds to make the invoice: the customer is answered now, and
+    // this message is edited once the invoice photo is sent below it (or Pakasir failed).
+    let waiting = bot.send_message(chat, t.invoice_in_progress).await?;
+    let reply_bot = bot.clone();
+    creation.finish_soon(&bot, t, move |outcome| async move {
+        let done = match outcome {
+            Ok(done) => done,
+            Err(error) => {
+                let failed = fill(t.deposit_failed, &[("amount", &rupiah(amount))]);
+                edit(&reply_bot, &waiting, failed).await;
+                return Err(error);
+            }
+        };
+        let text = match &done {
+            Requested::Sent(_) => fill(t.deposit_invoice_ready, &[("amount", &rupiah(amount))]),
+            Requested::Blocked => t.customer_blocked.to_owned(),
+            _ => fill(t.deposit_failed, &[("amount", &rupiah(amount))]),
+        };
+        edit(&reply_bot, &waiting, text).await;
+        // The customer stays in the conversation after a failure, to type the amount again.
+        if matches!(done, Requested::Sent(_) | Requested::Blocked) {
             dialogue.exit().await?;
-            Ok(())
         }
+        Ok(())
+    });
+    Ok(())
+}
+
+/// Tells the customer what the quick part of a top-up came to.
+async fn answer(
+    bot: &StoreBot,
+    chat: ChatId,
+    t: &Texts,
+    dialogue: &CustomerDialogue,
+    amount: i64,
+    done: Requested,
+) -> HandlerResult {
+    match done {
+        Requested::Sent(_) => Ok(dialogue.exit().await?),
         Requested::Blocked => {
             dialogue.exit().await?;
             Reply::text(t.customer_blocked.to_owned())
-                .send(&bot, msg.chat.id)
+                .send(bot, chat)
                 .await
         }
         // The customer stays in the conversation and can type the amount again.
         _ => {
-            Reply::text(t.gateway_down.to_owned())
-                .send(&bot, msg.chat.id)
-                .await
+            let failed = fill(t.deposit_failed, &[("amount", &rupiah(amount))]);
+            Reply::text(failed).send(bot, chat).await
         }
+    }
+}
+
+/// Replaces the text of the top-up's "one moment" message. Best effort: should Telegram refuse
+/// (the customer deleted it), the invoice photo or the next message says what happened anyway.
+async fn edit(bot: &StoreBot, waiting: &Message, text: String) {
+    let edited = bot
+        .edit_message_text(waiting.chat.id, waiting.id, text)
+        .parse_mode(ParseMode::Html)
+        .await;
+    if let Err(error) = edited {
+        tracing::debug!(%error, "could not edit the top-up's waiting message");
     }
 }
 

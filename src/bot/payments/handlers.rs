@@ -5,7 +5,7 @@ use std::sync::Arc;
 use teloxide::types::{CallbackQuery, InlineKeyboardMarkup};
 
 use super::{
-    invoice::{self, OrderInvoice, Requested},
+    invoice::{self, Asked, Creation, Requested},
     pay_store,
 };
 use crate::{
@@ -105,34 +105,20 @@ async fn pay_qris(
     customer: i64,
     order: i64,
 ) -> HandlerResult {
-    let order = match invoice::for_order(store, bot, t, customer, order).await? {
-        OrderInvoice::Answered(done) => return answer(bot, q, t, order, done, true).await,
-        OrderInvoice::Create(order) => order,
+    let wanted = match invoice::for_order(store, bot, t, customer, order).await? {
+        Asked::Answered(done) => return answer(bot, q, t, order, done, true).await,
+        Asked::Create(wanted) => wanted,
     };
     // Pakasir may take many seconds to make an invoice. The button is answered now and the
-    // invoice made in a task of its own, so that neither this chat's next updates nor the
-    // store's admission places wait for the gateway; the photo follows when it is ready.
-    let Some(creating) = invoice::Creating::begin(store.ctx.tenant_id(), order.id) else {
-        return Ok(ui::notice(bot, q, t.invoice_in_progress, false).await?);
-    };
+    // invoice made off the update path; the photo follows when it is ready.
+    let creation = Creation::begin(store, customer, wanted);
     ui::notice(bot, q, t.invoice_in_progress, false).await?;
-    let (bot, q, store, id) = (bot.clone(), q.clone(), store.clone(), order.id);
-    tokio::spawn(async move {
-        let outcome = invoice::create_for_order(&store, &bot, t, customer, order).await;
-        drop(creating);
-        let answered = match outcome {
-            Ok(done) => answer(&bot, &q, t, id, done, false).await,
-            Err(error) => Err(error),
-        };
-        if let Err(error) = answered {
-            store.ctx.note_handler_error();
-            tracing::error!(
-                error = format!("{error:#}"),
-                order = id,
-                "could not make the QRIS invoice"
-            );
-        }
-    });
+    if let Some(creation) = creation {
+        let (reply_bot, q) = (bot.clone(), q.clone());
+        creation.finish_soon(bot, t, move |outcome| async move {
+            answer(&reply_bot, &q, t, order, outcome?, false).await
+        });
+    }
     Ok(())
 }
 

@@ -18,7 +18,7 @@ use crate::{
     },
     store::{
         money::rupiah,
-        orders::{self, Status as OrderStatus},
+        orders::{self, Order},
         outbox::{Claimed, Message},
         payments::{self, Kind, Outcome, Payment, Status},
         templates::{INVOICE_EXPIRED, PAYMENT_RECEIVED},
@@ -32,28 +32,28 @@ pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerR
     let t = texts(ctx.locale_of(claimed.chat_id));
     let text = match &claimed.message {
         Message::PaymentReceived { payment_id } => {
-            let Some((payment, code, _)) = load(ctx, *payment_id).await? else {
+            let Some((payment, order)) = load(ctx, *payment_id).await? else {
                 return Ok(());
             };
             remove_invoice(bot, &payment).await;
-            received(ctx, t, &payment, &code).await?
+            received(ctx, t, &payment, order.as_ref()).await?
         }
         Message::InvoiceClosed { payment_id } => {
-            let Some((payment, code, order)) = load(ctx, *payment_id).await? else {
+            let Some((payment, order)) = load(ctx, *payment_id).await? else {
                 return Ok(());
             };
             remove_invoice(bot, &payment).await;
             // An order paid another way (balance, by hand) only loses its unused invoice.
-            if order.is_some_and(|status| status.is_paid()) {
+            if order.as_ref().is_some_and(|o| o.status.is_paid()) {
                 return Ok(());
             }
-            closed(ctx, t, &payment, &code).await?
+            closed(ctx, t, &payment, &code_of(order.as_ref())).await?
         }
         Message::AdminPayment { payment_id } => {
-            let Some((payment, code, _)) = load(ctx, *payment_id).await? else {
+            let Some((payment, order)) = load(ctx, *payment_id).await? else {
                 return Ok(());
             };
-            admin_notice(t, &payment, &code)
+            admin_notice(t, &payment, order.as_ref())
         }
         Message::GatewayAlert { failures, error } => fill(
             t.gateway_alert,
@@ -63,13 +63,16 @@ pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerR
             ],
         ),
         Message::PaymentReview { payment_id } => {
-            let Some((payment, _, _)) = load(ctx, *payment_id).await? else {
+            let Some((payment, order)) = load(ctx, *payment_id).await? else {
                 return Ok(());
             };
+            // Marked paid by hand meanwhile: the store decided, nothing to check any more.
+            if order.as_ref().is_some_and(|o| o.status.is_paid()) {
+                return Ok(());
+            }
             let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
             let facts = payments::review_reason(&mut tx, payment.id).await?;
             tx.commit().await?;
-            // Settled by hand meanwhile: nothing to check any more.
             let Some(facts) = facts else {
                 return Ok(());
             };
@@ -94,11 +97,8 @@ pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerR
     Ok(ui::send(bot, chat, text, None).await?)
 }
 
-/// The payment and, for an order, its code and status.
-async fn load(
-    ctx: &StoreCtx,
-    payment_id: i64,
-) -> anyhow::Result<Option<(Payment, String, Option<OrderStatus>)>> {
+/// The payment and, for an order, the order.
+async fn load(ctx: &StoreCtx, payment_id: i64) -> anyhow::Result<Option<(Payment, Option<Order>)>> {
     let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
     let Some(payment) = payments::get(&mut tx, payment_id).await? else {
         return Ok(None);
@@ -108,8 +108,12 @@ async fn load(
         None => None,
     };
     tx.commit().await?;
-    let code = order.as_ref().map(|o| o.code.clone()).unwrap_or_default();
-    Ok(Some((payment, code, order.map(|o| o.status))))
+    Ok(Some((payment, order)))
+}
+
+/// The order's code, empty for a deposit.
+fn code_of(order: Option<&Order>) -> String {
+    order.map(|o| o.code.clone()).unwrap_or_default()
 }
 
 /// Takes the invoice photo out of the chat. Best effort: Telegram refuses to delete messages
@@ -126,9 +130,12 @@ async fn received(
     ctx: &StoreCtx,
     t: &Texts,
     payment: &Payment,
-    code: &str,
+    order: Option<&Order>,
 ) -> anyhow::Result<String> {
-    let amount = rupiah(payment.amount);
+    let code = &code_of(order);
+    // A deposit credits its base amount; a late payment credits what the customer paid for
+    // the order, which is the whole total when the store bore the fee.
+    let amount = rupiah(order.map_or(payment.amount, |o| payment.paid_for_order(o.total)));
     Ok(match payment.outcome {
         Some(Outcome::Delivered) | None => match own_text(ctx, payment, PAYMENT_RECEIVED).await? {
             Some(text) => text,
@@ -190,9 +197,9 @@ async fn own_text(ctx: &StoreCtx, payment: &Payment, name: &str) -> anyhow::Resu
     Ok(text)
 }
 
-fn admin_notice(t: &Texts, payment: &Payment, code: &str) -> String {
+fn admin_notice(t: &Texts, payment: &Payment, order: Option<&Order>) -> String {
     let subject = match payment.kind {
-        Kind::Order => fill(t.admin_subject_order, &[("code", code)]),
+        Kind::Order => fill(t.admin_subject_order, &[("code", &code_of(order))]),
         Kind::Deposit => t.admin_subject_deposit.to_owned(),
     };
     let outcome = match payment.outcome {
@@ -206,12 +213,35 @@ fn admin_notice(t: &Texts, payment: &Payment, code: &str) -> String {
         &[
             ("subject", &subject),
             ("customer", &payment.customer_id.to_string()),
-            ("amount", &rupiah(payment.amount)),
-            ("fee", &rupiah(payment.fee)),
-            ("total", &rupiah(payment.total_payment)),
+            ("amount", &amount_paid(t, payment, order.map(|o| o.total))),
             ("outcome", outcome),
         ],
     )
+}
+
+/// What was paid, as the staff read it: the base amount, Pakasir's fee on top and the total;
+/// or, when the store bore the fee of an order priced `price`, what the customer paid and what
+/// the store receives (never the base amount as the price).
+pub fn amount_paid(t: &Texts, payment: &Payment, price: Option<i64>) -> String {
+    match price.filter(|&price| payment.store_bore_fee(price)) {
+        Some(price) => fill(
+            t.amount_store_fee,
+            &[
+                ("price", &rupiah(price)),
+                ("total", &rupiah(payment.total_payment)),
+                ("fee", &rupiah(payment.fee)),
+                ("received", &rupiah(payment.amount)),
+            ],
+        ),
+        None => fill(
+            t.amount_with_fee,
+            &[
+                ("amount", &rupiah(payment.amount)),
+                ("fee", &rupiah(payment.fee)),
+                ("total", &rupiah(payment.total_payment)),
+            ],
+        ),
+    }
 }
 
 /// Sends each product's terms (SNK) with a button to fulfil them.

@@ -106,7 +106,7 @@ pub(super) static EN: Texts = Texts {
     paid_deposit: "✅ {amount} was added to your balance. Balance now: <b>{balance}</b>.",
     deposit_expired: "⌛ The top-up invoice of {amount} expired unpaid.",
     deposit_cancelled: "❌ The top-up invoice of {amount} was cancelled.",
-    admin_payment: "💰 <b>Payment received</b>\n{subject}\nCustomer: <code>{customer}</code>\nPrice {amount} + fee {fee} = <b>{total}</b>\n{outcome}",
+    admin_payment: "💰 <b>Payment received</b>\n{subject}\nCustomer: <code>{customer}</code>\n{amount}\n{outcome}",
     admin_subject_order: "Order <code>{code}</code>",
     admin_subject_deposit: "Balance top-up",
     outcome_delivered: "📦 Goods delivered automatically.",
@@ -160,4 +160,8 @@ pub(super) static EN: Texts = Texts {
     store_errors_recovered: "✅ Your store works normally again: no customer message failed in the last few minutes.",
     invoice_in_progress: "⏳ Creating your QRIS invoice, one moment…",
     token_restored_notice: "🔑 <b>Your store's bot is back.</b>\nTelegram refused this store's bot token from {since}; meanwhile the bot did not answer customers. The new token is active now.",
+    deposit_invoice_ready: "✅ Your top-up invoice of {amount} is ready: pay it by QRIS below.",
+    deposit_failed: "⚠️ The top-up invoice of {amount} could not be made: the payment gateway is having trouble. Your balance is unchanged. Type the amount again to retry, or try later.",
+    amount_store_fee: "Customer paid <b>{total}</b> (price {price})\nThe store receives: <b>{received}</b> (the store bears the fee {fee})",
+    refund_reason_line: "\nReason: {reason}",
 };

@@ -106,7 +106,7 @@ pub(super) static ID: Texts = Texts {
     paid_deposit: "✅ Deposit {amount} masuk ke saldo kamu. Saldo sekarang: <b>{balance}</b>.",
     deposit_expired: "⌛ Invoice deposit {amount} kedaluwarsa karena belum dibayar.",
     deposit_cancelled: "❌ Invoice deposit {amount} dibatalkan.",
-    admin_payment: "💰 <b>Pembayaran masuk</b>\n{subject}\nPelanggan: <code>{customer}</code>\nHarga {amount} + biaya {fee} = <b>{total}</b>\n{outcome}",
+    admin_payment: "💰 <b>Pembayaran masuk</b>\n{subject}\nPelanggan: <code>{customer}</code>\n{amount}\n{outcome}",
     admin_subject_order: "Pesanan <code>{code}</code>",
     admin_subject_deposit: "Deposit saldo",
     outcome_delivered: "📦 Barang terkirim otomatis.",
@@ -160,4 +160,8 @@ pub(super) static ID: Texts = Texts {
     store_errors_recovered: "✅ Toko kamu berjalan normal lagi: tidak ada pesan pelanggan yang gagal diproses beberapa menit terakhir.",
     invoice_in_progress: "⏳ Sedang membuat QRIS, tunggu sebentar…",
     token_restored_notice: "🔑 <b>Bot toko kamu aktif lagi.</b>\nTelegram menolak token bot toko ini sejak {since}; selama itu bot tidak menjawab pelanggan. Token baru sudah aktif.",
+    deposit_invoice_ready: "✅ Invoice deposit {amount} sudah dibuat, bayar dengan QRIS di bawah.",
+    deposit_failed: "⚠️ Invoice deposit {amount} belum bisa dibuat: gateway pembayaran sedang gangguan. Saldo kamu tidak berubah. Ketik jumlahnya lagi untuk mencoba, atau coba lagi nanti.",
+    amount_store_fee: "Dibayar pelanggan <b>{total}</b> (harga {price})\nMasuk ke toko: <b>{received}</b> (biaya {fee} ditanggung toko)",
+    refund_reason_line: "\nAlasan: {reason}",
 };

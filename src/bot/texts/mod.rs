@@ -152,7 +152,8 @@ pub struct Texts {
     pub deposit_expired: &'static str,
     /// `{amount}`.
     pub deposit_cancelled: &'static str,
-    /// `{subject}`, `{customer}`, `{amount}`, `{fee}`, `{total}`, `{outcome}`.
+    /// `{subject}`, `{customer}`, `{amount}` (what was paid: `amount_with_fee` or
+    /// `amount_store_fee` filled), `{outcome}`.
     pub admin_payment: &'static str,
     /// `{code}`.
     pub admin_subject_order: &'static str,
@@ -243,6 +244,15 @@ pub struct Texts {
     /// To the owner and the admins once the bot runs again after Telegram refused its token:
     /// `{since}`.
     pub token_restored_notice: &'static str,
+    /// The top-up's "one moment" message, once its invoice photo was sent below it.
+    pub deposit_invoice_ready: &'static str,
+    /// The top-up's "one moment" message when Pakasir could not make the invoice.
+    pub deposit_failed: &'static str,
+    /// The staff's notice of an order whose invoice's fee the store bore: `{price}`,
+    /// `{total}` (what the customer paid), `{fee}`, `{received}` (what the store receives).
+    pub amount_store_fee: &'static str,
+    /// The line under a refund notice: `{reason}` as the admin gave it.
+    pub refund_reason_line: &'static str,
 }
 
 /// The catalogue of `locale`.

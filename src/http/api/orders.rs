@@ -58,7 +58,8 @@ pub struct OrderQuery {
     /// Only orders in this status.
     pub status: Option<StatusParam>,
     /// `true`: only orders whose QRIS payment is held for review (Pakasir's record of it
-    /// disagrees with ours; the owner was alerted and decides by hand).
+    /// disagrees with ours; the owner was alerted and decides by hand) and that await that
+    /// decision still: not marked paid, not cancelled.
     pub review: Option<bool>,
     /// The first day whose orders are listed (`YYYY-MM-DD`, in the store's time zone).
     #[param(value_type = Option<String>, format = Date)]

@@ -40,6 +40,7 @@ pub async fn confirm(store: &PayStore, payment: &Payment) -> anyhow::Result<Verd
         super::review::note(store, payment, &transaction).await;
         return Ok(Verdict::Mismatch(problem));
     }
+    super::review::agreed(store, payment).await;
     if transaction.status != PaymentStatus::Completed {
         return Ok(Verdict::NotPaid(transaction.status));
     }

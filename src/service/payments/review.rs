@@ -36,6 +36,23 @@ pub(super) async fn note_status(
     hold_after_repeats(store, payment, facts).await;
 }
 
+/// Notes that Pakasir's answer about `payment` agreed with it, which ends a streak of
+/// disagreeing answers (only disagreements in a row hold a payment). Costs a write only when
+/// there is a streak to end; errors are logged, never raised, as for [`note`].
+pub(super) async fn agreed(store: &PayStore, payment: &Payment) {
+    if payment.mismatches == 0 {
+        return;
+    }
+    let cleared = async {
+        let mut tx = store.ctx.db.tenant(store.ctx.tenant_id()).await?;
+        payments::note_agreement(&mut tx, payment.id).await?;
+        tx.commit().await
+    };
+    if let Err(error) = cleared.await {
+        tracing::warn!(%error, "could not end a streak of disagreeing Pakasir answers");
+    }
+}
+
 /// Counts the disagreement described by `facts`, holding the payment when it is the last one
 /// allowed, and sends the owner's alert at once.
 async fn hold_after_repeats(store: &PayStore, payment: &Payment, facts: String) {

@@ -16,7 +16,7 @@ use crate::{
     store::{
         audit::{self, Actor, Entry},
         error::{OpError, OpResult},
-        orders::admin::{self as order_admin, Summary},
+        orders::admin::{self as order_admin, AWAITS_REVIEW, Summary},
         outbox::{self, FAST_PATH_GRACE_SECS, Message},
         wallet::{self, Change, Reason, WalletError},
     },
@@ -173,12 +173,11 @@ pub async fn profile(conn: &mut PgConnection, telegram_id: i64) -> OpResult<Prof
     .bind(telegram_id)
     .fetch_one(&mut *conn)
     .await?;
-    let recent_orders = sqlx::query_as(
+    let recent_orders = sqlx::query_as(&format!(
         "select id, code, status, customer_id, total, payment_method, refunded_amount, created_at, \
-                exists (select 1 from payments p where p.order_id = orders.id and p.status = 'review') \
-                  as payment_review \
-         from orders where customer_id = $1 order by id desc limit $2",
-    )
+                {AWAITS_REVIEW} as payment_review \
+         from orders where customer_id = $1 order by id desc limit $2"
+    ))
     .bind(telegram_id)
     .bind(RECENT_ORDERS)
     .fetch_all(&mut *conn)

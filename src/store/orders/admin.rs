@@ -17,4 +17,6 @@ pub use change::{
     MarkedPaid, REASON_MAX_CHARS, RefundInput, Refunded, cancel_without_invoice, check_reason,
     mark_paid, not_cancellable, record_cancel, refund, refund_amount, refund_of, resend,
 };
-pub use view::{Buyer, Delivery, Detail, Filter, Invoice, Line, Summary, by_code, detail, list};
+pub use view::{
+    AWAITS_REVIEW, Buyer, Delivery, Detail, Filter, Invoice, Line, Summary, by_code, detail, list,
+};

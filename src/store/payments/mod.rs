@@ -25,7 +25,7 @@ pub use queue::{
     CHECK_EVERY, Claim, FIRST_CHECK_AFTER, checked_pending, claim_due, dequeue, reschedule,
 };
 pub use queue::{LAST_LOOK_AFTER, LAST_LOOK_WINDOW};
-pub use review::{Noted, REVIEW_AFTER, note_mismatch, review_reason};
+pub use review::{Noted, REVIEW_AFTER, note_agreement, note_mismatch, review_reason};
 pub use settle::{Closed, SettleError, Settled, close, settle};
 
 use crate::db::TenantId;
@@ -148,6 +148,24 @@ pub struct Payment {
     pub invoice_chat_id: Option<i64>,
     pub invoice_message_id: Option<i32>,
     pub created_at: OffsetDateTime,
+    /// Gateway answers in a row that disagreed with this payment (see `review`).
+    pub mismatches: i32,
+}
+
+impl Payment {
+    /// Whether the store bore Pakasir's fee of this order invoice, the order's price being
+    /// `price`: the base amount (what the store receives) is then below the price, and the
+    /// customer paid the total, at most the price.
+    pub fn store_bore_fee(&self, price: i64) -> bool {
+        self.kind == Kind::Order && self.amount < price
+    }
+
+    /// What the customer paid for the order of this invoice, its price being `price`: the base
+    /// amount when they paid the fee on top, the whole total when the store bore the fee. A
+    /// late payment whose goods are gone credits this much to the balance.
+    pub fn paid_for_order(&self, price: i64) -> i64 {
+        self.total_payment.min(price).max(self.amount)
+    }
 }
 
 /// An invoice the gateway created, to be recorded.
@@ -185,11 +203,12 @@ struct PaymentRow {
     invoice_chat_id: Option<i64>,
     invoice_message_id: Option<i32>,
     created_at: OffsetDateTime,
+    mismatches: i32,
 }
 
 const COLUMNS: &str = "id, kind, order_id, customer_id, gateway_order_id, method, amount, fee, \
      total_payment, payment_number, expired_at, expires_at, status, outcome, invoice_chat_id, \
-     invoice_message_id, created_at";
+     invoice_message_id, created_at, mismatches";
 
 impl From<PaymentRow> for Payment {
     fn from(r: PaymentRow) -> Self {
@@ -211,6 +230,7 @@ impl From<PaymentRow> for Payment {
             invoice_chat_id: r.invoice_chat_id,
             invoice_message_id: r.invoice_message_id,
             created_at: r.created_at,
+            mismatches: r.mismatches,
         }
     }
 }

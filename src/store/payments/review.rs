@@ -18,7 +18,8 @@ use crate::{
 };
 
 /// Disagreeing answers after which a payment is held for review: one could be a glitch of the
-/// gateway, three in a row over minutes are a record to look at.
+/// gateway, three in a row over minutes are a record to look at. An agreeing answer between
+/// them starts the count again ([`note_agreement`]).
 pub const REVIEW_AFTER: i32 = 3;
 
 /// What noting a disagreeing answer did.
@@ -83,6 +84,19 @@ pub async fn note_mismatch(
         None => None,
     };
     Ok(Noted::Held { alert })
+}
+
+/// Ends the streak of disagreeing answers of the pending payment `payment_id`: Pakasir's record
+/// agreed with ours this time, so a glitch now and then never adds up to a review; only
+/// [`REVIEW_AFTER`] disagreements in a row do.
+pub async fn note_agreement(conn: &mut PgConnection, payment_id: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "update payments set mismatches = 0 where id = $1 and status = 'pending' and mismatches > 0",
+    )
+    .bind(payment_id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Why the payment is held for review, if it is.

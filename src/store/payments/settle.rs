@@ -135,15 +135,13 @@ async fn pay_order(
         OrderStatus::Paid | OrderStatus::Delivered => Outcome::Credited,
     };
     if outcome == Outcome::Credited {
-        // What the customer paid for the order: the base amount when they paid the fee on top,
-        // the whole total when the store took the fee on itself (then the base is less than the
-        // order's price, and the store bears the fee here too).
-        let paid = payment.total_payment.min(order.total).max(payment.amount);
+        // What the customer paid for the order: when the store took the fee on itself, it
+        // bears the fee here too.
         wallet::credit(
             conn,
             tenant,
             payment.customer_id,
-            paid,
+            payment.paid_for_order(order.total),
             Reason::LatePayment,
             &payment.gateway_order_id,
         )

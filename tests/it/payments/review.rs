@@ -142,3 +142,86 @@ async fn an_invoice_pakasir_keeps_open_after_its_cancel_is_held_for_review_at_it
     pass_after(&host, 120).await;
     assert_eq!(host.pakasir.calls().len(), asked, "no more retries");
 }
+
+#[tokio::test]
+async fn only_disagreements_in_a_row_hold_a_payment_an_agreeing_answer_starts_the_count_again() {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "toko-selisih-sesekali", 3604).await;
+    let invoice = shop.buy_by_qris(BUYER, "NFX", 1).await;
+
+    // Two disagreeing answers, then Pakasir's record agrees again (a glitch).
+    host.pakasir.misreport_amount(&invoice.code, 30_000);
+    for _ in 0..2 {
+        pass_after(&host, 2).await;
+    }
+    host.pakasir.misreport_amount(&invoice.code, 25_000);
+    pass_after(&host, 2).await;
+    // Two more disagreements: four in all, but never three in a row.
+    host.pakasir.misreport_amount(&invoice.code, 30_000);
+    for _ in 0..2 {
+        pass_after(&host, 2).await;
+    }
+    assert_eq!(detail_calls(&host, &invoice.code), 5);
+    assert_eq!(shop.payment_status(&invoice.code).await, "pending");
+    assert_eq!(shop.outbox_rows("payment_review").await, 0);
+
+    // The third in a row holds it.
+    pass_after(&host, 2).await;
+    assert_eq!(shop.payment_status(&invoice.code).await, "review");
+}
+
+#[tokio::test]
+async fn an_order_the_owner_decided_no_longer_awaits_review_in_the_filter_the_flag_or_the_stats() {
+    let host = spawn_host().await;
+    let slug = "toko-selisih-putus";
+    let shop = Shop::open(&host, slug, 3605).await;
+    let disputed = shop.buy_by_qris(BUYER, "NFX", 1).await;
+    host.pakasir.misreport_amount(&disputed.code, 30_000);
+    for _ in 0..3 {
+        pass_after(&host, 2).await;
+    }
+    assert_eq!(shop.payment_status(&disputed.code).await, "review");
+    let token = host.owner_token(slug).await;
+    let orders = format!("/api/v1/tenants/{slug}/orders");
+    let awaiting = async || {
+        let (status, page) = host
+            .api(
+                Method::GET,
+                &format!("{orders}?review=true"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let (status, stats) = host
+            .api(
+                Method::GET,
+                &format!("/api/v1/tenants/{slug}/stats"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{stats}");
+        let listed = page["items"].as_array().map_or(0, Vec::len);
+        (listed, stats["orders"]["awaiting_review"].as_i64())
+    };
+    assert_eq!(awaiting().await, (1, Some(1)));
+
+    // The owner checked Pakasir's dashboard and marks the order paid: decided.
+    let (status, detail) = host
+        .api(
+            Method::POST,
+            &format!("{orders}/{}/mark-paid", disputed.code),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+
+    assert_eq!(awaiting().await, (0, Some(0)));
+    let (_, all) = host.api(Method::GET, &orders, Some(&token), None).await;
+    assert_eq!(all["items"][0]["code"], disputed.code.as_str(), "{all}");
+    assert_eq!(all["items"][0]["payment_review"], false, "{all}");
+    // The payment itself keeps its history: held once, with the facts.
+    assert_eq!(shop.payment_status(&disputed.code).await, "review");
+}

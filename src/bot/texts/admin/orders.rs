@@ -18,7 +18,8 @@ pub struct OrdersTexts {
     /// `{payment}`, `{delivery}`, `{refund}`.
     pub view: &'static str,
     pub no_payment: &'static str,
-    /// `{status}`, `{total}`.
+    /// `{status}`, `{total}` (what the customer pays), `{received}` (the base amount, what the
+    /// store receives).
     pub payment_line: &'static str,
     pub not_delivered: &'static str,
     /// `{status}`, `{attempts}`.
@@ -74,7 +75,7 @@ pub const ID: OrdersTexts = OrdersTexts {
     older: "Lebih lama ▶️",
     view: "🧾 <b>{code}</b>\nStatus: {status}\nDibuat: {created}\nPelanggan: {customer}\n\n{items}\n<b>Total: {total}</b>\nBayar dengan: {method}\nInvoice QRIS: {payment}\nPengiriman: {delivery}{refund}",
     no_payment: "-",
-    payment_line: "{status} ({total})",
+    payment_line: "{status} (dibayar {total}, masuk ke toko {received})",
     not_delivered: "belum dikirim",
     delivery_line: "{status} (percobaan {attempts})",
     refund_line: "\n💸 Sudah direfund: {amount}",
@@ -113,7 +114,7 @@ pub const EN: OrdersTexts = OrdersTexts {
     older: "Older ▶️",
     view: "🧾 <b>{code}</b>\nStatus: {status}\nCreated: {created}\nCustomer: {customer}\n\n{items}\n<b>Total: {total}</b>\nPaid with: {method}\nQRIS invoice: {payment}\nDelivery: {delivery}{refund}",
     no_payment: "-",
-    payment_line: "{status} ({total})",
+    payment_line: "{status} (paid {total}, the store receives {received})",
     not_delivered: "not sent",
     delivery_line: "{status} (attempt {attempts})",
     refund_line: "\n💸 Refunded: {amount}",

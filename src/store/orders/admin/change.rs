@@ -301,13 +301,24 @@ pub fn not_cancellable(status: Status) -> OpError {
     )
 }
 
-/// The code and refunded amount of a refunded order, for the buyer's notice.
+/// A refunded order as its buyer's notice tells it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct RefundNotice {
+    pub code: String,
+    pub amount: i64,
+    /// Why the store refunded, as the admin wrote it (the refund's ledger note).
+    pub reason: Option<String>,
+}
+
+/// The code, refunded amount and reason of a refunded order, for the buyer's notice.
 pub async fn refund_of(
     conn: &mut PgConnection,
     order_id: i64,
-) -> sqlx::Result<Option<(String, i64)>> {
+) -> sqlx::Result<Option<RefundNotice>> {
     sqlx::query_as(
-        "select code, refunded_amount from orders where id = $1 and refunded_amount is not null",
+        "select o.code, o.refunded_amount as amount, l.note as reason from orders o \
+         left join balance_ledger l on l.reason = 'refund' and l.reference = o.code \
+         where o.id = $1 and o.refunded_amount is not null",
     )
     .bind(order_id)
     .fetch_optional(conn)

@@ -11,11 +11,20 @@ use crate::store::{
     payments,
 };
 
+/// The SQL condition that an order (of `orders`) awaits the store's decision on its payment held
+/// for review: the payment is held, and the store has not decided yet, by marking the order paid
+/// (it then counts as paid) or cancelling it. An order whose hold ran out meanwhile still
+/// awaits it: its customer may have paid, and `/lunas` can still pay it.
+pub const AWAITS_REVIEW: &str = "(exists (select 1 from payments p \
+                                         where p.order_id = orders.id and p.status = 'review') \
+                                 and orders.status in ('awaiting_payment', 'expired'))";
+
 /// Which orders to list.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
     pub status: Option<Status>,
-    /// Only orders whose payment is held for review (Pakasir's record disagrees with ours).
+    /// Only orders whose payment is held for review (Pakasir's record disagrees with ours) and
+    /// that still await the store's decision ([`AWAITS_REVIEW`]).
     pub review: bool,
     /// The first day (in the store's time zone) whose orders are listed.
     pub from: Option<jiff::civil::Date>,
@@ -57,7 +66,8 @@ pub struct Summary {
     pub refunded_amount: Option<i64>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    /// Its QRIS payment is held for review: Pakasir's record of it disagrees with ours.
+    /// Its QRIS payment is held for review (Pakasir's record of it disagrees with ours) and the
+    /// store has not decided yet ([`AWAITS_REVIEW`]).
     pub payment_review: bool,
 }
 
@@ -70,19 +80,17 @@ pub async fn list(
     filter.validate()?;
     // Local midnights are turned into instants in SQL, so the list uses the index on id and
     // the store's own calendar, daylight saving included.
-    let rows = sqlx::query_as(
+    let rows = sqlx::query_as(&format!(
         "select id, code, status, customer_id, total, payment_method, refunded_amount, created_at, \
-                exists (select 1 from payments p where p.order_id = orders.id and p.status = 'review') \
-                  as payment_review \
+                {AWAITS_REVIEW} as payment_review \
          from orders \
          where ($1::text is null or status = $1) \
-           and (not $7 or exists (select 1 from payments p \
-                                  where p.order_id = orders.id and p.status = 'review')) \
+           and (not $7 or {AWAITS_REVIEW}) \
            and ($2::date is null or created_at >= ($2::date)::timestamp at time zone $4) \
            and ($3::date is null or created_at < ($3::date + 1)::timestamp at time zone $4) \
            and ($5::bigint is null or id < $5) \
-         order by id desc limit $6",
-    )
+         order by id desc limit $6"
+    ))
     .bind(filter.status.map(Status::as_str))
     .bind(filter.from.map(|d| d.to_string()))
     .bind(filter.to.map(|d| d.to_string()))
@@ -150,7 +158,9 @@ pub struct Invoice {
     /// `pending`, `completed`, `expired`, `cancelled`, `failed` or `review` (held: Pakasir's
     /// record disagrees with ours, see `review_reason`).
     pub status: String,
-    /// The base amount, the gateway's fee and what the buyer pays.
+    /// The base amount (what the store receives), the gateway's fee and what the buyer pays
+    /// (`total_payment`). The order's `total` is its price: when the store bears the fee
+    /// (`settings.fee_payer = store`) the base is below it and `total_payment` at most it.
     pub amount: i64,
     pub fee: i64,
     pub total_payment: i64,
