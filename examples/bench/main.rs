@@ -10,8 +10,11 @@
 //! - `buy`: checkout → QRIS invoice → Pakasir webhook → goods, in many stores at once;
 //! - `idle`: memory and restart time with thousands of idle stores;
 //! - `overload`: browse at twice the rate `browse` sustained;
+//! - `broadcast`: one store broadcasting to 10,000 customers, and 100 stores to 1,000 each,
+//!   while others browse;
 //! - `pgbench`: PostgreSQL alone, the bound under the others;
-//! - `smoke`: a seconds-long browse and buy that fails on a wrong answer, never on timing.
+//! - `smoke`: a seconds-long browse, buy and broadcast that fails on a wrong answer, never on
+//!   timing.
 
 mod host;
 mod load;
@@ -25,7 +28,7 @@ use std::{path::PathBuf, process::ExitCode};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use scenarios::{Rig, browse::BrowseArgs, buy::BuyArgs, idle::IdleArgs};
+use scenarios::{Rig, broadcast::BroadcastArgs, browse::BrowseArgs, buy::BuyArgs, idle::IdleArgs};
 
 #[derive(Parser)]
 #[command(
@@ -53,9 +56,12 @@ enum Scenario {
     Idle(IdleArgs),
     /// Browsing at twice the rate `browse` sustained (from its JSON) or at --rate.
     Overload(BrowseArgs),
+    /// Broadcasts at once while customers browse: messages/s per bot against the pace,
+    /// duplicates, 429s Telegram would have given, replies to the browsing customers.
+    Broadcast(BroadcastArgs),
     /// What PostgreSQL alone does here (pgbench): the bound under the other figures.
     Pgbench(scenarios::pgbench::PgbenchArgs),
-    /// A seconds-long browse and buy on a few stores; exits 1 on any wrong answer.
+    /// A seconds-long browse, buy and broadcast on a few stores; exits 1 on any wrong answer.
     Smoke,
 }
 
@@ -103,6 +109,14 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             let report = scenarios::idle::run(&mut rig, &args).await?;
             (rig, vec![report])
         }
+        Scenario::Broadcast(args) => {
+            let mut rig = Rig::start(out.clone(), host_bin, "broadcast").await?;
+            let mut reports = Vec::new();
+            for (name, shape) in args.shapes() {
+                reports.push(scenarios::broadcast::run(&mut rig, &args, shape, &name).await?);
+            }
+            (rig, reports)
+        }
         Scenario::Pgbench(args) => {
             // PostgreSQL alone: no host, no stand-ins.
             let (db, report) = scenarios::pgbench::run(&out, &args).await?;
@@ -128,7 +142,10 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             };
             let browsed = scenarios::browse::run(&mut rig, &browse, "smoke-browse").await?;
             let bought = scenarios::buy::run(&mut rig, &buy, "smoke-buy").await?;
-            (rig, vec![browsed, bought])
+            let (args, shape) = scenarios::broadcast::smoke();
+            let broadcast =
+                scenarios::broadcast::run(&mut rig, &args, shape, "smoke-broadcast").await?;
+            (rig, vec![browsed, bought, broadcast])
         }
     };
     rig.host.stop().await?;

@@ -56,7 +56,8 @@ impl Api {
         })
     }
 
-    async fn call(
+    /// Calls the API as the operator; the answer's JSON, or an error naming the status.
+    pub async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
