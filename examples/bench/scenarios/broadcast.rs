@@ -150,6 +150,10 @@ pub async fn run(
     let cpu = Cpu::now(rig);
     let sampler = RssSampler::start(rig.host.pid);
     let expected = Duration::from_secs_f64(shape.recipients as f64 / f64::from(pace));
+    let broadcast_started = Instant::now();
+    let ids = start_broadcasts(rig, &stores, shape.recipients).await?;
+    // The browsing customers come after the broadcasts are queued, so they are not among
+    // the recipients (a broadcast goes to everyone who wrote to the store before it).
     let browse_rate = args.browse_rate.unwrap_or((shape.stores as f64).max(5.0));
     let browsing = tokio::spawn({
         let offer = Offer {
@@ -164,8 +168,6 @@ pub async fn run(
         let (http, base) = (rig.http.clone(), rig.host.base.clone());
         async move { load::browse(offer, &stores, &telegram, &http, &base).await }
     });
-    let broadcast_started = Instant::now();
-    let ids = start_broadcasts(rig, &stores, shape.recipients).await?;
     let finished = wait_finished(rig, &ids, expected * 3 + Duration::from_secs(60)).await?;
     let broadcast_took = broadcast_started.elapsed();
     let outcome = browsing.await?;
