@@ -11,8 +11,11 @@
 //! - `idle`: memory and restart time with thousands of idle stores;
 //! - `import`: a 100,000-line stock list through the catalog import and the stock route;
 //! - `overload`: browse at twice the rate `browse` sustained;
+//! - `broadcast`: one store broadcasting to 10,000 customers, and 100 stores to 1,000 each,
+//!   while others browse;
 //! - `pgbench`: PostgreSQL alone, the bound under the others;
-//! - `smoke`: a seconds-long browse and buy that fails on a wrong answer, never on timing.
+//! - `smoke`: a seconds-long browse, buy and broadcast that fails on a wrong answer, never on
+//!   timing.
 
 mod host;
 mod load;
@@ -26,7 +29,10 @@ use std::{path::PathBuf, process::ExitCode};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use scenarios::{Rig, browse::BrowseArgs, buy::BuyArgs, idle::IdleArgs, import::ImportArgs};
+use scenarios::{
+    Rig, broadcast::BroadcastArgs, browse::BrowseArgs, buy::BuyArgs, idle::IdleArgs,
+    import::ImportArgs,
+};
 
 #[derive(Parser)]
 #[command(
@@ -56,9 +62,12 @@ enum Scenario {
     Import(ImportArgs),
     /// Browsing at twice the rate `browse` sustained (from its JSON) or at --rate.
     Overload(BrowseArgs),
+    /// Broadcasts at once while customers browse: messages/s per bot against the pace,
+    /// duplicates, 429s Telegram would have given, replies to the browsing customers.
+    Broadcast(BroadcastArgs),
     /// What PostgreSQL alone does here (pgbench): the bound under the other figures.
     Pgbench(scenarios::pgbench::PgbenchArgs),
-    /// A seconds-long browse and buy on a few stores; exits 1 on any wrong answer.
+    /// A seconds-long browse, buy and broadcast on a few stores; exits 1 on any wrong answer.
     Smoke,
 }
 
@@ -111,6 +120,14 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             let report = scenarios::import::run(&mut rig, &args).await?;
             (rig, vec![report])
         }
+        Scenario::Broadcast(args) => {
+            let mut rig = Rig::start(out.clone(), host_bin, "broadcast").await?;
+            let mut reports = Vec::new();
+            for (name, shape) in args.shapes() {
+                reports.push(scenarios::broadcast::run(&mut rig, &args, shape, &name).await?);
+            }
+            (rig, reports)
+        }
         Scenario::Pgbench(args) => {
             // PostgreSQL alone: no host, no stand-ins.
             let (db, report) = scenarios::pgbench::run(&out, &args).await?;
@@ -136,7 +153,10 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             };
             let browsed = scenarios::browse::run(&mut rig, &browse, "smoke-browse").await?;
             let bought = scenarios::buy::run(&mut rig, &buy, "smoke-buy").await?;
-            (rig, vec![browsed, bought])
+            let (args, shape) = scenarios::broadcast::smoke();
+            let broadcast =
+                scenarios::broadcast::run(&mut rig, &args, shape, "smoke-broadcast").await?;
+            (rig, vec![browsed, bought, broadcast])
         }
     };
     rig.host.stop().await?;

@@ -4,6 +4,11 @@
 //! and starts a sender for each one that has work and none yet. A sender sends one message at
 //! a time: claim a recipient (committed), wait for its turn, send, record the outcome
 //! (`store::broadcast::claims` explains why at most that one message can end `unknown`).
+//! The outcome of a message that went its normal way (sent, blocked, refused) is recorded in
+//! the transaction that claims the next recipient, which commits before the next send: one
+//! transaction per message rather than two, and still at most one message sent and not
+//! recorded. An outcome that makes the sender wait (a 429, a refused connection) is recorded
+//! at once, and so is the last one when the sender ends.
 //!
 //! Replies keep priority over broadcasts, and both draw on the bot's one budget
 //! (`host::pace`: about 30 messages a second per bot, one a second per chat). The sender
@@ -36,7 +41,7 @@ use tokio::{sync::watch, task::JoinHandle, time::MissedTickBehavior};
 
 use crate::{
     bot::broadcast_photo,
-    db::TenantId,
+    db::{Db, TenantId},
     host::{Host, Route, Running},
     service::ctx::StoreCtx,
     store::broadcast::{
@@ -108,6 +113,24 @@ struct Sender {
     current: Option<Broadcast>,
     /// When each broadcast's progress message was last edited.
     shown: HashMap<i64, Instant>,
+    /// The last send's outcome, recorded with the next claim.
+    unrecorded: Option<Unrecorded>,
+}
+
+/// A send whose outcome is not recorded yet.
+struct Unrecorded {
+    claim: Claim,
+    outcome: Outcome,
+    /// The photo's file id, when this send uploaded it.
+    file_id: Option<String>,
+}
+
+/// What the claim phase of a step found.
+enum Claimed {
+    /// A recipient to send `broadcast` to.
+    Recipient(Claim, Box<Broadcast>),
+    /// Nothing to send now.
+    Nothing(Step),
 }
 
 /// What one step of a sender did.
@@ -130,10 +153,23 @@ impl Sender {
             pace: None,
             current: None,
             shown: HashMap::new(),
+            unrecorded: None,
         }
     }
 
     async fn run(mut self) {
+        self.send_all().await;
+        if let Some(last) = self.unrecorded.take()
+            && let Err(error) = self
+                .record(&last.claim, &last.outcome, last.file_id.as_deref())
+                .await
+        {
+            tracing::warn!(store = %self.slug, error = format!("{error:#}"), "the broadcast sender ended without recording its last send");
+        }
+    }
+
+    /// Sends until the store has nothing to send, stops running here, or the host stops.
+    async fn send_all(&mut self) {
         let mut backoff = BACKOFF;
         loop {
             if *self.stop.borrow() {
@@ -178,8 +214,33 @@ impl Sender {
     }
 
     async fn step(&mut self, store: &Running) -> anyhow::Result<Step> {
+        // The last send's outcome goes with the next claim; if that transaction fails, it is
+        // kept for the next try.
+        let unrecorded = self.unrecorded.take();
+        let claimed = match self.claim(store, unrecorded.as_ref()).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                self.unrecorded = unrecorded;
+                return Err(error);
+            }
+        };
+        match claimed {
+            Claimed::Recipient(claim, current) => self.send_claimed(store, claim, current).await,
+            Claimed::Nothing(step) => Ok(step),
+        }
+    }
+
+    /// Records `unrecorded` and claims the next recipient, in one committed transaction.
+    async fn claim(
+        &mut self,
+        store: &Running,
+        unrecorded: Option<&Unrecorded>,
+    ) -> anyhow::Result<Claimed> {
         let ctx = &store.ctx;
         let mut tx = ctx.db.tenant(self.tenant).await?;
+        if let Some(last) = unrecorded {
+            record_in(&mut tx, self.tenant, last).await?;
+        }
         // The broadcast being sent is kept between steps; the claim itself checks that it
         // still runs, so a pause or a cancel takes effect at the next message.
         let mut claim = match &self.current {
@@ -187,25 +248,25 @@ impl Sender {
             None => None,
         };
         if claim.is_none() {
-            let previous = self.current.take().map(|b| b.id);
+            let previous = self.current.take();
             self.current = claims::next(&mut tx).await?;
             if let Some(stopped) =
-                previous.filter(|id| self.current.as_ref().is_none_or(|b| b.id != *id))
+                previous.filter(|p| self.current.as_ref().is_none_or(|b| b.id != p.id))
             {
                 // Paused or cancelled: the admin's message shows where it stopped.
                 tx.commit().await?;
-                self.show_progress(store, stopped, true).await;
-                return Ok(Step::Sent);
+                self.show_progress(store, &stopped, true).await;
+                return Ok(Claimed::Nothing(Step::Sent));
             }
             let Some(current) = &self.current else {
                 tx.commit().await?;
-                return Ok(Step::Idle);
+                return Ok(Claimed::Nothing(Step::Idle));
             };
             claim = claims::claim(&mut tx, current.id).await?;
         }
         let Some(current) = self.current.clone() else {
             tx.commit().await?;
-            return Ok(Step::Idle);
+            return Ok(Claimed::Nothing(Step::Idle));
         };
         let done = match claim {
             Some(_) => false,
@@ -213,17 +274,28 @@ impl Sender {
         };
         tx.commit().await?;
         let Some(claim) = claim else {
-            self.show_progress(store, current.id, done).await;
+            self.show_progress(store, &current, done).await;
             if done {
                 self.current = None;
-                return Ok(Step::Sent);
+                return Ok(Claimed::Nothing(Step::Sent));
             }
-            return Ok(Step::Wait(IDLE_WAIT));
+            return Ok(Claimed::Nothing(Step::Wait(IDLE_WAIT)));
         };
+        Ok(Claimed::Recipient(claim, Box::new(current)))
+    }
+
+    /// Waits for the turn of a claimed recipient and sends; the outcome is recorded now when
+    /// the sender must wait, and otherwise with the next claim.
+    async fn send_claimed(
+        &mut self,
+        store: &Running,
+        claim: Claim,
+        current: Box<Broadcast>,
+    ) -> anyhow::Result<Step> {
         if !self.wait_turn(store).await {
             // The host stops: nothing was sent, so the recipient goes back as it was.
             let unsent = Outcome::Paced { after_secs: 0.0 };
-            self.record(ctx, &claim, &unsent, None).await?;
+            self.record(&claim, &unsent, None).await?;
             return Ok(Step::Idle);
         }
         let pacer = store.bot.pacer();
@@ -251,14 +323,27 @@ impl Sender {
         if matches!(&outcome, Outcome::Retry { error, .. } if error == REJECTED) {
             self.host.token_rejected(&self.slug, store.generation).await;
         }
-        self.record(ctx, &claim, &outcome, file_id.as_deref())
-            .await?;
-        if let (Some(file_id), Some(current)) = (file_id, &mut self.current) {
+        if let (Some(file_id), Some(current)) = (&file_id, &mut self.current) {
             // Every later recipient gets the photo Telegram already has.
-            current.photo_file_id.get_or_insert(file_id);
+            current.photo_file_id.get_or_insert(file_id.clone());
         }
-        self.show_progress(store, current.id, false).await;
-        Ok(paused.map_or(Step::Sent, Step::Wait))
+        match paused {
+            // The sender waits before its next claim: the outcome is recorded now.
+            Some(wait) => {
+                self.record(&claim, &outcome, file_id.as_deref()).await?;
+                self.show_progress(store, &current, false).await;
+                Ok(Step::Wait(wait))
+            }
+            None => {
+                self.unrecorded = Some(Unrecorded {
+                    claim,
+                    outcome,
+                    file_id,
+                });
+                self.show_progress(store, &current, false).await;
+                Ok(Step::Sent)
+            }
+        }
     }
 
     /// Waits for the store's pace and then for a broadcast slot of the bot's budget; `false`
@@ -297,14 +382,13 @@ impl Sender {
     /// not) whatever the database says, and only the record tells the next claim so.
     async fn record(
         &mut self,
-        ctx: &StoreCtx,
         claim: &Claim,
         outcome: &Outcome,
         file_id: Option<&str>,
     ) -> anyhow::Result<()> {
         let mut backoff = BACKOFF;
         loop {
-            match try_record(ctx, self.tenant, claim, outcome, file_id).await {
+            match try_record(self.host.db(), self.tenant, claim, outcome, file_id).await {
                 Ok(()) => return Ok(()),
                 Err(error) => {
                     tracing::warn!(store = %self.slug, %error, "cannot record a broadcast send; retrying");
@@ -318,8 +402,14 @@ impl Sender {
         }
     }
 
-    /// Edits the admin's progress message, at most every `PROGRESS_EVERY` unless `last`.
-    async fn show_progress(&mut self, store: &Running, broadcast: i64, last: bool) {
+    /// Edits the admin's progress message, at most every `PROGRESS_EVERY` unless `last`. A
+    /// broadcast started through the API has no such message, and its counts (a query over
+    /// every recipient) are not read for it.
+    async fn show_progress(&mut self, store: &Running, broadcast: &Broadcast, last: bool) {
+        if broadcast.progress_message.is_none() {
+            return;
+        }
+        let broadcast = broadcast.id;
         let due = self
             .shown
             .get(&broadcast)
@@ -347,18 +437,31 @@ async fn show(store: &Running, broadcast: i64) -> anyhow::Result<()> {
 }
 
 async fn try_record(
-    ctx: &StoreCtx,
+    db: &Db,
     tenant: TenantId,
     claim: &Claim,
     outcome: &Outcome,
     file_id: Option<&str>,
 ) -> sqlx::Result<()> {
-    let mut tx = ctx.db.tenant(tenant).await?;
+    let mut tx = db.tenant(tenant).await?;
     claims::mark(&mut tx, tenant, claim, outcome).await?;
     if let Some(file_id) = file_id {
         claims::set_photo_file_id(&mut tx, claim.broadcast_id, file_id).await?;
     }
     tx.commit().await
+}
+
+/// Records a deferred outcome in the caller's transaction.
+async fn record_in(
+    conn: &mut sqlx::PgConnection,
+    tenant: TenantId,
+    last: &Unrecorded,
+) -> sqlx::Result<()> {
+    claims::mark(conn, tenant, &last.claim, &last.outcome).await?;
+    if let Some(file_id) = &last.file_id {
+        claims::set_photo_file_id(conn, last.claim.broadcast_id, file_id).await?;
+    }
+    Ok(())
 }
 
 /// What `Outcome::Failed` says when Telegram refused the bot's token.

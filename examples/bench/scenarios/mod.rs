@@ -1,6 +1,7 @@
 //! The scenarios, and the rig they share: a fresh database, the stand-ins, and the host
 //! process started on them.
 
+pub mod broadcast;
 pub mod browse;
 pub mod buy;
 pub mod idle;

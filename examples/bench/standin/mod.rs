@@ -1,6 +1,7 @@
 //! The stand-ins for Telegram's Bot API and for Pakasir, served from the benchmark's process
 //! (never the host's), and a measurement of how many calls a second they can take.
 
+pub mod limits;
 pub mod pakasir;
 pub mod telegram;
 

@@ -6,6 +6,8 @@
 //! (messages sent or edited), the button answers, the invoice photos, the last "pay by QRIS"
 //! button and the arrival times of goods messages. Bodies are read just far enough to find
 //! those; the answers are formatted strings, so the stand-in costs a few microseconds a call.
+//! Every message is also checked against Telegram's sending limits (`limits`), which counts
+//! the ones Telegram would have refused with 429.
 
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
@@ -26,6 +28,8 @@ use axum::{
 };
 use serde::Deserialize;
 use tokio::sync::Notify;
+
+use super::limits::{Limits, Violations};
 
 /// Chats are spread over this many locks, so that concurrent calls rarely wait on each other.
 const SHARDS: usize = 64;
@@ -50,6 +54,7 @@ struct Shared {
     goods: Mutex<HashMap<String, Instant>>,
     /// Update-to-reply times in microseconds.
     reply_latency: Mutex<Vec<u32>>,
+    limits: Limits,
 }
 
 /// What one chat received.
@@ -67,6 +72,11 @@ pub struct Chat {
     /// The order of the last "💠 QRIS" button shown, and how many such buttons were shown.
     pub pay_order: Option<i64>,
     pub pay_buttons: u32,
+    /// Messages sent to the chat (edits and button answers are not messages), and when the
+    /// first and the last arrived.
+    pub messages: u32,
+    pub first_message: Option<Instant>,
+    pub last_message: Option<Instant>,
     waiters: Option<Arc<Notify>>,
 }
 
@@ -101,6 +111,7 @@ impl Telegram {
             next_message_id: AtomicI64::new(1),
             goods: Mutex::default(),
             reply_latency: Mutex::default(),
+            limits: Limits::default(),
         });
         let router = Router::new()
             .route("/{bot}/{method}", any(call))
@@ -206,8 +217,14 @@ impl Telegram {
         std::mem::take(&mut *lock(&self.shared.reply_latency))
     }
 
+    /// Messages so far that Telegram would have refused for going over its limits.
+    pub fn violations(&self) -> Violations {
+        self.shared.limits.violations()
+    }
+
     /// Forgets every count (webhooks stay), between the setup and the measured run.
     pub fn reset(&self) {
+        self.shared.limits.reset();
         for shard in &self.shared.chats {
             lock(shard).clear();
         }
@@ -225,8 +242,12 @@ impl Shared {
     }
 
     /// Counts a call addressed to `chat` and wakes whoever waits on the chat.
-    fn record(&self, chat: i64, method: &str, params: &Params, body: &[u8]) {
+    fn record(&self, bot: i64, chat: i64, method: &str, params: &Params, body: &[u8]) {
         let now = Instant::now();
+        let message = Limits::counts(method);
+        if message {
+            self.limits.message(bot, chat, now);
+        }
         let reply = (method.starts_with("send") && method != "sendchataction")
             || method.starts_with("edit");
         let mut chats = self.shard(chat);
@@ -241,6 +262,11 @@ impl Shared {
                 }
                 None => entry.unexpected += 1,
             }
+        }
+        if message {
+            entry.messages += 1;
+            entry.first_message.get_or_insert(now);
+            entry.last_message = Some(now);
         }
         if method == "sendphoto" {
             entry.photos += 1;
@@ -307,7 +333,7 @@ async fn call(
             .and_then(|id| id.split('-').next()?.parse().ok())
     });
     if let Some(chat) = chat {
-        shared.record(chat, &method, &params, &body);
+        shared.record(bot_id, chat, &method, &params, &body);
     }
     let result = match method.as_str() {
         "getme" => format!(
