@@ -368,8 +368,13 @@ impl Sender {
             .as_ref()
             .is_none_or(|(rate, _)| *rate != per_second)
         {
-            let mut interval = tokio::time::interval(Duration::from_secs(1) / per_second);
-            // After a pause the sender goes on at its pace, never in a burst.
+            let period = Duration::from_secs(1) / per_second;
+            // The first send waits a whole period too: a sender that starts (after a restart,
+            // or a change of the setting) cannot know when the one before it last sent, and
+            // must not add a send to that second. After a pause the sender goes on at its
+            // pace, never in a burst.
+            let mut interval =
+                tokio::time::interval_at(tokio::time::Instant::now() + period, period);
             interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
             self.pace = Some((per_second, interval));
         }
