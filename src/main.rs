@@ -13,12 +13,6 @@ use tokobot::{
     tenants::file::{self, Applied},
 };
 
-/// mimalloc rather than glibc's malloc: a browse update allocates and frees many small objects
-/// on whichever worker thread runs its task, and glibc's allocator took about a quarter of the
-/// host's CPU (`_int_malloc`, `malloc_consolidate`, `unlink_chunk`); see docs/BENCHMARKS.md.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "tokobot",
