@@ -114,6 +114,11 @@ pub struct Capacity {
     pub store_updates: usize,
     /// Updates the whole host may hold, across its stores.
     pub host_updates: usize,
+    /// The work the host takes on beyond what it is handling, in time at the rate it has been
+    /// finishing updates: below `host_updates`, it admits about this much (never fewer than a
+    /// store's share), so that an accepted update waits about this long at most and the
+    /// webhook answers promptly under overload (`host::admission`).
+    pub backlog: Duration,
     /// How long a query waits for a free connection before it fails (and its update is run
     /// again); not read from the environment, tests shorten it.
     pub acquire_timeout: Duration,
@@ -128,6 +133,7 @@ impl Default for Capacity {
             // seconds of them only makes its customers wait longer for the same answers.
             store_updates: 256,
             host_updates: 4096,
+            backlog: Duration::from_secs(1),
             acquire_timeout: Duration::from_secs(10),
         }
     }
@@ -167,6 +173,13 @@ impl Capacity {
             money_pool: positive(var, "TOKOBOT_DB_MONEY_POOL_SIZE", defaults.money_pool)?,
             store_updates: positive(var, "TOKOBOT_STORE_INBOX", defaults.store_updates)?,
             host_updates: positive(var, "TOKOBOT_HOST_INBOX", defaults.host_updates)?,
+            backlog: match var("TOKOBOT_UPDATE_BACKLOG") {
+                Some(backlog) => humantime::parse_duration(backlog.trim())
+                    .ok()
+                    .filter(|d| !d.is_zero())
+                    .context("TOKOBOT_UPDATE_BACKLOG is not a positive duration such as 1s")?,
+                None => defaults.backlog,
+            },
             acquire_timeout: defaults.acquire_timeout,
         })
     }
@@ -458,6 +471,7 @@ mod tests {
             ("TOKOBOT_DB_MONEY_POOL_SIZE", "2"),
             ("TOKOBOT_STORE_INBOX", "64"),
             ("TOKOBOT_HOST_INBOX", "1000"),
+            ("TOKOBOT_UPDATE_BACKLOG", "500ms"),
         ])
         .unwrap()
         .capacity;
@@ -468,6 +482,7 @@ mod tests {
                 money_pool: 2,
                 store_updates: 64,
                 host_updates: 1000,
+                backlog: Duration::from_millis(500),
                 ..Capacity::default()
             }
         );
@@ -476,6 +491,7 @@ mod tests {
             "TOKOBOT_DB_MONEY_POOL_SIZE",
             "TOKOBOT_STORE_INBOX",
             "TOKOBOT_HOST_INBOX",
+            "TOKOBOT_UPDATE_BACKLOG",
         ] {
             assert!(config(&[(name, "0")]).is_err(), "{name}=0");
             assert!(config(&[(name, "many")]).is_err(), "{name}=many");

@@ -6,6 +6,7 @@
 //!
 //! - `tree.rs`: the tree, the middleware that times, counts and traces every update, and the
 //!   anti-spam gate (`antispam.rs`).
+//! - `nodes.rs`: the tree's filters, which look at an update in place (dptree's clone it).
 //! - `customer/`: what customers do: start and menu, browse, cart, checkout and orders, deposits.
 //! - `callbacks.rs`: inline-button data; `ui.rs`: send and edit helpers.
 //! - `delivery.rs`: sending outbox messages and the goods of paid orders; `notices.rs`: the
@@ -30,6 +31,7 @@ pub mod customer;
 pub mod delivery;
 pub mod dialogue;
 pub mod events;
+mod nodes;
 pub mod notices;
 pub mod payments;
 mod retry;

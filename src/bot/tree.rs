@@ -2,12 +2,12 @@
 
 use std::{ops::ControlFlow, sync::Arc, time::Instant};
 
-use dptree::di::DependencyMap;
+use dptree::{HandlerDescription, Type, di::DependencyMap};
 use teloxide::{
     ApiError, RequestError,
-    dispatching::UpdateHandler,
+    dispatching::{DpHandlerDescription, UpdateHandler},
     prelude::*,
-    types::{CallbackQuery, ChatMemberUpdated, Update, UpdateId},
+    types::{CallbackQuery, ChatMemberUpdated, Update, UpdateId, UpdateKind},
 };
 use tracing::Instrument;
 
@@ -15,6 +15,7 @@ use super::{
     HandlerResult, StoreBot, StoreCtx, admin, antispam,
     customer::{self, Command},
     dialogue::{self, State},
+    nodes::{self, pass_on},
     retry, snk,
 };
 use crate::{
@@ -23,51 +24,72 @@ use crate::{
 };
 
 /// Builds the handler tree that every store's dispatcher shares.
+///
+/// Its filters look at the update in place (`nodes`), since dptree's own clone what they
+/// look at; the handlers at the leaves take their arguments as usual.
 pub fn handler_tree() -> UpdateHandler<anyhow::Error> {
-    let private_messages = Update::filter_message()
-        .filter(|msg: Message| msg.chat.is_private() && msg.from.is_some())
-        .map_async(touch_customer)
-        .chain(dialogue::enter::<Message>())
-        .branch(
-            dptree::entry()
-                .filter_command::<Command>()
-                .endpoint(customer::command),
-        )
-        .branch(dptree::case![State::ChoosingLanguage].endpoint(customer::language_chosen))
-        .branch(dptree::case![State::EnteringCoupon].endpoint(customer::coupon_entered))
-        .branch(
-            dptree::case![State::EnteringDepositAmount]
-                .endpoint(customer::deposit::deposit_amount_entered),
-        )
-        .branch(
-            dptree::case![State::SubmittingSnk {
-                order_id,
-                product_id
-            }]
-            .endpoint(snk::submitted),
-        )
-        .branch(dptree::case![State::Admin(step)].endpoint(admin::on_input))
-        .branch(dptree::endpoint(customer::start::text));
-    let buttons = Update::filter_callback_query()
-        .map_async(touch_customer)
-        .chain(dialogue::enter::<CallbackQuery>())
-        .endpoint(customer::callback);
-    let membership = Update::filter_my_chat_member().endpoint(membership_changed);
+    let private_messages = nodes::part(|update| match &update.kind {
+        UpdateKind::Message(msg) if msg.chat.is_private() && msg.from.is_some() => Some(msg),
+        _ => None,
+    })
+    .chain(touch_customer())
+    .chain(dialogue::enter::<Message>())
+    .branch(nodes::command::<Command>().endpoint(customer::command))
+    .branch(dptree::case![State::ChoosingLanguage].endpoint(customer::language_chosen))
+    .branch(dptree::case![State::EnteringCoupon].endpoint(customer::coupon_entered))
+    .branch(
+        dptree::case![State::EnteringDepositAmount]
+            .endpoint(customer::deposit::deposit_amount_entered),
+    )
+    .branch(
+        dptree::case![State::SubmittingSnk {
+            order_id,
+            product_id
+        }]
+        .endpoint(snk::submitted),
+    )
+    .branch(dptree::case![State::Admin(step)].endpoint(admin::on_input))
+    .branch(dptree::endpoint(customer::start::text));
+    let buttons = nodes::part(|update| match &update.kind {
+        UpdateKind::CallbackQuery(q) => Some(q),
+        _ => None,
+    })
+    .chain(touch_customer())
+    .chain(dialogue::enter::<CallbackQuery>())
+    .endpoint(customer::callback);
+    let membership = nodes::part(|update| match &update.kind {
+        UpdateKind::MyChatMember(change) => Some(change),
+        _ => None,
+    })
+    .endpoint(membership_changed);
 
     observed(
-        dptree::entry().branch(membership).branch(
-            dptree::filter_async(not_spam)
-                .branch(private_messages)
-                .branch(buttons),
-        ),
+        dptree::entry()
+            .branch(membership)
+            .branch(not_spam().branch(private_messages).branch(buttons)),
     )
 }
 
-/// Records the customer behind an update and hands what is known of them to the handlers.
+/// Passes on the [`Customer`] behind the update ([`touch`]).
+fn touch_customer() -> UpdateHandler<anyhow::Error> {
+    let needs = [Type::of::<Update>(), Type::of::<Arc<StoreCtx>>()];
+    dptree::from_fn_with_description(
+        DpHandlerDescription::user_defined(),
+        |deps: DependencyMap, cont| async move {
+            let (update, ctx) = (deps.get::<Update>(), deps.get::<Arc<StoreCtx>>());
+            let customer = touch(&update, &ctx).await;
+            drop((update, ctx));
+            pass_on(deps, customer, cont).await
+        },
+        nodes::signature(&needs, &[Type::of::<Customer>()]),
+    )
+}
+
+/// Records the customer behind an update and tells what is known of them.
 ///
 /// A database failure here must not make the bot mute: the customer is answered in the store's
 /// language and recorded on a later update.
-async fn touch_customer(update: Update, ctx: Arc<StoreCtx>) -> Customer {
+async fn touch(update: &Update, ctx: &StoreCtx) -> Customer {
     let contact = update.from().map(|user| Contact {
         user_id: user.id.0 as i64,
         first_name: user.first_name.clone(),
@@ -92,9 +114,31 @@ async fn touch_customer(update: Update, ctx: Arc<StoreCtx>) -> Customer {
 }
 
 /// The anti-spam gate for what customers send and press, when the store's updates were not
-/// already counted on arrival (polling mode).
-async fn not_spam(update: Update, ctx: Arc<StoreCtx>, bot: StoreBot) -> bool {
-    ctx.gated_on_arrival || antispam::gate(&ctx, &bot, &update)
+/// already counted on arrival (polling mode); an update it stops reaches none of the branches
+/// behind it.
+fn not_spam() -> UpdateHandler<anyhow::Error> {
+    let needs = [
+        Type::of::<Update>(),
+        Type::of::<Arc<StoreCtx>>(),
+        Type::of::<StoreBot>(),
+    ];
+    dptree::from_fn_with_description(
+        DpHandlerDescription::user_defined(),
+        |deps: DependencyMap, cont| async move {
+            let allowed = {
+                let ctx = deps.get::<Arc<StoreCtx>>();
+                ctx.gated_on_arrival
+                    || antispam::gate(&ctx, &deps.get::<StoreBot>(), &deps.get::<Update>())
+            };
+            if allowed {
+                cont(deps).await
+            } else {
+                ControlFlow::Continue(deps)
+            }
+        },
+        // A filter adds nothing to the map.
+        nodes::signature(&needs, &[]),
+    )
 }
 
 /// Telegram reports that a customer blocked (or unblocked) the bot.

@@ -39,7 +39,7 @@ use futures::StreamExt;
 use teloxide::{adaptors::CacheMe, dispatching::UpdateHandler, prelude::*, types::Me};
 use time::OffsetDateTime;
 
-pub use admission::{Admission, Budget};
+pub use admission::{Admission, Bounds, Budget};
 pub use runtime::Accepted;
 use runtime::Launch;
 pub use runtime::Running;
@@ -182,7 +182,12 @@ impl Host {
             db: db.money(),
             ..shared.clone()
         };
-        let budget = Budget::new(config.capacity.host_updates);
+        let budget = Budget::new(Bounds {
+            places: config.capacity.host_updates,
+            backlog: config.capacity.backlog,
+            // A host that has not measured its rate yet still takes a store's ordinary burst.
+            floor: config.capacity.store_updates,
+        });
         Self {
             inner: Arc::new(Inner {
                 config,

@@ -165,6 +165,12 @@ impl Running {
         }
     }
 
+    /// Whether the store and the host have a place for an update now; the webhook asks before
+    /// parsing the body, so a refusal costs next to nothing. `accept` still decides.
+    pub fn has_room(&self) -> bool {
+        self.inbox.is_some() && self.admission.has_room()
+    }
+
     /// Updates of this store accepted and not yet handled.
     pub fn in_flight(&self) -> usize {
         self.admission.in_flight()

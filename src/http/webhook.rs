@@ -46,6 +46,10 @@ pub async fn telegram(
     if !state.host.db().is_healthy() {
         return unavailable("the database is not reachable; retry");
     }
+    // Refused before the body is parsed: under overload, refusing must cost next to nothing.
+    if !running.has_room() {
+        return busy(slug);
+    }
     // A NUL in a text would fail every query that stores it; it goes here, before parsing.
     let body = input::strip_nul(&body);
     let update = match serde_json::from_slice::<Update>(&body) {
@@ -63,12 +67,15 @@ pub async fn telegram(
         Accepted::Queued | Accepted::Duplicate | Accepted::Throttled => {
             StatusCode::OK.into_response()
         }
-        Accepted::Busy => {
-            metrics::counter!("tokobot_webhook_rejected_total", "store" => slug, "reason" => "busy")
-                .increment(1);
-            unavailable("the store is busy; retry")
-        }
+        Accepted::Busy => busy(slug),
     }
+}
+
+/// The store or the host holds all it may: Telegram keeps the update and delivers it again.
+fn busy(slug: String) -> Response {
+    metrics::counter!("tokobot_webhook_rejected_total", "store" => slug, "reason" => "busy")
+        .increment(1);
+    unavailable("the store is busy; retry")
 }
 
 fn unavailable(message: &str) -> Response {

@@ -103,6 +103,7 @@ pub async fn bookkeeping(host: Host, metrics: PrometheusHandle, mut stop: watch:
                 metrics::gauge!("tokobot_updates_held")
                     .set(places.saturating_sub(host.budget().available()) as f64);
                 metrics::gauge!("tokobot_updates_places").set(places as f64);
+                metrics::gauge!("tokobot_updates_limit").set(host.budget().limit() as f64);
                 metrics.run_upkeep();
             }
             _ = stop.changed() => {

@@ -105,6 +105,73 @@ async fn a_flooded_store_answers_503_beyond_its_share_and_replies_to_every_updat
     .await;
 }
 
+#[tokio::test]
+async fn the_host_holds_about_a_second_of_work_across_stores_and_replies_to_all_it_accepted() {
+    // Before the host has measured how fast it finishes updates, it admits one store's share
+    // across all its stores (here 8), not each store's share: two stores flooded at once
+    // share those places, and the host's rate-sized limit grows as it finishes updates.
+    let host = spawn_host_with(|config| config.capacity.store_updates = STORE_SHARE).await;
+    let shops = [
+        Shop::open(&host, "toko-satu", 3411, json!({})).await,
+        Shop::open(&host, "toko-dua", 3412, json!({})).await,
+    ];
+    let mut deliveries = Vec::new();
+    for (n, shop) in shops.iter().enumerate() {
+        for k in 1..=40_i64 {
+            let user = 8_400_000 + n as i64 * 1_000 + k;
+            deliveries.push((shop, user, text_update(9_400_000 + user, user, "/start")));
+        }
+    }
+
+    let host = &host;
+    let first = join_all(deliveries.iter().map(|(shop, _, update)| async move {
+        host.deliver(&shop.slug, Some(&shop.secret), update).await
+    }))
+    .await;
+    assert!(
+        first
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::SERVICE_UNAVAILABLE),
+        "every answer is 200 or 503: {first:?}"
+    );
+    let accepted = first.iter().filter(|s| **s == StatusCode::OK).count();
+    assert!(accepted > 0, "the host takes what it has places for");
+    assert!(
+        accepted < deliveries.len(),
+        "80 customers at once are more than a second of work for two bots"
+    );
+
+    // Telegram delivers each refused update again until it is taken; every customer, taken
+    // at once or later, gets exactly one welcome.
+    for ((shop, user, update), status) in deliveries.iter().zip(&first) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut status = *status;
+        while status != StatusCode::OK {
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+            assert!(Instant::now() < deadline, "customer {user} was never taken");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            status = host.deliver(&shop.slug, Some(&shop.secret), update).await;
+        }
+    }
+    for shop in &shops {
+        let users: Vec<i64> = deliveries
+            .iter()
+            .filter(|(s, _, _)| s.slug == shop.slug)
+            .map(|(_, user, _)| *user)
+            .collect();
+        wait_for_replies(host, shop.bot, &users).await;
+    }
+    host.telegram.settle().await;
+    for (shop, user, _) in &deliveries {
+        let texts = host.telegram.sent_texts(&bot_token(shop.bot), *user);
+        assert_eq!(texts.len(), 1, "customer {user} got {texts:?}");
+    }
+    let app = &host.app.as_ref().unwrap().host;
+    assert_eq!(app.budget().available(), host.config.capacity.host_updates);
+    // Operators see the limit the host admits to now.
+    wait_for_metric(host, "tokobot_updates_limit").await;
+}
+
 /// Waits (longer than a single wait of the fake: a bot sends 30 messages a second) until each
 /// of `users` got at least one message from `bot`.
 async fn wait_for_replies(host: &TestHost, bot: u32, users: &[i64]) {
