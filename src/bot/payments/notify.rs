@@ -16,9 +16,10 @@ use crate::{
         texts::{Texts, fill, texts},
         ui::{self, button},
     },
+    db::TenantTx,
     store::{
         money::rupiah,
-        orders::{self, Status as OrderStatus},
+        orders::{self, Order, Status as OrderStatus},
         outbox::{Claimed, Message},
         payments::{self, Kind, Outcome, Payment, Status},
         templates::{INVOICE_EXPIRED, PAYMENT_RECEIVED},
@@ -32,11 +33,29 @@ pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerR
     let t = texts(ctx.locale_of(claimed.chat_id));
     let text = match &claimed.message {
         Message::PaymentReceived { payment_id } => {
-            let Some((payment, code, _)) = load(ctx, *payment_id).await? else {
+            // The payment, its order and the store's own text for it are read in one
+            // transaction: this message follows every payment.
+            let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
+            let Some((payment, order)) = load_in(&mut tx, *payment_id).await? else {
                 return Ok(());
             };
+            let own = match (payment.outcome, &order) {
+                (Some(Outcome::Delivered) | None, Some(order)) => {
+                    events::render(
+                        ctx,
+                        &mut tx,
+                        PAYMENT_RECEIVED,
+                        order.customer_id,
+                        Some(order),
+                    )
+                    .await?
+                }
+                _ => None,
+            };
+            tx.commit().await?;
+            let code = order.map(|o| o.code).unwrap_or_default();
             remove_invoice(bot, &payment).await;
-            received(ctx, t, &payment, &code).await?
+            received(ctx, t, &payment, &code, own).await?
         }
         Message::InvoiceClosed { payment_id } => {
             let Some((payment, code, order)) = load(ctx, *payment_id).await? else {
@@ -99,16 +118,27 @@ async fn load(
     payment_id: i64,
 ) -> anyhow::Result<Option<(Payment, String, Option<OrderStatus>)>> {
     let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
-    let Some(payment) = payments::get(&mut tx, payment_id).await? else {
+    let loaded = load_in(&mut tx, payment_id).await?;
+    tx.commit().await?;
+    Ok(loaded.map(|(payment, order)| {
+        let code = order.as_ref().map(|o| o.code.clone()).unwrap_or_default();
+        (payment, code, order.map(|o| o.status))
+    }))
+}
+
+/// The payment and its order, in the caller's transaction.
+async fn load_in(
+    tx: &mut TenantTx,
+    payment_id: i64,
+) -> sqlx::Result<Option<(Payment, Option<Order>)>> {
+    let Some(payment) = payments::get(tx, payment_id).await? else {
         return Ok(None);
     };
     let order = match payment.order_id {
-        Some(order_id) => orders::get(&mut tx, order_id).await?,
+        Some(order_id) => orders::get(tx, order_id).await?,
         None => None,
     };
-    tx.commit().await?;
-    let code = order.as_ref().map(|o| o.code.clone()).unwrap_or_default();
-    Ok(Some((payment, code, order.map(|o| o.status))))
+    Ok(Some((payment, order)))
 }
 
 /// Takes the invoice photo out of the chat. Best effort: Telegram refuses to delete messages
@@ -121,15 +151,17 @@ async fn remove_invoice(bot: &StoreBot, payment: &Payment) {
     }
 }
 
+/// The customer's notice of a payment; `own` is the store's own text for a delivered order.
 async fn received(
     ctx: &StoreCtx,
     t: &Texts,
     payment: &Payment,
     code: &str,
+    own: Option<String>,
 ) -> anyhow::Result<String> {
     let amount = rupiah(payment.amount);
     Ok(match payment.outcome {
-        Some(Outcome::Delivered) | None => match own_text(ctx, payment, PAYMENT_RECEIVED).await? {
+        Some(Outcome::Delivered) | None => match own {
             Some(text) => text,
             None => fill(
                 t.paid_order,
