@@ -39,12 +39,14 @@ pub async fn process(bot: &StoreBot, ctx: &StoreCtx, outbox_id: i64) -> HandlerR
 /// order, and records the outcomes; returns each claimed message's outcome.
 ///
 /// The messages one change wrote are claimed together and their outcomes recorded together,
-/// so a payment's three or four messages cost two transactions, not two each. The claim is a
+/// so a payment's three or four messages cost three transactions (the claim, the goods and
+/// what preceded them, the notices after), not two each. The claim is a
 /// lease: it is committed without waiting for the disk (as bookkeeping), since a claim lost
 /// to a crash only lets the message be claimed again, which the crash of its sender allows
 /// anyway. The outcomes are committed durably, so a message recorded sent is never sent again;
-/// when the sends take half the lease (Telegram's pacing), what was sent is recorded at once,
-/// so that no other sender takes a sent message for a lost one.
+/// goods are recorded as soon as they are sent, and when the sends take half the lease
+/// (Telegram's pacing), every outcome is, so that no other sender takes a sent message for a
+/// lost one.
 async fn send_batch(
     bot: &StoreBot,
     ctx: &StoreCtx,
@@ -59,8 +61,11 @@ async fn send_batch(
     let mut recorded = 0;
     for message in claimed {
         let result = send(bot, ctx, &message).await;
+        let goods = matches!(message.message, Message::DeliverOrder { .. });
         outcomes.push((message, result));
-        if claimed_at.elapsed() > outbox::LEASE / 2 {
+        // Goods are recorded as soon as they are sent, whatever follows them: a notice held
+        // up after them (by pacing, or a busy pool) must not leave them to be sent twice.
+        if goods || claimed_at.elapsed() > outbox::LEASE / 2 {
             record(ctx, &outcomes[recorded..]).await?;
             recorded = outcomes.len();
         }
