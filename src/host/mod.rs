@@ -35,6 +35,7 @@ use std::{
 };
 
 use anyhow::Context;
+use futures::StreamExt;
 use teloxide::{adaptors::CacheMe, dispatching::UpdateHandler, prelude::*, types::Me};
 use time::OffsetDateTime;
 
@@ -314,32 +315,17 @@ impl Host {
                 work.push((slug.clone(), None));
             }
         }
-        // Each store starts in a task of its own, so that the starts (opening the sealed
-        // secrets, building the bot and its dispatcher) run on every core of the runtime rather
-        // than one after another on this task; at most START_CONCURRENCY run at once, which
-        // bounds the Telegram calls of the starts that need them.
-        let permits = Arc::new(tokio::sync::Semaphore::new(START_CONCURRENCY));
-        let mut starts = tokio::task::JoinSet::new();
-        for (slug, start) in work {
-            let (host, permits) = (self.clone(), Arc::clone(&permits));
-            starts.spawn(async move {
-                let Ok(_permit) = permits.acquire_owned().await else {
-                    return;
-                };
+        futures::stream::iter(work)
+            .for_each_concurrent(START_CONCURRENCY, |(slug, start)| async move {
                 let synced = match start {
-                    Some((tenant, sealed)) => host.start_listed(tenant, &sealed, listed_at).await,
-                    None => host.sync(&slug).await,
+                    Some((tenant, sealed)) => self.start_listed(tenant, &sealed, listed_at).await,
+                    None => self.sync(&slug).await,
                 };
                 if let Err(error) = synced {
                     tracing::warn!(store = %slug, error = format!("{error:#}"), "could not sync the store; will retry");
                 }
-            });
-        }
-        while let Some(joined) = starts.join_next().await {
-            if let Err(error) = joined {
-                tracing::error!(%error, "a store's start panicked; the next pass retries it");
-            }
-        }
+            })
+            .await;
         self.inner.started.store(true, Ordering::Release);
         Ok(())
     }
