@@ -128,7 +128,10 @@ impl Default for Capacity {
     fn default() -> Self {
         Self {
             pool: 16,
-            money_pool: 4,
+            // Eight, not four: a purchase's settlement and its outbox sends each commit to the
+            // disk, and when commits are slow (a busy disk) four connections became the queue
+            // the Pakasir webhook's answer waited in (docs/BENCHMARKS.md, "Buy").
+            money_pool: 8,
             // A bot may send about 30 messages a second, so a store holding more than a few
             // seconds of them only makes its customers wait longer for the same answers.
             store_updates: 256,

@@ -220,24 +220,38 @@ impl Host {
         http: &reqwest::Client,
         prefix: &str,
     ) -> anyhow::Result<BTreeMap<String, f64>> {
+        let mut sums = BTreeMap::new();
+        for (series, value) in self.series(http, prefix).await? {
+            let name = series.split('{').next().unwrap_or(&series).to_owned();
+            *sums.entry(name).or_default() += value;
+        }
+        Ok(sums)
+    }
+
+    /// Every series of `/metrics` whose name starts with `prefix`, labels and all
+    /// (`name{label="value"}`).
+    pub async fn series(
+        &self,
+        http: &reqwest::Client,
+        prefix: &str,
+    ) -> anyhow::Result<BTreeMap<String, f64>> {
         let text = http
             .get(format!("{}/metrics", self.base))
             .send()
             .await?
             .text()
             .await?;
-        let mut sums = BTreeMap::new();
+        let mut series = BTreeMap::new();
         for line in text.lines().filter(|l| l.starts_with(prefix)) {
             let mut parts = line.rsplitn(2, ' ');
-            let (Some(value), Some(series)) = (parts.next(), parts.next()) else {
+            let (Some(value), Some(name)) = (parts.next(), parts.next()) else {
                 continue;
             };
-            let name = series.split('{').next().unwrap_or(series).to_owned();
             if let Ok(value) = value.parse::<f64>() {
-                *sums.entry(name).or_default() += value;
+                *series.entry(name.to_owned()).or_default() += value;
             }
         }
-        Ok(sums)
+        Ok(series)
     }
 
     /// Stops the host as a deployment would (SIGTERM), waiting for it to exit.

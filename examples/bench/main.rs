@@ -147,6 +147,11 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             };
             let buy = BuyArgs {
                 stores: 2,
+                customers: 3,
+                rate: None,
+                concurrency: Some(4),
+                pay_after_min: 0.2,
+                pay_after_max: 0.5,
                 seconds: 30.0,
                 purchases: Some(6),
                 stock: 5,

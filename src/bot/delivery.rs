@@ -1,5 +1,7 @@
 //! Delivering goods: the outbox messages of a store, and the goods of a paid order.
 
+use std::time::Instant;
+
 use futures::future::BoxFuture;
 use teloxide::{
     prelude::*,
@@ -14,6 +16,7 @@ use super::{
     ui,
 };
 use crate::{
+    db::TenantTx,
     service::payments::Courier,
     store::{
         orders::{self, Order},
@@ -23,28 +26,102 @@ use crate::{
 };
 
 /// Sends one outbox message if it is still pending and nobody else holds it, then records
-/// the outcome. Used by the fast path right after a commit and by the outbox worker.
+/// the outcome. Used by the outbox worker.
 pub async fn process(bot: &StoreBot, ctx: &StoreCtx, outbox_id: i64) -> HandlerResult {
+    send_batch(bot, ctx, &[outbox_id])
+        .await?
+        .into_iter()
+        .next()
+        .map_or(Ok(()), |(_, result)| result)
+}
+
+/// Sends the outbox messages `ids` (those still pending and not held by another sender), in
+/// order, and records the outcomes; returns each claimed message's outcome.
+///
+/// The messages one change wrote are claimed together and their outcomes recorded together,
+/// so a payment's three or four messages cost three transactions (the claim, the goods and
+/// what preceded them, the notices after), not two each. The claim is a
+/// lease: it is committed without waiting for the disk (as bookkeeping), since a claim lost
+/// to a crash only lets the message be claimed again, which the crash of its sender allows
+/// anyway. The outcomes are committed durably, so a message recorded sent is never sent again;
+/// goods are recorded as soon as they are sent, and when the sends take half the lease
+/// (Telegram's pacing), every outcome is, so that no other sender takes a sent message for a
+/// lost one.
+async fn send_batch(
+    bot: &StoreBot,
+    ctx: &StoreCtx,
+    ids: &[i64],
+) -> anyhow::Result<Vec<(Claimed, HandlerResult)>> {
     let tenant = ctx.tenant_id();
-    let mut tx = ctx.db.tenant(tenant).await?;
-    let claimed = outbox::claim(&mut tx, outbox_id).await?;
+    let claimed_at = Instant::now();
+    let mut tx = ctx.db.tenant_bookkeeping(tenant).await?;
+    let claimed = outbox::claim(&mut tx, ids).await?;
     tx.commit().await?;
-    let Some(claimed) = claimed else {
-        return Ok(());
-    };
-    let result = send(bot, ctx, &claimed).await;
-    let mut tx = ctx.db.tenant(tenant).await?;
-    match &result {
-        Ok(()) => {
-            outbox::mark_sent(&mut tx, claimed.id).await?;
-            if let Message::DeliverOrder { order_id } = claimed.message {
-                orders::mark_delivered(&mut tx, order_id).await?;
-            }
+    let mut outcomes = Vec::with_capacity(claimed.len());
+    let mut recorded = 0;
+    for message in claimed {
+        let result = send(bot, ctx, &message).await;
+        let goods = matches!(message.message, Message::DeliverOrder { .. });
+        outcomes.push((message, result));
+        // Goods are recorded as soon as they are sent, whatever follows them: a notice held
+        // up after them (by pacing, or a busy pool) must not leave them to be sent twice.
+        if goods || claimed_at.elapsed() > outbox::LEASE / 2 {
+            record(ctx, &outcomes[recorded..]).await?;
+            recorded = outcomes.len();
         }
-        Err(error) => outbox::mark_failed(&mut tx, &claimed, &format!("{error:#}")).await?,
+    }
+    record(ctx, &outcomes[recorded..]).await?;
+    Ok(outcomes)
+}
+
+/// Records the outcomes of sends in one transaction: sent, or failed and retried later.
+async fn record(ctx: &StoreCtx, outcomes: &[(Claimed, HandlerResult)]) -> anyhow::Result<()> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
+    let sent: Vec<i64> = outcomes
+        .iter()
+        .filter(|(_, result)| result.is_ok())
+        .map(|(message, _)| message.id)
+        .collect();
+    if !sent.is_empty() {
+        outbox::mark_sent(&mut tx, &sent).await?;
+    }
+    for (message, result) in outcomes {
+        match result {
+            Ok(()) => {
+                if let Message::DeliverOrder { order_id } = message.message {
+                    orders::mark_delivered(&mut tx, order_id).await?;
+                }
+            }
+            Err(error) => outbox::mark_failed(&mut tx, message, &format!("{error:#}")).await?,
+        }
     }
     tx.commit().await?;
-    result
+    Ok(())
+}
+
+/// Sends outbox messages right after the commit that wrote them. A failure is logged and left
+/// to the outbox worker, so one chat that cannot be reached never holds up the others.
+pub async fn process_all(bot: &StoreBot, ctx: &StoreCtx, outbox: &[i64]) {
+    match send_batch(bot, ctx, outbox).await {
+        Ok(outcomes) => {
+            for (message, result) in outcomes {
+                if let Err(error) = result {
+                    tracing::warn!(
+                        outbox_id = message.id,
+                        error = format!("{error:#}"),
+                        "a message was not sent; the outbox retries it"
+                    );
+                }
+            }
+        }
+        Err(error) => tracing::warn!(
+            error = format!("{error:#}"),
+            "messages were not sent; the outbox retries them"
+        ),
+    }
 }
 
 /// A running store's bot as the payment service's fast path: it sends the outbox rows a
@@ -53,17 +130,7 @@ pub struct BotCourier(pub StoreBot);
 
 impl Courier for BotCourier {
     fn send_now<'a>(&'a self, ctx: &'a StoreCtx, outbox: &'a [i64]) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            for &id in outbox {
-                if let Err(error) = process(&self.0, ctx, id).await {
-                    tracing::warn!(
-                        outbox_id = id,
-                        error = format!("{error:#}"),
-                        "a payment message was not sent; the outbox retries it"
-                    );
-                }
-            }
-        })
+        Box::pin(process_all(&self.0, ctx, outbox))
     }
 }
 
@@ -71,13 +138,14 @@ async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerResul
     let locale = ctx.locale_of(claimed.chat_id);
     match &claimed.message {
         Message::DeliverOrder { order_id } => {
+            // The order and its goods are read in one transaction.
             let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
-            let order = orders::get(&mut tx, *order_id).await?;
+            let Some(order) = orders::get(&mut tx, *order_id).await? else {
+                return Ok(());
+            };
+            let goods = Goods::read(ctx, &mut tx, &order).await?;
             tx.commit().await?;
-            match order {
-                Some(order) => send_goods(bot, ctx, texts(locale), &order).await,
-                None => Ok(()),
-            }
+            goods.send(bot, ctx, texts(locale), &order).await
         }
         Message::Text { text } => Ok(ui::send(
             bot,
@@ -96,20 +164,6 @@ async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerResul
     }
 }
 
-/// Sends outbox messages right after the commit that wrote them. A failure is logged and left
-/// to the outbox worker, so one chat that cannot be reached never holds up the others.
-pub async fn process_all(bot: &StoreBot, ctx: &StoreCtx, outbox: &[i64]) {
-    for &id in outbox {
-        if let Err(error) = process(bot, ctx, id).await {
-            tracing::warn!(
-                outbox_id = id,
-                error = format!("{error:#}"),
-                "a message was not sent; the outbox retries it"
-            );
-        }
-    }
-}
-
 /// Goods that take more messages than this also arrive as one `.txt` file, which is easier to
 /// copy from than a long run of messages.
 const FILE_AFTER_MESSAGES: usize = 3;
@@ -118,57 +172,80 @@ const FILE_AFTER_MESSAGES: usize = 3;
 /// Telegram's limit (an item longer than a message is cut across messages), and a `.txt`
 /// file of everything when the delivery is long.
 pub async fn send_goods(bot: &StoreBot, ctx: &StoreCtx, t: &Texts, order: &Order) -> HandlerResult {
-    let tenant = ctx.tenant_id();
-    let mut tx = ctx.db.tenant(tenant).await?;
-    let items = orders::items(&mut tx, order.id).await?;
-    let goods = stock::contents_of_order(&mut tx, &ctx.sealer, tenant, order.id).await?;
-    let own_footer = events::render(
-        ctx,
-        &mut tx,
-        templates::GOODS_DELIVERED,
-        order.customer_id,
-        Some(order),
-    )
-    .await?;
+    let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
+    let goods = Goods::read(ctx, &mut tx, order).await?;
     tx.commit().await?;
-    let mut blocks = vec![fill(t.delivery_title, &[("code", &order.code)])];
-    let mut file = String::new();
-    for item in &items {
-        blocks.push(format!("\n<b>{}</b>", escape(&item.product_name)));
-        file.push_str(&format!("# {}\n", item.product_name));
-        for (_, content) in goods
-            .iter()
-            .filter(|(product, _)| *product == item.product_id)
-        {
-            blocks.extend(code_blocks(content, MESSAGE_LIMIT));
-            file.push_str(content);
+    goods.send(bot, ctx, t, order).await
+}
+
+/// What a delivery sends, read in the caller's transaction.
+struct Goods {
+    items: Vec<orders::Item>,
+    contents: Vec<(i64, String)>,
+    own_footer: Option<String>,
+}
+
+impl Goods {
+    async fn read(ctx: &StoreCtx, tx: &mut TenantTx, order: &Order) -> anyhow::Result<Self> {
+        let tenant = ctx.tenant_id();
+        let items = orders::items(tx, order.id).await?;
+        let contents = stock::contents_of_order(tx, &ctx.sealer, tenant, order.id).await?;
+        let own_footer = events::render(
+            ctx,
+            tx,
+            templates::GOODS_DELIVERED,
+            order.customer_id,
+            Some(order),
+        )
+        .await?;
+        Ok(Self {
+            items,
+            contents,
+            own_footer,
+        })
+    }
+
+    async fn send(self, bot: &StoreBot, ctx: &StoreCtx, t: &Texts, order: &Order) -> HandlerResult {
+        let mut blocks = vec![fill(t.delivery_title, &[("code", &order.code)])];
+        let mut file = String::new();
+        for item in &self.items {
+            blocks.push(format!("\n<b>{}</b>", escape(&item.product_name)));
+            file.push_str(&format!("# {}\n", item.product_name));
+            for (_, content) in self
+                .contents
+                .iter()
+                .filter(|(product, _)| *product == item.product_id)
+            {
+                blocks.extend(code_blocks(content, MESSAGE_LIMIT));
+                file.push_str(content);
+                file.push('\n');
+            }
             file.push('\n');
         }
-        file.push('\n');
+        // The store's `goods_delivered` text closes the delivery in place of the bot's own line.
+        blocks.push(format!(
+            "\n{}",
+            self.own_footer.as_deref().unwrap_or(t.delivery_footer)
+        ));
+        let messages = pack(blocks, MESSAGE_LIMIT);
+        let chat = teloxide::types::ChatId(order.customer_id);
+        let long = messages.len() > FILE_AFTER_MESSAGES;
+        // Goods may be protected from forwarding and saving, as the store chose.
+        let protect = ctx.tenant().settings.protect_content;
+        for text in messages {
+            bot.send_message(chat, text)
+                .parse_mode(ParseMode::Html)
+                .protect_content(protect)
+                .await?;
+        }
+        if long {
+            let document =
+                InputFile::memory(file.into_bytes()).file_name(format!("{}.txt", order.code));
+            bot.send_document(chat, document)
+                .caption(fill(t.delivery_file_caption, &[("code", &order.code)]))
+                .protect_content(protect)
+                .await?;
+        }
+        Ok(())
     }
-    // The store's `goods_delivered` text closes the delivery in place of the bot's own line.
-    blocks.push(format!(
-        "\n{}",
-        own_footer.as_deref().unwrap_or(t.delivery_footer)
-    ));
-    let messages = pack(blocks, MESSAGE_LIMIT);
-    let chat = teloxide::types::ChatId(order.customer_id);
-    let long = messages.len() > FILE_AFTER_MESSAGES;
-    // Goods may be protected from forwarding and saving, as the store chose.
-    let protect = ctx.tenant().settings.protect_content;
-    for text in messages {
-        bot.send_message(chat, text)
-            .parse_mode(ParseMode::Html)
-            .protect_content(protect)
-            .await?;
-    }
-    if long {
-        let document =
-            InputFile::memory(file.into_bytes()).file_name(format!("{}.txt", order.code));
-        bot.send_document(chat, document)
-            .caption(fill(t.delivery_file_caption, &[("code", &order.code)]))
-            .protect_content(protect)
-            .await?;
-    }
-    Ok(())
 }

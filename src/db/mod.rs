@@ -152,6 +152,8 @@ pub struct Db {
     pool: PgPool,
     money: PgPool,
     listen: PgPool,
+    /// Which of the pools `pool` is, for the metrics: `shared` or `money`.
+    pool_name: &'static str,
     /// Kept current by [`Db::watch_health`]; the webhook route reads it on every delivery.
     healthy: Arc<AtomicBool>,
     /// Where the health probe connects: its own connection, so a busy pool never reads as a
@@ -178,6 +180,7 @@ impl Db {
             pool,
             money,
             listen,
+            pool_name: "shared",
             healthy: Arc::new(AtomicBool::new(true)),
             probe,
         };
@@ -190,6 +193,7 @@ impl Db {
     pub fn money(&self) -> Db {
         Db {
             pool: self.money.clone(),
+            pool_name: "money",
             ..self.clone()
         }
     }
@@ -256,11 +260,17 @@ impl Db {
         // The begin and the commit (or the rollback of a dropped transaction) are counted
         // here together: every transaction costs both.
         trips::note(2);
+        let asked = std::time::Instant::now();
         let tx = self
             .pool
             .begin_with(begin)
             .await
             .inspect_err(|e| self.note_failure(e))?;
+        // The time to get a connection and begin, summed per pool: divided by the count it is
+        // the mean wait, which shows a pool that has become the queue.
+        metrics::counter!("tokobot_db_begins_total", "pool" => self.pool_name).increment(1);
+        metrics::counter!("tokobot_db_begin_wait_microseconds_total", "pool" => self.pool_name)
+            .increment(asked.elapsed().as_micros() as u64);
         Ok(TenantTx { tx, tenant })
     }
 

@@ -6,6 +6,8 @@
 //! senders never send it at the same time, and a sender that died mid-way is retried once the
 //! lease runs out. A delivery names its order and never holds the goods in plain text.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool, types::Json};
 use time::OffsetDateTime;
@@ -13,6 +15,7 @@ use time::OffsetDateTime;
 use crate::db::TenantId;
 
 /// How long a claimed row is left alone before another sender may retry it.
+pub const LEASE: Duration = Duration::from_secs(LEASE_SECONDS as u64);
 const LEASE_SECONDS: i64 = 60;
 /// After this many failed attempts a message is marked failed and an operator must look.
 const MAX_ATTEMPTS: i32 = 10;
@@ -102,7 +105,8 @@ pub struct Claimed {
 pub const FAST_PATH_GRACE_SECS: i64 = 30;
 
 /// Writes a message into the outbox (in the caller's transaction). The host-wide queue entry
-/// is due after `fallback_after_secs`, giving the fast path time to send it first.
+/// is due after `fallback_after_secs`, giving the fast path time to send it first. The row and
+/// its queue entry are written by one statement: one round trip per message.
 pub async fn enqueue(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -110,58 +114,61 @@ pub async fn enqueue(
     message: &Message,
     fallback_after_secs: i64,
 ) -> sqlx::Result<i64> {
-    let id: i64 = sqlx::query_scalar(
-        "insert into outbox (tenant_id, chat_id, kind, payload) values ($1, $2, $3, $4) returning id",
+    sqlx::query_scalar(
+        "with written as ( \
+             insert into outbox (tenant_id, chat_id, kind, payload) values ($1, $2, $3, $4) \
+             returning id), \
+         queued as ( \
+             insert into outbox_queue (outbox_id, tenant_id, due_at) \
+             select id, $1, now() + make_interval(secs => $5) from written) \
+         select id from written",
     )
     .bind(tenant)
     .bind(chat_id)
     .bind(message.kind())
     .bind(Json(message))
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query(
-        "insert into outbox_queue (outbox_id, tenant_id, due_at) \
-         values ($1, $2, now() + make_interval(secs => $3))",
-    )
-    .bind(id)
-    .bind(tenant)
     .bind(fallback_after_secs as f64)
-    .execute(conn)
-    .await?;
-    Ok(id)
+    .fetch_one(conn)
+    .await
 }
 
-/// Claims a pending message whose time has come; `None` when another sender has it or it
-/// was sent already.
-pub async fn claim(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Claimed>> {
-    let row: Option<(i64, i64, Json<Message>, i32)> = sqlx::query_as(
+/// Claims those of `ids` that are pending and whose time has come, in the order given; the
+/// others (another sender has them, or they were sent already) are left out. One statement
+/// claims them all, so the messages a change wrote together cost one claim.
+pub async fn claim(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<Claimed>> {
+    let rows: Vec<(i64, i64, Json<Message>, i32)> = sqlx::query_as(
         "update outbox set attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $2) \
-         where id = $1 and status = 'pending' and next_attempt_at <= now() \
+         where id = any($1) and status = 'pending' and next_attempt_at <= now() \
          returning id, chat_id, payload, attempts",
     )
-    .bind(id)
+    .bind(ids)
     .bind(LEASE_SECONDS as f64)
-    .fetch_optional(conn)
+    .fetch_all(conn)
     .await?;
-    Ok(row.map(|(id, chat_id, message, attempts)| Claimed {
-        id,
-        chat_id,
-        message: message.0,
-        attempts,
-    }))
+    let mut claimed: Vec<Claimed> = rows
+        .into_iter()
+        .map(|(id, chat_id, message, attempts)| Claimed {
+            id,
+            chat_id,
+            message: message.0,
+            attempts,
+        })
+        .collect();
+    claimed.sort_by_key(|c| ids.iter().position(|&id| id == c.id));
+    Ok(claimed)
 }
 
-pub async fn mark_sent(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+/// Marks messages sent and takes them off the queue, in one statement.
+pub async fn mark_sent(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<()> {
     sqlx::query(
-        "update outbox set status = 'sent', sent_at = now(), last_error = null where id = $1",
+        "with sent as ( \
+             update outbox set status = 'sent', sent_at = now(), last_error = null \
+             where id = any($1) returning id) \
+         delete from outbox_queue where outbox_id in (select id from sent)",
     )
-    .bind(id)
-    .execute(&mut *conn)
+    .bind(ids)
+    .execute(conn)
     .await?;
-    sqlx::query("delete from outbox_queue where outbox_id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?;
     Ok(())
 }
 

@@ -237,7 +237,7 @@ pub async fn run_on(
         0,
         "MiB",
     );
-    db_counters(&mut report, &db_before, &db_after, accepted);
+    super::db_counters(&mut report, &db_before, &db_after, accepted, "update");
     report.detail(
         "bot_api_calls",
         serde_json::to_value(rig.telegram.methods())?,
@@ -265,39 +265,4 @@ pub async fn run_on(
 
 fn state_pending(chat: &crate::standin::telegram::Chat) -> u64 {
     chat.pending_len() as u64
-}
-
-/// Database round trips (or whatever `tokobot_db_*` counters the host exports) per update.
-fn db_counters(
-    report: &mut Report,
-    before: &std::collections::BTreeMap<String, f64>,
-    after: &std::collections::BTreeMap<String, f64>,
-    accepted: u64,
-) {
-    if after.is_empty() {
-        report.add(
-            "db_counters",
-            "database counters per update",
-            serde_json::Value::Null,
-            "none exported".into(),
-        );
-        return;
-    }
-    let mut per_update = serde_json::Map::new();
-    for (name, value) in after {
-        let delta = value - before.get(name).copied().unwrap_or(0.0);
-        let per = delta / accepted.max(1) as f64;
-        per_update.insert(
-            name.clone(),
-            serde_json::json!((per * 1000.0).round() / 1000.0),
-        );
-        report.num(
-            &format!("per_update_{name}"),
-            &format!("{name} per update"),
-            per,
-            3,
-            "",
-        );
-    }
-    report.detail("db_counters_per_update", per_update);
 }

@@ -233,3 +233,40 @@ impl Cpu {
         );
     }
 }
+
+/// Database round trips (or whatever `tokobot_db_*` counters the host exports) per `unit` of
+/// work (an update, a purchase), from two readings of `/metrics`.
+pub fn db_counters(
+    report: &mut Report,
+    before: &std::collections::BTreeMap<String, f64>,
+    after: &std::collections::BTreeMap<String, f64>,
+    work: u64,
+    unit: &str,
+) {
+    if after.is_empty() {
+        report.add(
+            "db_counters",
+            &format!("database counters per {unit}"),
+            serde_json::Value::Null,
+            "none exported".into(),
+        );
+        return;
+    }
+    let mut per_unit = serde_json::Map::new();
+    for (name, value) in after {
+        let delta = value - before.get(name).copied().unwrap_or(0.0);
+        let per = delta / work.max(1) as f64;
+        per_unit.insert(
+            name.clone(),
+            serde_json::json!((per * 1000.0).round() / 1000.0),
+        );
+        report.num(
+            &format!("per_{unit}_{name}"),
+            &format!("{name} per {unit}"),
+            per,
+            3,
+            "",
+        );
+    }
+    report.detail(&format!("db_counters_per_{unit}"), per_unit);
+}

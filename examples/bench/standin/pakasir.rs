@@ -34,8 +34,6 @@ pub struct Pakasir {
 struct Shared {
     /// Keyed by (project, order id), as order ids are unique per project.
     transactions: Mutex<HashMap<(String, String), Tx>>,
-    /// The order id of each project's latest transaction.
-    latest: Mutex<HashMap<String, String>>,
     calls: AtomicU64,
 }
 
@@ -77,14 +75,6 @@ impl Pakasir {
 
     pub fn calls(&self) -> u64 {
         self.shared.calls.load(Ordering::Relaxed)
-    }
-
-    /// The latest transaction created for `project`: (order id, base amount).
-    pub fn latest(&self, project: &str) -> Option<(String, i64)> {
-        let order_id = lock(&self.shared.latest).get(project)?.clone();
-        let transactions = lock(&self.shared.transactions);
-        let tx = transactions.get(&(project.to_owned(), order_id.clone()))?;
-        Some((order_id, tx.amount))
     }
 
     /// The customer pays: from now on the transaction is completed. Returns the webhook body
@@ -143,7 +133,6 @@ async fn create(
         completed_at: None,
     });
     drop(transactions);
-    lock(&shared.latest).insert(params.project.clone(), params.order_id.clone());
     let expired_at = OffsetDateTime::now_utc() + time::Duration::minutes(30);
     let expired_at = expired_at
         .format(format_description!(

@@ -77,6 +77,9 @@ pub struct Chat {
     pub messages: u32,
     pub first_message: Option<Instant>,
     pub last_message: Option<Instant>,
+    /// The code of the last order the checkout showed (`🧾 <b>Pesanan CODE</b>`), which is
+    /// also the order id of its Pakasir transaction.
+    pub order_code: Option<String>,
     waiters: Option<Arc<Notify>>,
 }
 
@@ -278,6 +281,9 @@ impl Shared {
         if method == "answercallbackquery" {
             entry.answers += 1;
         }
+        if let Some(code) = params.text.as_deref().and_then(order_code) {
+            entry.order_code = Some(code.to_owned());
+        }
         if let Some(waiters) = &entry.waiters {
             waiters.notify_waiters();
         }
@@ -399,6 +405,12 @@ fn pay_button(body: &[u8]) -> Option<i64> {
         .position(|b| !b.is_ascii_digit())
         .unwrap_or(digits.len());
     std::str::from_utf8(&digits[..end]).ok()?.parse().ok()
+}
+
+/// The order code of a checkout message, which starts `🧾 <b>Pesanan CODE</b>`.
+fn order_code(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix("🧾 <b>Pesanan ")?;
+    rest.split('<').next()
 }
 
 /// The order code of a goods message, which starts `📦 <b>Pesanan CODE</b>`.

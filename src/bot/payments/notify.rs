@@ -16,6 +16,7 @@ use crate::{
         texts::{Texts, fill, texts},
         ui::{self, button},
     },
+    db::TenantTx,
     store::{
         money::rupiah,
         orders::{self, Order},
@@ -32,11 +33,28 @@ pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerR
     let t = texts(ctx.locale_of(claimed.chat_id));
     let text = match &claimed.message {
         Message::PaymentReceived { payment_id } => {
-            let Some((payment, order)) = load(ctx, *payment_id).await? else {
+            // The payment, its order and the store's own text for it are read in one
+            // transaction: this message follows every payment.
+            let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
+            let Some((payment, order)) = load_in(&mut tx, *payment_id).await? else {
                 return Ok(());
             };
+            let own = match (payment.outcome, &order) {
+                (Some(Outcome::Delivered) | None, Some(order)) => {
+                    events::render(
+                        ctx,
+                        &mut tx,
+                        PAYMENT_RECEIVED,
+                        order.customer_id,
+                        Some(order),
+                    )
+                    .await?
+                }
+                _ => None,
+            };
+            tx.commit().await?;
             remove_invoice(bot, &payment).await;
-            received(ctx, t, &payment, order.as_ref()).await?
+            received(ctx, t, &payment, order.as_ref(), own).await?
         }
         Message::InvoiceClosed { payment_id } => {
             let Some((payment, order)) = load(ctx, *payment_id).await? else {
@@ -100,14 +118,23 @@ pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerR
 /// The payment and, for an order, the order.
 async fn load(ctx: &StoreCtx, payment_id: i64) -> anyhow::Result<Option<(Payment, Option<Order>)>> {
     let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
-    let Some(payment) = payments::get(&mut tx, payment_id).await? else {
+    let loaded = load_in(&mut tx, payment_id).await?;
+    tx.commit().await?;
+    Ok(loaded)
+}
+
+/// The payment and its order, in the caller's transaction.
+async fn load_in(
+    tx: &mut TenantTx,
+    payment_id: i64,
+) -> sqlx::Result<Option<(Payment, Option<Order>)>> {
+    let Some(payment) = payments::get(tx, payment_id).await? else {
         return Ok(None);
     };
     let order = match payment.order_id {
-        Some(order_id) => orders::get(&mut tx, order_id).await?,
+        Some(order_id) => orders::get(tx, order_id).await?,
         None => None,
     };
-    tx.commit().await?;
     Ok(Some((payment, order)))
 }
 
@@ -126,18 +153,20 @@ async fn remove_invoice(bot: &StoreBot, payment: &Payment) {
     }
 }
 
+/// The customer's notice of a payment; `own` is the store's own text for a delivered order.
 async fn received(
     ctx: &StoreCtx,
     t: &Texts,
     payment: &Payment,
     order: Option<&Order>,
+    own: Option<String>,
 ) -> anyhow::Result<String> {
     let code = &code_of(order);
     // A deposit credits its base amount; a late payment credits what the customer paid for
     // the order, which is the whole total when the store bore the fee.
     let amount = rupiah(order.map_or(payment.amount, |o| payment.paid_for_order(o.total)));
     Ok(match payment.outcome {
-        Some(Outcome::Delivered) | None => match own_text(ctx, payment, PAYMENT_RECEIVED).await? {
+        Some(Outcome::Delivered) | None => match own {
             Some(text) => text,
             None => fill(
                 t.paid_order,

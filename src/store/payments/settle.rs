@@ -9,7 +9,7 @@ use crate::{
     db::TenantId,
     store::{
         fulfilment::{self, Audience},
-        orders::{self, Status as OrderStatus},
+        orders::{self, Order, Status as OrderStatus},
         outbox::{self, Message},
         wallet::{self, Reason, WalletError},
     },
@@ -49,8 +49,14 @@ pub async fn settle(
     if payment.status == Status::Completed {
         return Ok(Settled::Already(payment));
     }
+    // The order a payment paid, as locked by this transaction.
+    let mut paid_order = None;
     let outcome = match (payment.kind, payment.order_id) {
-        (Kind::Order, Some(order_id)) => pay_order(conn, tenant, &payment, order_id).await?,
+        (Kind::Order, Some(order_id)) => {
+            let (outcome, order) = pay_order(conn, tenant, &payment, order_id).await?;
+            paid_order = Some(order);
+            outcome
+        }
         _ => {
             wallet::credit(
                 conn,
@@ -78,12 +84,11 @@ pub async fn settle(
     let received = Message::PaymentReceived { payment_id };
     let mut ids =
         vec![outbox::enqueue(conn, tenant, customer, &received, FAST_PATH_GRACE_SECS).await?];
-    match (outcome, payment.order_id) {
-        (Outcome::Delivered | Outcome::LateDelivered, Some(order_id)) => {
-            // A paid order is followed the same way however it was paid.
-            let order = orders::get(conn, order_id)
-                .await?
-                .ok_or(SettleError::NotFound)?;
+    match (outcome, paid_order) {
+        (Outcome::Delivered | Outcome::LateDelivered, Some(order)) => {
+            // A paid order is followed the same way however it was paid. The order row read
+            // under its lock is not read again: what follows needs only its id, customer and
+            // total, which paying it did not change.
             ids.extend(fulfilment::after_paid(conn, tenant, &order, Some(payment_id)).await?);
         }
         _ => {
@@ -116,7 +121,7 @@ async fn pay_order(
     tenant: TenantId,
     payment: &Payment,
     order_id: i64,
-) -> Result<Outcome, SettleError> {
+) -> Result<(Outcome, Order), SettleError> {
     let order = orders::lock(conn, order_id)
         .await?
         .ok_or(SettleError::NotFound)?;
@@ -147,7 +152,7 @@ async fn pay_order(
         )
         .await?;
     }
-    Ok(outcome)
+    Ok((outcome, order))
 }
 
 /// What closing did.

@@ -36,7 +36,7 @@ use crate::{
     service::payments::PayStore,
     store::{
         money::rupiah,
-        orders::{self, Order, Status as OrderStatus},
+        orders::{Order, Status as OrderStatus},
         payments::{self, Kind, NewPayment, Payment},
     },
 };
@@ -160,16 +160,19 @@ pub async fn send(
     ctx: &StoreCtx,
     t: &Texts,
     payment: &Payment,
-    order_code: Option<&str>,
+    order: Option<&Order>,
 ) -> anyhow::Result<()> {
     let tenant = ctx.tenant();
     let png = qris::render_png(&payment.payment_number)?;
-    let title = match order_code {
-        Some(code) => fill(t.invoice_order_title, &[("code", code)]),
+    let title = match order {
+        Some(order) => fill(t.invoice_order_title, &[("code", &order.code)]),
         None => t.invoice_deposit_title.to_owned(),
     };
     let until = ui::local_time(&tenant, payment.expires_at);
-    let lines = match store_bears_fee(ctx, payment).await? {
+    let store_bears_fee = order
+        .map(|o| o.total)
+        .filter(|&price| payment.store_bore_fee(price));
+    let lines = match store_bears_fee {
         // The customer sees the listed price and what they pay, never the lower base amount.
         Some(price) => fill(
             t.invoice_lines_store_fee,
@@ -223,18 +226,4 @@ pub async fn send(
     payments::set_invoice_message(&mut tx, payment.id, chat.0, sent.id.0).await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// The order's price when the store bears the fee of its invoice (the invoice's base amount is
-/// then below the price); `None` for a deposit or when the customer pays the fee on top.
-async fn store_bears_fee(ctx: &StoreCtx, payment: &Payment) -> anyhow::Result<Option<i64>> {
-    let Some(order_id) = payment.order_id else {
-        return Ok(None);
-    };
-    let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
-    let order = orders::get(&mut tx, order_id).await?;
-    tx.commit().await?;
-    Ok(order
-        .map(|o| o.total)
-        .filter(|&price| payment.amount < price))
 }

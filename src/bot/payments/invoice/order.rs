@@ -40,7 +40,7 @@ pub async fn for_order(
     };
     match existing {
         Some(payment) if payment.status == Status::Pending => {
-            send(bot, ctx, t, &payment, Some(&order.code)).await?;
+            send(bot, ctx, t, &payment, Some(&order)).await?;
             return Ok(Answered(Requested::Sent(payment.id)));
         }
         Some(payment) if payment.status == Status::Completed => {
@@ -104,7 +104,7 @@ pub(super) async fn create(
     }
     let payment = payments::insert(&mut tx, tenant.id, &new).await?;
     tx.commit().await?;
-    send(bot, ctx, t, &payment, Some(&order.code)).await?;
+    send(bot, ctx, t, &payment, Some(&order)).await?;
     Ok(Requested::Sent(payment.id))
 }
 
