@@ -96,8 +96,10 @@ pub async fn reserve(
     quantity: i64,
     until: OffsetDateTime,
 ) -> sqlx::Result<i64> {
+    // Materialized, to run once and never reserve more than `quantity`: see
+    // `store::broadcast::claims::claim`.
     let reserved = sqlx::query(
-        "with picked as ( \
+        "with picked as materialized ( \
              select id from stock_items where product_id = $1 and status = 'available' \
              order by id limit $2 for update skip locked) \
          update stock_items s set status = 'reserved', order_id = $3, reserved_until = $4 \

@@ -90,15 +90,21 @@ pub async fn next(conn: &mut PgConnection) -> sqlx::Result<Option<Broadcast>> {
 /// Claims the next recipient of `broadcast` that is due; `None` when none is, or when the
 /// broadcast no longer runs (an admin paused or cancelled it).
 pub async fn claim(conn: &mut PgConnection, broadcast: i64) -> sqlx::Result<Option<Claim>> {
+    // The pick is a MATERIALIZED CTE so that it runs once. As a subquery (or an inlined CTE)
+    // the planner may put it on the inner side of a nested loop and run it again for each row
+    // the update joins; each run skips the rows the previous runs locked, so one statement
+    // would take many more rows than its LIMIT (measured: a broadcast claim took hundreds of
+    // recipients at once, which then turned `unknown` unsent).
     let row: Option<(i64, i32)> = sqlx::query_as(
-        "update broadcast_recipients r set status = 'sending', attempts = r.attempts + 1, \
-             lease_until = now() + make_interval(secs => $2) \
-         from ( \
+        "with due as materialized ( \
              select tenant_id, broadcast_id, chat_id from broadcast_recipients \
              where broadcast_id = $1 and status = 'pending' and next_attempt_at <= now() \
                and exists (select 1 from broadcasts b where b.id = $1 and b.state = 'running') \
              order by next_attempt_at, chat_id limit 1 for update skip locked \
-         ) due \
+         ) \
+         update broadcast_recipients r set status = 'sending', attempts = r.attempts + 1, \
+             lease_until = now() + make_interval(secs => $2) \
+         from due \
          where r.tenant_id = due.tenant_id and r.broadcast_id = due.broadcast_id \
            and r.chat_id = due.chat_id \
          returning r.chat_id, r.attempts",

@@ -21,11 +21,13 @@ pub async fn claim_due(
     limit: i64,
     lease: Duration,
 ) -> sqlx::Result<Vec<(i64, TenantId)>> {
+    // Materialized, to run once: see `store::broadcast::claims::claim`.
     sqlx::query_as(
-        "update order_expiry_queue q set due_at = now() + make_interval(secs => $2) \
-         from (select order_id from order_expiry_queue where due_at <= now() \
-               order by due_at limit $1 for update skip locked) due \
-         where q.order_id = due.order_id returning q.order_id, q.tenant_id",
+        "with due as materialized ( \
+             select order_id from order_expiry_queue where due_at <= now() \
+             order by due_at limit $1 for update skip locked) \
+         update order_expiry_queue q set due_at = now() + make_interval(secs => $2) \
+         from due where q.order_id = due.order_id returning q.order_id, q.tenant_id",
     )
     .bind(limit)
     .bind(lease.as_seconds_f64())

@@ -75,6 +75,7 @@ pub async fn claim_due(
     let except: Vec<uuid::Uuid> = claim.except.iter().map(|t| t.0).collect();
     // The ranking reads without locks; the rows chosen are then locked (skipping those another
     // process holds) and due again checked, since another process may have leased them since.
+    // `locked` is materialized, to run once: see `store::broadcast::claims::claim`.
     sqlx::query_as(
         "with ranked as ( \
              select payment_id, due_at, \
@@ -82,7 +83,7 @@ pub async fn claim_due(
              from payment_queue where due_at <= $1 and tenant_id <> all($4) \
          ), chosen as ( \
              select payment_id, turn from ranked where turn <= $2 order by turn, due_at limit $3 \
-         ), locked as ( \
+         ), locked as materialized ( \
              select p.payment_id, c.turn, p.due_at from payment_queue p \
              join chosen c using (payment_id) where p.due_at <= $1 \
              for update of p skip locked \
