@@ -94,10 +94,16 @@ async fn serve_metrics(
 /// Starts the host and returns once HTTP is being served; stores start in the background.
 pub async fn start(config: Config) -> anyhow::Result<AppHandle> {
     let config = Arc::new(config);
+    // How long each step of the start took, logged when the host listens: a restart's time
+    // goes mostly here, before the stores start.
+    let began = std::time::Instant::now();
     let (database, db) = connect(&config).await?;
+    let connected = began.elapsed();
     let (sealer, bots, provisioner) = provisioning(&config, db.clone()).await?;
+    let provisioned = began.elapsed();
     // Before any update is taken: duplicates are judged by the store-wide fingerprints.
     ops::fingerprints::recompute(&db, &sealer).await?;
+    let fingerprinted = began.elapsed();
     let host = Host::new(Arc::clone(&config), db.clone(), sealer, bots);
     let metrics = telemetry::metrics();
     let state = AppState {
@@ -125,7 +131,14 @@ pub async fn start(config: Config) -> anyhow::Result<AppHandle> {
             })
             .await
     });
-    tracing::info!(%addr, mode = ?config.update_mode, "tokobot is listening");
+    tracing::info!(
+        %addr,
+        mode = ?config.update_mode,
+        database_ms = connected.as_millis(),
+        keys_ms = (provisioned - connected).as_millis(),
+        fingerprints_ms = (fingerprinted - provisioned).as_millis(),
+        "tokobot is listening"
+    );
 
     let mut jobs = vec![
         tokio::spawn({
