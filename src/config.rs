@@ -135,7 +135,10 @@ impl Default for Capacity {
             // A bot may send about 30 messages a second, so a store holding more than a few
             // seconds of them only makes its customers wait longer for the same answers.
             store_updates: 256,
-            host_updates: 4096,
+            // 2,048, not 4,096: with two cores saturated at twice the sustainable rate, 4,096
+            // held updates peaked at 349 MiB and answered slower; 2,048 stayed at 281 MiB and
+            // served more (docs/BENCHMARKS.md, "Overload").
+            host_updates: 2048,
             backlog: Duration::from_secs(1),
             acquire_timeout: Duration::from_secs(10),
         }
