@@ -96,16 +96,7 @@ impl Alerts {
         if let Some((token, chat)) = &self.settings.telegram {
             let url = format!("{}/bot{}/sendMessage", self.telegram_api, token.expose());
             let body = json!({"chat_id": chat, "text": format!("{mark} tokobot: {}", alert.text)});
-            if let Err(error) = self
-                .http
-                .post(url)
-                .json(&body)
-                .send()
-                .await
-                .and_then(|r| r.error_for_status())
-            {
-                tracing::warn!(error = %error.without_url(), "cannot alert the operators' chat");
-            }
+            self.post(&url, &body, "chat").await;
         }
         if let Some(url) = &self.settings.webhook_url {
             let body = json!({
@@ -113,16 +104,22 @@ impl Alerts {
                 "status": if alert.firing { "firing" } else { "resolved" },
                 "text": alert.text,
             });
-            if let Err(error) = self
-                .http
-                .post(url)
-                .json(&body)
-                .send()
-                .await
-                .and_then(|r| r.error_for_status())
-            {
-                tracing::warn!(error = %error.without_url(), "cannot alert the operators' webhook");
-            }
+            self.post(url, &body, "webhook").await;
+        }
+    }
+
+    /// Posts one alert as JSON to the operators' `channel` (a chat or a webhook). A failure is
+    /// logged, never raised: the alert is one of several ways the operators hear of a fault.
+    async fn post(&self, url: &str, body: &serde_json::Value, channel: &str) {
+        if let Err(error) = self
+            .http
+            .post(url)
+            .json(body)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+        {
+            tracing::warn!(error = %error.without_url(), channel, "cannot alert the operators");
         }
     }
 }
