@@ -28,7 +28,7 @@ pub struct AppHandle {
     pub metrics_addr: Option<SocketAddr>,
     pub host: Host,
     stop: watch::Sender<bool>,
-    server: JoinHandle<std::io::Result<()>>,
+    server: http::ingress::Ingress,
     jobs: Vec<JoinHandle<()>>,
     /// Dropped last: stops the embedded cluster when this process started it.
     database: DatabaseServer,
@@ -114,23 +114,16 @@ pub async fn start(config: Config) -> anyhow::Result<AppHandle> {
         verify_limit: Default::default(),
     };
 
-    let listener = TcpListener::bind(config.bind)
-        .await
+    let listener = std::net::TcpListener::bind(config.bind)
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = watch::channel(false);
-    let mut server_stop = stopped.clone();
     let metrics_server = match config.access.metrics_bind {
         Some(bind) => Some(serve_metrics(bind, state.clone(), stopped.clone()).await?),
         None => None,
     };
-    let server = tokio::spawn(async move {
-        axum::serve(listener, http::router(state))
-            .with_graceful_shutdown(async move {
-                let _ = server_stop.changed().await;
-            })
-            .await
-    });
+    let router = http::router(state, tokio::runtime::Handle::current());
+    let server = http::ingress::serve(listener, router, stopped.clone())?;
     tracing::info!(
         %addr,
         mode = ?config.update_mode,
@@ -206,10 +199,8 @@ impl AppHandle {
     /// Stops HTTP, the jobs, every store (each finishing what it accepted) and the database.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        match self.server.await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::error!(%error, "the HTTP server failed"),
-            Err(error) => tracing::error!(%error, "the HTTP server task failed"),
+        if let Err(error) = self.server.finished().await {
+            tracing::error!(%error, "the HTTP server failed");
         }
         for job in self.jobs {
             let _ = job.await;

@@ -128,7 +128,12 @@ fn not_spam() -> UpdateHandler<anyhow::Error> {
             let allowed = {
                 let ctx = deps.get::<Arc<StoreCtx>>();
                 ctx.gated_on_arrival
-                    || antispam::gate(&ctx, &deps.get::<StoreBot>(), &deps.get::<Update>())
+                    || antispam::gate(
+                        &ctx,
+                        &deps.get::<StoreBot>(),
+                        &deps.get::<Update>(),
+                        &tokio::runtime::Handle::current(),
+                    )
             };
             if allowed {
                 cont(deps).await

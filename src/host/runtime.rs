@@ -14,7 +14,7 @@ use teloxide::{
     update_listeners::{Polling, UpdateListener},
 };
 use time::OffsetDateTime;
-use tokio::{sync::mpsc, task::JoinHandle};
+use tokio::{runtime::Handle, sync::mpsc, task::JoinHandle};
 use tracing::Instrument;
 
 use super::{TokenWatch, admission::Admission, dispatch::Dispatch, listener};
@@ -54,6 +54,8 @@ pub struct Running {
     seen: Mutex<RecentIds>,
     stop: StopToken,
     task: Mutex<Option<JoinHandle<()>>>,
+    /// The runtime the dispatcher runs on; `accept` runs on the HTTP thread and spawns here.
+    runtime: Handle,
 }
 
 /// What a dispatcher needs besides its listener.
@@ -128,6 +130,7 @@ impl Running {
             seen: Mutex::new(RecentIds::default()),
             stop,
             task: Mutex::new(Some(task)),
+            runtime: Handle::current(),
         }
     }
 
@@ -150,7 +153,7 @@ impl Running {
         if !self.seen().insert(id) {
             return Accepted::Duplicate;
         }
-        if !crate::bot::antispam::gate(&self.ctx, &self.bot, &update) {
+        if !crate::bot::antispam::gate(&self.ctx, &self.bot, &update, &self.runtime) {
             return Accepted::Throttled;
         }
         self.admission.hold(id, place);

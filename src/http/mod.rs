@@ -1,5 +1,6 @@
 //! The HTTP server: one axum router for webhooks, the API and operations.
 //!
+//! - `ingress.rs`: the server's own thread; what runs there and what goes to the host's runtime.
 //! - `webhook.rs`: Telegram webhook deliveries, routed by store slug.
 //! - `pakasir.rs`: Pakasir payment webhooks, verified before anything is settled.
 //! - `verify_limit.rs`: how often a webhook may have one payment checked at Pakasir.
@@ -8,6 +9,7 @@
 //! - `input.rs`: what every body and query goes through (NUL characters, integral numbers).
 
 pub mod api;
+pub mod ingress;
 pub mod input;
 pub mod ops;
 mod pakasir;
@@ -22,6 +24,7 @@ use axum::{
     routing::{get, post},
 };
 use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::runtime::Handle;
 
 use crate::{host::Host, tenants::service::Provisioner};
 use api::{auth::JwtKeys, error::ApiError};
@@ -41,18 +44,25 @@ pub struct AppState {
     pub verify_limit: Arc<verify_limit::VerifyLimit>,
 }
 
-pub fn router(state: AppState) -> Router {
-    let mut router = Router::new()
-        .route("/webhooks/telegram/{slug}", post(webhook::telegram))
-        .route("/webhooks/pakasir/{slug}", post(pakasir::webhook));
+/// The public router. Telegram's deliveries are answered where the request is read (the
+/// ingress thread, `ingress.rs`); every other route runs on `host_runtime`.
+pub fn router(state: AppState, host_runtime: Handle) -> Router {
+    let mut elsewhere = Router::new().route("/webhooks/pakasir/{slug}", post(pakasir::webhook));
     // With a private metrics address, the public one has no metrics at all.
     if state.host.config().access.metrics_bind.is_none() {
-        router = router.route("/metrics", get(ops::metrics));
+        elsewhere = elsewhere.route("/metrics", get(ops::metrics));
     }
-    router
+    let elsewhere = elsewhere
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .merge(api::router())
+        .layer(axum::middleware::from_fn_with_state(
+            host_runtime,
+            ingress::on_host_runtime,
+        ));
+    Router::new()
+        .route("/webhooks/telegram/{slug}", post(webhook::telegram))
+        .merge(elsewhere)
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::map_response(api::error::json_errors))
