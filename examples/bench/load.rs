@@ -176,7 +176,7 @@ pub async fn browse(
 }
 
 /// The update of `step` of a customer's browsing.
-fn update(store: &Store, chat: i64, update_id: i64, step: u32) -> String {
+pub fn update(store: &Store, chat: i64, update_id: i64, step: u32) -> String {
     let (product, _) = store.products[(step as usize / 4) % store.products.len()];
     match step % 4 {
         0 => text_update(update_id, chat, "/start"),

@@ -13,6 +13,8 @@
 //! - `overload`: browse at twice the rate `browse` sustained;
 //! - `broadcast`: one store broadcasting to 10,000 customers, and 100 stores to 1,000 each,
 //!   while others browse;
+//! - `wrk`: the browse crowd offered by wrk and answered by nginx as Telegram, the cheapest
+//!   tools there are, so the host has the cores to itself as far as can be;
 //! - `pgbench`: PostgreSQL alone, the bound under the others;
 //! - `smoke`: a seconds-long browse, buy and broadcast that fails on a wrong answer, never on
 //!   timing.
@@ -65,6 +67,9 @@ enum Scenario {
     /// Broadcasts at once while customers browse: messages/s per bot against the pace,
     /// duplicates, 429s Telegram would have given, replies to the browsing customers.
     Broadcast(BroadcastArgs),
+    /// The browse crowd offered by wrk, nginx answering as Telegram: what the host sustains
+    /// when the load costs next to nothing (needs Debian's wrk and nginx-light).
+    Wrk(scenarios::wrk::WrkArgs),
     /// What PostgreSQL alone does here (pgbench): the bound under the other figures.
     Pgbench(scenarios::pgbench::PgbenchArgs),
     /// A seconds-long browse, buy and broadcast on a few stores; exits 1 on any wrong answer.
@@ -127,6 +132,11 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
                 reports.push(scenarios::broadcast::run(&mut rig, &args, shape, &name).await?);
             }
             (rig, reports)
+        }
+        Scenario::Wrk(args) => {
+            let mut rig = Rig::start(out.clone(), host_bin, "wrk").await?;
+            let report = scenarios::wrk::run(&mut rig, &args, &out).await?;
+            (rig, vec![report])
         }
         Scenario::Pgbench(args) => {
             // PostgreSQL alone: no host, no stand-ins.

@@ -7,6 +7,7 @@ pub mod buy;
 pub mod idle;
 pub mod import;
 pub mod pgbench;
+pub mod wrk;
 
 use std::{
     path::PathBuf,
