@@ -23,6 +23,7 @@ mod catalog_v2;
 mod delivery;
 mod deploy;
 mod doctor;
+mod fingerprint_pass;
 mod hosting;
 mod idle_stores;
 mod isolation;
