@@ -20,6 +20,7 @@ mod broadcast_pace;
 mod browse_cost;
 mod catalog;
 mod catalog_v2;
+mod claims;
 mod delivery;
 mod deploy;
 mod doctor;
