@@ -27,6 +27,8 @@ pub struct AppHandle {
     /// The private metrics address, when `TOKOBOT_METRICS_BIND` asks for one.
     pub metrics_addr: Option<SocketAddr>,
     pub host: Host,
+    /// What the start's stock fingerprint pass did (`ops::fingerprints`).
+    pub fingerprints: ops::fingerprints::Pass,
     stop: watch::Sender<bool>,
     server: http::ingress::Ingress,
     jobs: Vec<JoinHandle<()>>,
@@ -102,7 +104,7 @@ pub async fn start(config: Config) -> anyhow::Result<AppHandle> {
     let (sealer, bots, provisioner) = provisioning(&config, db.clone()).await?;
     let provisioned = began.elapsed();
     // Before any update is taken: duplicates are judged by the store-wide fingerprints.
-    ops::fingerprints::recompute(&db, &sealer).await?;
+    let fingerprints = ops::fingerprints::recompute(&db, &sealer).await?;
     let fingerprinted = began.elapsed();
     let host = Host::new(Arc::clone(&config), db.clone(), sealer, bots);
     let metrics = telemetry::metrics();
@@ -130,6 +132,7 @@ pub async fn start(config: Config) -> anyhow::Result<AppHandle> {
         database_ms = connected.as_millis(),
         keys_ms = (provisioned - connected).as_millis(),
         fingerprints_ms = (fingerprinted - provisioned).as_millis(),
+        fingerprint_stores = fingerprints.stores,
         "tokobot is listening"
     );
 
@@ -188,6 +191,7 @@ pub async fn start(config: Config) -> anyhow::Result<AppHandle> {
         addr,
         metrics_addr,
         host,
+        fingerprints,
         stop,
         server,
         jobs,

@@ -131,7 +131,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // The data migrations need the host's keys, so they run on the migrated schema.
             let (_server, pools) = app::connect(&config).await?;
             let sealer = app::sealer(&config, &pools).await?;
-            let fingerprints = ops::fingerprints::recompute(&pools, &sealer).await?;
+            let fingerprints = ops::fingerprints::recompute(&pools, &sealer).await?.items;
             println!(
                 "migrations applied; runtime role `{}` ready; {fingerprints} stock fingerprint(s) recomputed",
                 db::APP_ROLE

@@ -50,12 +50,29 @@ pub enum State {
     ChoosingLanguage,
     /// The bot asked for a coupon code.
     EnteringCoupon,
-    /// The bot asked how much to top up.
-    EnteringDepositAmount,
+    /// The bot asked how much to top up, with this prompt (a state written before prompts
+    /// were told apart reads as prompt 0).
+    EnteringDepositAmount {
+        #[serde(default)]
+        prompt: DepositPrompt,
+    },
     /// The bot asked for what fulfils a product's terms (text and/or a screenshot).
     SubmittingSnk { order_id: i64, product_id: i64 },
     /// An admin is in one of the admin menu's dialogues (`bot::admin`).
     Admin(crate::bot::admin::AdminStep),
+}
+
+/// One asking of `💰 Deposit` for an amount. Each asking is a new one, so what an answer to an
+/// earlier one started (an invoice made off the update path) can tell, when it is done, whether
+/// the customer is still in the prompt it answered or was asked again meanwhile.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DepositPrompt(u64);
+
+impl DepositPrompt {
+    pub fn new() -> Self {
+        Self(rand::random())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -233,6 +250,41 @@ impl DialogueStore {
         Ok(())
     }
 
+    /// Ends the chat's dialogue if it is still `expected`; returns whether it did. The table
+    /// decides (the row is deleted only if it holds `expected`), and the map drops the chat
+    /// only if it still holds `expected` too, so a state written meanwhile by the chat's own
+    /// updates survives in both, whichever write reaches the map first.
+    async fn remove_if(
+        &self,
+        tenant: TenantId,
+        chat: i64,
+        expected: &State,
+    ) -> Result<bool, DialogueError> {
+        let value = serde_json::to_value(expected)?;
+        let mut tx = self.db.tenant(tenant).await?;
+        let removed = sqlx::query(
+            "delete from dialogues where tenant_id = $1 and chat_id = $2 and state = $3",
+        )
+        .bind(tenant)
+        .bind(chat)
+        .bind(value)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        tx.commit().await?;
+        if removed {
+            let store = self.stores.get_with(tenant, Default::default);
+            let _loading = store.loading.lock().await;
+            if let Some(states) = &mut *store.write()
+                && states.get(&chat) == Some(expected)
+            {
+                states.remove(&chat);
+            }
+        }
+        Ok(removed)
+    }
+
     /// Whether the chat is known to be in `state` already (`None`: no dialogue).
     fn unchanged(&self, tenant: TenantId, chat: i64, state: Option<&State>) -> bool {
         self.stores
@@ -261,6 +313,15 @@ pub struct TenantDialogues {
     store: Arc<DialogueStore>,
 }
 
+impl TenantDialogues {
+    /// Ends the chat's dialogue only if it is still `expected`: for work that finishes off the
+    /// update path, which must not end a dialogue the customer started since. Returns whether
+    /// it ended it.
+    pub async fn end_if(&self, chat: ChatId, expected: &State) -> Result<bool, DialogueError> {
+        self.store.remove_if(self.tenant, chat.0, expected).await
+    }
+}
+
 impl Storage<State> for TenantDialogues {
     type Error = DialogueError;
 
@@ -284,5 +345,28 @@ impl Storage<State> for TenantDialogues {
         chat_id: ChatId,
     ) -> BoxFuture<'static, Result<Option<State>, Self::Error>> {
         Box::pin(async move { self.store.get(self.tenant, chat_id.0).await })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DepositPrompt, State};
+
+    #[test]
+    fn a_deposit_prompt_stored_before_prompts_were_told_apart_still_reads() {
+        let old: State =
+            serde_json::from_value(serde_json::json!({"state": "entering_deposit_amount"}))
+                .unwrap();
+        assert_eq!(
+            old,
+            State::EnteringDepositAmount {
+                prompt: DepositPrompt::default()
+            }
+        );
+        let new = State::EnteringDepositAmount {
+            prompt: DepositPrompt::new(),
+        };
+        let stored = serde_json::to_value(&new).unwrap();
+        assert_eq!(serde_json::from_value::<State>(stored).unwrap(), new);
     }
 }

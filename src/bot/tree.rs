@@ -38,7 +38,7 @@ pub fn handler_tree() -> UpdateHandler<anyhow::Error> {
     .branch(dptree::case![State::ChoosingLanguage].endpoint(customer::language_chosen))
     .branch(dptree::case![State::EnteringCoupon].endpoint(customer::coupon_entered))
     .branch(
-        dptree::case![State::EnteringDepositAmount]
+        dptree::case![State::EnteringDepositAmount { prompt }]
             .endpoint(customer::deposit::deposit_amount_entered),
     )
     .branch(

@@ -47,16 +47,18 @@ const EMBEDDED_DATABASE: &str = "tokobot";
 
 /// The tables with a `tenant_id` that deliberately have no row-level security: the registry's
 /// secrets and the id-only work queues that background workers read across stores (each worker
-/// then opens the row in its store's own transaction), and the host watch's record of refused
-/// bot tokens (ids and times). Every other such table forces RLS; `tokobot doctor` and the
-/// isolation test check exactly this list.
-pub const CROSS_TENANT_TABLES: [&str; 6] = [
+/// then opens the row in its store's own transaction), the host watch's record of refused bot
+/// tokens (ids and times) and the stores queued for the start's stock fingerprint pass (ids).
+/// Every other such table forces RLS; `tokobot doctor` and the isolation test check
+/// exactly this list.
+pub const CROSS_TENANT_TABLES: [&str; 7] = [
     "tenant_secrets",
     "outbox_queue",
     "payment_queue",
     "broadcast_queue",
     "order_expiry_queue",
     "token_rejections",
+    "stock_fingerprint_queue",
 ];
 
 /// A store's id, the key of every store-owned row.

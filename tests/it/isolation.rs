@@ -106,7 +106,7 @@ async fn every_store_owned_table_forces_row_level_security() {
     // Every table with a tenant_id column, except the registry's own, must force RLS and carry a policy.
     let unprotected: Vec<String> = sqlx::query_scalar(
         "select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace \
-         where n.nspname = 'public' and c.relkind = 'r' and c.relname not in ('tenant_secrets', 'outbox_queue', 'payment_queue', 'broadcast_queue', 'order_expiry_queue', 'token_rejections') \
+         where n.nspname = 'public' and c.relkind = 'r' and c.relname not in ('tenant_secrets', 'outbox_queue', 'payment_queue', 'broadcast_queue', 'order_expiry_queue', 'token_rejections', 'stock_fingerprint_queue') \
            and exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'tenant_id') \
            and (not c.relrowsecurity or not c.relforcerowsecurity \
                 or not exists (select 1 from pg_policy p where p.polrelid = c.oid))",

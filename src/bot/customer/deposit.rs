@@ -13,7 +13,7 @@ use super::{Reply, start, texts_for};
 use crate::{
     bot::{
         CustomerDialogue, HandlerResult, StoreBot, StoreCtx,
-        dialogue::State,
+        dialogue::{DepositPrompt, State, TenantDialogues},
         payments::{
             invoice::{self, Asked, Creation, Requested},
             pay_store,
@@ -63,17 +63,24 @@ pub async fn deposit_menu(
             &[("minimum", &rupiah(tenant.settings.deposit_minimum))]
         )
     );
-    dialogue.update(State::EnteringDepositAmount).await?;
+    dialogue
+        .update(State::EnteringDepositAmount {
+            prompt: DepositPrompt::new(),
+        })
+        .await?;
     Reply::text(text).send(bot, chat).await
 }
 
-/// The amount typed after `💰 Deposit`: a QRIS invoice for it, or the question again.
+/// The amount typed after `💰 Deposit` (in its `prompt`): a QRIS invoice for it, or the
+/// question again.
 pub async fn deposit_amount_entered(
     bot: StoreBot,
     msg: Message,
     ctx: Arc<StoreCtx>,
     customer: Customer,
     dialogue: CustomerDialogue,
+    dialogues: Arc<TenantDialogues>,
+    prompt: DepositPrompt,
 ) -> HandlerResult {
     if msg.text().and_then(menu_button).is_some() {
         // The customer moved on to the menu instead of typing an amount.
@@ -128,8 +135,12 @@ pub async fn deposit_amount_entered(
         };
         edit(&reply_bot, &waiting, text).await;
         // The customer stays in the conversation after a failure, to type the amount again.
+        // Only the prompt this amount answered ends: a customer who pressed `💰 Deposit` again
+        // while the invoice was being made is in a new prompt, which is theirs to answer.
         if matches!(done, Requested::Sent(_) | Requested::Blocked) {
-            dialogue.exit().await?;
+            dialogues
+                .end_if(chat, &State::EnteringDepositAmount { prompt })
+                .await?;
         }
         Ok(())
     });

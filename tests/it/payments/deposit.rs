@@ -202,3 +202,57 @@ async fn a_top_up_pakasir_cannot_make_is_told_on_the_waiting_message_and_leaves_
     assert!(caption.contains("Rp 30.000"), "{caption}");
     assert_eq!(pending_deposits(&shop, CUSTOMER).await, [30_000]);
 }
+
+#[tokio::test]
+async fn a_deposit_prompt_opened_again_while_an_invoice_is_made_is_not_ended_by_that_invoice() {
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "toko-deposit-lagi", 3404).await;
+    let (token, telegram) = (shop.token(), host.telegram.clone());
+    let prompts = move || {
+        telegram
+            .sent_texts(&token, CUSTOMER)
+            .iter()
+            .filter(|t| t.contains("minimal Rp 10.000"))
+            .count()
+    };
+    shop.say(CUSTOMER, "💰 Deposit").await;
+    shop.wait_text(CUSTOMER, "minimal Rp 10.000").await;
+    host.pakasir.fail_next(
+        "transactioncreate",
+        FakeFailure::Slow(Duration::from_secs(3)),
+        1,
+    );
+    shop.say(CUSTOMER, "25000").await;
+    shop.wait_text(CUSTOMER, "Sedang membuat QRIS").await;
+
+    // While Pakasir makes the invoice the customer opens `💰 Deposit` again and is asked anew.
+    shop.say(CUSTOMER, "💰 Deposit").await;
+    let asked = prompts.clone();
+    host.telegram
+        .wait_for("the second prompt", |_| asked() >= 2)
+        .await;
+    assert!(shop.photos(CUSTOMER).is_empty(), "asked before the invoice");
+
+    // The invoice is made and its task is done: the new prompt is still open.
+    shop.wait_photos(CUSTOMER, 1).await;
+    shop.wait_text(CUSTOMER, "Invoice deposit Rp 25.000 sudah dibuat")
+        .await;
+    host.telegram.settle().await;
+    let state: Option<String> = {
+        let mut tx = shop.tx().await;
+        sqlx::query_scalar("select state->>'state' from dialogues where chat_id = $1")
+            .bind(CUSTOMER)
+            .fetch_optional(&mut *tx)
+            .await
+            .unwrap()
+    };
+    assert_eq!(state.as_deref(), Some("entering_deposit_amount"));
+
+    // An amount typed now answers that prompt: the open invoice is shown again.
+    shop.say(CUSTOMER, "30000").await;
+    shop.wait_text(CUSTOMER, "masih punya invoice deposit Rp 25.000")
+        .await;
+    assert_eq!(creates(&host), 1);
+    assert_eq!(pending_deposits(&shop, CUSTOMER).await, [25_000]);
+    assert_eq!(prompts(), 2);
+}
