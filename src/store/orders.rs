@@ -375,21 +375,23 @@ pub async fn pay_free(conn: &mut PgConnection, order: &Order) -> sqlx::Result<Op
 }
 
 /// Moves a locked, awaiting order to paid: its reserved items become sold.
+///
+/// The order, its items ([`stock::sell`]'s update) and its products' sold counts change in one
+/// statement: one round trip on every payment path. The caller holds the order's lock and has
+/// seen it awaiting payment, so the three parts act on the same order.
 pub async fn mark_paid(conn: &mut PgConnection, order: &Order, method: &str) -> sqlx::Result<()> {
     sqlx::query(
-        "update orders set status = 'paid', payment_method = $2, paid_at = now() \
-         where id = $1 and status = 'awaiting_payment'",
-    )
-    .bind(order.id)
-    .bind(method)
-    .execute(&mut *conn)
-    .await?;
-    stock::sell(conn, order.id).await?;
-    sqlx::query(
-        "update products p set sold_count = p.sold_count + i.quantity \
+        "with paid as ( \
+             update orders set status = 'paid', payment_method = $2, paid_at = now() \
+             where id = $1 and status = 'awaiting_payment'), \
+         sold as ( \
+             update stock_items set status = 'sold', sold_at = now(), reserved_until = null \
+             where order_id = $1 and status = 'reserved') \
+         update products p set sold_count = p.sold_count + i.quantity \
          from order_items i where i.order_id = $1 and p.id = i.product_id",
     )
     .bind(order.id)
+    .bind(method)
     .execute(conn)
     .await?;
     Ok(())
