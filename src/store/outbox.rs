@@ -203,15 +203,24 @@ pub async fn claim(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<Cla
     Ok(claimed)
 }
 
-/// Marks messages sent and takes them off the queue, in one statement.
-pub async fn mark_sent(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<()> {
+/// Marks messages sent and takes them off the queue, and marks `delivered` the paid orders
+/// whose goods they were (as `orders::mark_delivered` does), in one statement.
+pub async fn mark_sent(
+    conn: &mut PgConnection,
+    ids: &[i64],
+    delivered: &[i64],
+) -> sqlx::Result<()> {
     sqlx::query(
         "with sent as ( \
              update outbox set status = 'sent', sent_at = now(), last_error = null \
-             where id = any($1) returning id) \
-         delete from outbox_queue where outbox_id in (select id from sent)",
+             where id = any($1) returning id), \
+         unqueued as ( \
+             delete from outbox_queue where outbox_id in (select id from sent)) \
+         update orders set status = 'delivered', delivered_at = now() \
+         where id = any($2) and status = 'paid'",
     )
     .bind(ids)
+    .bind(delivered)
     .execute(conn)
     .await?;
     Ok(())
