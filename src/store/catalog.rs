@@ -274,13 +274,18 @@ impl CatalogCache {
     /// A snapshot whose counts are out of date since a checkout or a payment answers without
     /// a round trip; `available` and `sold_count` in it must not be read.
     pub async fn prices(&self, db: &Db, tenant: TenantId) -> sqlx::Result<Arc<Snapshot>> {
-        if let Some(snapshot) = self.snapshots.get(&tenant) {
-            return Ok(snapshot);
+        match self.cached(tenant) {
+            Some(snapshot) => Ok(snapshot),
+            None => self.get(db, tenant).await,
         }
-        if let Some(snapshot) = self.priced.get(&tenant) {
-            return Ok(snapshot);
-        }
-        self.get(db, tenant).await
+    }
+
+    /// The store's snapshot if this process holds one, its stock counts current or not, without
+    /// reading anything: for what stock does not change (the store's templates).
+    pub fn cached(&self, tenant: TenantId) -> Option<Arc<Snapshot>> {
+        self.snapshots
+            .get(&tenant)
+            .or_else(|| self.priced.get(&tenant))
     }
 
     /// Forgets a store's snapshot; the next reader rebuilds it.
