@@ -9,10 +9,14 @@ use teloxide::{
     utils::html::escape,
 };
 
+mod prepared;
+
+use prepared::Prepared;
+
 use super::{
     HandlerResult, StoreBot, StoreCtx, events,
     split::{MESSAGE_LIMIT, code_blocks, pack},
-    texts::{Texts, fill, texts},
+    texts::{Texts, fill},
     ui,
 };
 use crate::{
@@ -43,7 +47,10 @@ pub async fn process(bot: &StoreBot, ctx: &StoreCtx, outbox_id: i64) -> HandlerR
 /// what preceded them, the notices after), not two each. The claim is a
 /// lease: it is committed without waiting for the disk (as bookkeeping), since a claim lost
 /// to a crash only lets the message be claimed again, which the crash of its sender allows
-/// anyway. The outcomes are committed durably, so a message recorded sent is never sent again;
+/// anyway. What the messages of a payment say (the payment, the order, its items and goods,
+/// the store's texts) is read in the claim's transaction, each row once ([`prepared`]), so
+/// the sends that follow ask the database nothing. The outcomes are committed durably, so a
+/// message recorded sent is never sent again;
 /// goods are recorded as soon as they are sent, and when the sends take half the lease
 /// (Telegram's pacing), every outcome is, so that no other sender takes a sent message for a
 /// lost one.
@@ -56,11 +63,15 @@ async fn send_batch(
     let claimed_at = Instant::now();
     let mut tx = ctx.db.tenant_bookkeeping(tenant).await?;
     let claimed = outbox::claim(&mut tx, ids).await?;
+    let ready = prepared::read(ctx, &mut tx, &claimed).await?;
     tx.commit().await?;
     let mut outcomes = Vec::with_capacity(claimed.len());
     let mut recorded = 0;
-    for message in claimed {
-        let result = send(bot, ctx, &message).await;
+    for (message, ready) in claimed.into_iter().zip(ready) {
+        let result = match ready {
+            Prepared::AtSend => send(bot, ctx, &message).await,
+            ready => ready.send(bot, ctx, message.chat_id).await,
+        };
         let goods = matches!(message.message, Message::DeliverOrder { .. });
         outcomes.push((message, result));
         // Goods are recorded as soon as they are sent, whatever follows them: a notice held
@@ -80,22 +91,25 @@ async fn record(ctx: &StoreCtx, outcomes: &[(Claimed, HandlerResult)]) -> anyhow
         return Ok(());
     }
     let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
-    let sent: Vec<i64> = outcomes
+    let sent: Vec<&Claimed> = outcomes
         .iter()
         .filter(|(_, result)| result.is_ok())
-        .map(|(message, _)| message.id)
+        .map(|(message, _)| message)
         .collect();
     if !sent.is_empty() {
-        outbox::mark_sent(&mut tx, &sent).await?;
+        let ids: Vec<i64> = sent.iter().map(|message| message.id).collect();
+        let delivered: Vec<i64> = sent
+            .iter()
+            .filter_map(|message| match message.message {
+                Message::DeliverOrder { order_id } => Some(order_id),
+                _ => None,
+            })
+            .collect();
+        outbox::mark_sent(&mut tx, &ids, &delivered).await?;
     }
     for (message, result) in outcomes {
-        match result {
-            Ok(()) => {
-                if let Message::DeliverOrder { order_id } = message.message {
-                    orders::mark_delivered(&mut tx, order_id).await?;
-                }
-            }
-            Err(error) => outbox::mark_failed(&mut tx, message, &format!("{error:#}")).await?,
+        if let Err(error) = result {
+            outbox::mark_failed(&mut tx, message, &format!("{error:#}")).await?;
         }
     }
     tx.commit().await?;
@@ -134,19 +148,10 @@ impl Courier for BotCourier {
     }
 }
 
+/// Sends a message that the claim's transaction did not read for ([`Prepared::AtSend`]): it
+/// reads what it needs in transactions of its own.
 async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerResult {
-    let locale = ctx.locale_of(claimed.chat_id);
     match &claimed.message {
-        Message::DeliverOrder { order_id } => {
-            // The order and its goods are read in one transaction.
-            let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
-            let Some(order) = orders::get(&mut tx, *order_id).await? else {
-                return Ok(());
-            };
-            let goods = Goods::read(ctx, &mut tx, &order).await?;
-            tx.commit().await?;
-            goods.send(bot, ctx, texts(locale), &order).await
-        }
         Message::Text { text } => Ok(ui::send(
             bot,
             teloxide::types::ChatId(claimed.chat_id),
@@ -154,7 +159,7 @@ async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerResul
             None,
         )
         .await?),
-        Message::OrderPaid { .. } | Message::LowStock { .. } | Message::TokenRestored { .. } => {
+        Message::LowStock { .. } | Message::TokenRestored { .. } => {
             super::notices::send(bot, ctx, claimed).await
         }
         Message::OrderRefunded { .. }
@@ -173,7 +178,8 @@ const FILE_AFTER_MESSAGES: usize = 3;
 /// file of everything when the delivery is long.
 pub async fn send_goods(bot: &StoreBot, ctx: &StoreCtx, t: &Texts, order: &Order) -> HandlerResult {
     let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
-    let goods = Goods::read(ctx, &mut tx, order).await?;
+    let items = orders::items(&mut tx, order.id).await?;
+    let goods = Goods::read(ctx, &mut tx, order, items).await?;
     tx.commit().await?;
     goods.send(bot, ctx, t, order).await
 }
@@ -186,9 +192,14 @@ struct Goods {
 }
 
 impl Goods {
-    async fn read(ctx: &StoreCtx, tx: &mut TenantTx, order: &Order) -> anyhow::Result<Self> {
+    /// The goods of `order`, whose `items` the caller has read.
+    async fn read(
+        ctx: &StoreCtx,
+        tx: &mut TenantTx,
+        order: &Order,
+        items: Vec<orders::Item>,
+    ) -> anyhow::Result<Self> {
         let tenant = ctx.tenant_id();
-        let items = orders::items(tx, order.id).await?;
         let contents = stock::contents_of_order(tx, &ctx.sealer, tenant, order.id).await?;
         let own_footer = events::render(
             ctx,

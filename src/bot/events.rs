@@ -12,6 +12,10 @@ use crate::store::{
 
 /// The store's template `name` for `customer` (and `order`), filled and escaped; `None` when
 /// the store wrote none.
+///
+/// The template comes from the catalog snapshot when this process holds one (a template edit
+/// invalidates it, as it does for the welcome), else from the database in `conn`'s
+/// transaction; what it mentions (a balance) is read in `conn`'s transaction.
 pub async fn render(
     ctx: &StoreCtx,
     conn: &mut PgConnection,
@@ -26,10 +30,17 @@ pub async fn render(
         store: &tenant.display_name,
         order,
     };
+    let body = match ctx.catalog.cached(tenant.id) {
+        Some(catalog) => catalog.templates.get(name).cloned(),
+        None => templates::get(conn, name).await?,
+    };
+    let Some(body) = body else {
+        return Ok(None);
+    };
     // Templates are plain text: the filled text is escaped as a whole, values with it.
-    Ok(templates::render(conn, name, &event)
-        .await?
-        .map(|text| escape(&text)))
+    Ok(Some(escape(
+        &templates::fill_event(conn, &body, &event).await?,
+    )))
 }
 
 /// The store's template `name` for a customer writing to the bot now (`first_name` from the

@@ -12,22 +12,15 @@ use super::{
 };
 use crate::store::{
     money::rupiah,
-    orders,
+    orders::{Item, Order},
     outbox::{Claimed, Message},
-    payments::{self, Outcome},
+    payments::{Outcome, Payment},
 };
 
 /// Sends one staff notice of the outbox; other kinds are not for this module.
 pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerResult {
     let t = texts(ctx.locale_of(claimed.chat_id));
     let text = match &claimed.message {
-        Message::OrderPaid {
-            order_id,
-            payment_id,
-        } => match order_paid(ctx, t, *order_id, *payment_id).await? {
-            Some(text) => text,
-            None => return Ok(()),
-        },
         Message::LowStock {
             name,
             available,
@@ -45,29 +38,40 @@ pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerR
             t.token_restored_notice,
             &[("since", &ui::local_time(&ctx.tenant(), *since))],
         ),
+        // `OrderPaid` is read with the batch it was claimed in (`bot::delivery`), then sent
+        // by [`send_order_paid`].
         _ => return Ok(()),
     };
     Ok(ui::send(bot, ChatId(claimed.chat_id), text, None).await?)
 }
 
-/// A paid order as the staff read it: code, how it was paid, the buyer, the items and the
-/// amount; `None` when the order is gone (the store was purged meanwhile).
-async fn order_paid(
+/// A paid order as the staff read it, from what the outbox's batch read for it
+/// (`bot::delivery`): the order, its items and the gateway's payment when there was one.
+pub struct OrderPaid {
+    pub order: Order,
+    pub items: Vec<Item>,
+    pub payment: Option<Payment>,
+}
+
+/// Tells a member of the staff that an order was paid.
+pub async fn send_order_paid(
+    bot: &StoreBot,
     ctx: &StoreCtx,
-    t: &Texts,
-    order_id: i64,
-    payment_id: Option<i64>,
-) -> anyhow::Result<Option<String>> {
-    let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
-    let Some(order) = orders::get(&mut tx, order_id).await? else {
-        return Ok(None);
-    };
-    let items = orders::items(&mut tx, order_id).await?;
-    let payment = match payment_id {
-        Some(id) => payments::get(&mut tx, id).await?,
-        None => None,
-    };
-    tx.commit().await?;
+    chat: i64,
+    read: &OrderPaid,
+) -> HandlerResult {
+    let text = order_paid(texts(ctx.locale_of(chat)), read);
+    Ok(ui::send(bot, ChatId(chat), text, None).await?)
+}
+
+/// A paid order as the staff read it: code, how it was paid, the buyer, the items and the
+/// amount.
+fn order_paid(t: &Texts, read: &OrderPaid) -> String {
+    let OrderPaid {
+        order,
+        items,
+        payment,
+    } = read;
     let method = match (&payment, order.payment_method.as_deref()) {
         (Some(_), _) | (None, Some("qris")) => t.method_qris,
         (None, Some("balance")) => t.method_balance,
@@ -88,7 +92,7 @@ async fn order_paid(
     };
     // A huge order's list is cut, so the notice still fits in one message.
     let mut lines = String::new();
-    for item in &items {
+    for item in items {
         let line = format!(
             "• {} × {} = {}",
             escape(&item.product_name),
@@ -104,7 +108,7 @@ async fn order_paid(
         }
         lines.push_str(&line);
     }
-    Ok(Some(fill(
+    fill(
         t.order_paid_notice,
         &[
             ("code", &order.code),
@@ -113,7 +117,7 @@ async fn order_paid(
             ("items", &lines),
             ("amount", &amount),
         ],
-    )))
+    )
 }
 
 /// Where the item list of a notice is cut (Telegram allows 4096 characters a message).

@@ -179,7 +179,7 @@ async fn expire_store(store: &PayStore, ids: &[i64]) -> anyhow::Result<usize> {
     }
     tx.commit().await?;
     if !expired.is_empty() {
-        ctx.catalog.invalidate(tenant);
+        ctx.catalog.invalidate_stock(tenant);
         store.send_now(&notices).await;
     }
     Ok(expired.len())

@@ -35,7 +35,7 @@ pub async fn cancel(store: &PayStore, actor: &Actor, code: &str) -> Result<(), S
     let Some(invoice) = invoice else {
         let notice = order_admin::cancel_without_invoice(&mut tx, tenant, actor, &order).await?;
         tx.commit().await?;
-        ctx.catalog.invalidate(tenant);
+        ctx.catalog.invalidate_stock(tenant);
         store.send_now(&[notice]).await;
         return Ok(());
     };

@@ -23,6 +23,14 @@ pub struct Line {
     pub buyable: bool,
 }
 
+/// A line as [`view`] reads it, with the cart's coupon.
+#[derive(sqlx::FromRow)]
+struct LineWithCoupon {
+    #[sqlx(flatten)]
+    line: Line,
+    coupon: Option<String>,
+}
+
 impl Line {
     pub fn amount(&self) -> i64 {
         self.price * i64::from(self.quantity)
@@ -56,9 +64,12 @@ pub async fn add(
     quantity: i32,
     price_seen: i64,
 ) -> sqlx::Result<i32> {
-    touch(conn, tenant, customer).await?;
+    // The cart's row is touched by the same statement.
     sqlx::query_scalar(
-        "insert into cart_items (tenant_id, customer_id, product_id, quantity, price_seen) \
+        "with cart as ( \
+             insert into carts (tenant_id, customer_id) values ($1, $2) \
+             on conflict (tenant_id, customer_id) do update set updated_at = now()) \
+         insert into cart_items (tenant_id, customer_id, product_id, quantity, price_seen) \
          values ($1, $2, $3, least($4, $5), $6) \
          on conflict (tenant_id, customer_id, product_id) do update \
              set quantity = least(cart_items.quantity + excluded.quantity, $5), price_seen = excluded.price_seen \
@@ -100,15 +111,15 @@ pub async fn set_quantity(
     Ok(())
 }
 
+/// Empties the cart and forgets its coupon, in one statement.
 pub async fn clear(conn: &mut PgConnection, customer: i64) -> sqlx::Result<()> {
-    sqlx::query("delete from cart_items where customer_id = $1")
-        .bind(customer)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("update carts set coupon_code = null, updated_at = now() where customer_id = $1")
-        .bind(customer)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "with emptied as (delete from cart_items where customer_id = $1) \
+         update carts set coupon_code = null, updated_at = now() where customer_id = $1",
+    )
+    .bind(customer)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -146,21 +157,20 @@ pub async fn view(
     customer: i64,
     now: OffsetDateTime,
 ) -> sqlx::Result<Cart> {
-    let lines: Vec<Line> = sqlx::query_as(
+    // The lines and the coupon in one statement. An empty cart's coupon is not read: nothing
+    // shows an empty cart's coupon or checks it out.
+    let rows: Vec<LineWithCoupon> = sqlx::query_as(
         "select c.product_id, p.code, p.name, c.quantity, c.price_seen, p.price, \
-                (p.active and not p.archived) as buyable \
+                (p.active and not p.archived) as buyable, \
+                (select coupon_code from carts where customer_id = $1) as coupon \
          from cart_items c join products p on p.id = c.product_id \
          where c.customer_id = $1 order by c.added_at, c.product_id",
     )
     .bind(customer)
     .fetch_all(&mut *conn)
     .await?;
-    let coupon: Option<String> =
-        sqlx::query_scalar("select coupon_code from carts where customer_id = $1")
-            .bind(customer)
-            .fetch_optional(&mut *conn)
-            .await?
-            .flatten();
+    let coupon = rows.first().and_then(|row| row.coupon.clone());
+    let lines: Vec<Line> = rows.into_iter().map(|row| row.line).collect();
     let subtotal = lines.iter().filter(|l| l.buyable).map(Line::amount).sum();
     let mut cart = Cart {
         lines,

@@ -59,6 +59,20 @@ pub async fn after_paid(
     order: &Order,
     payment: Option<i64>,
 ) -> sqlx::Result<Vec<i64>> {
+    let messages = follow_up(conn, tenant, order, payment).await?;
+    outbox::enqueue_many(conn, tenant, &messages, FAST_PATH_GRACE_SECS).await
+}
+
+/// What follows the payment of `order`, as (chat, message) in the order they are sent, for
+/// the caller to write into the outbox in the paying transaction together with its own
+/// messages ([`outbox::enqueue_many`]). Reads and guards (the low-stock alerts) run in the
+/// caller's transaction.
+pub async fn follow_up(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    order: &Order,
+    payment: Option<i64>,
+) -> sqlx::Result<Vec<(i64, Message)>> {
     let audience = Audience::load(conn, tenant).await?;
     // Counted as the paying transaction is written: one that then fails to commit (the
     // database lost between here and the commit) is counted unpaid, which a dashboard bears
@@ -95,11 +109,7 @@ pub async fn after_paid(
             }
         }
     }
-    let mut ids = Vec::with_capacity(messages.len());
-    for (chat, message) in &messages {
-        ids.push(outbox::enqueue(conn, tenant, *chat, message, FAST_PATH_GRACE_SECS).await?);
-    }
-    Ok(ids)
+    Ok(messages)
 }
 
 /// Whether any product of the order has terms (SNK) to send after delivery.

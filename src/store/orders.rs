@@ -143,10 +143,10 @@ pub async fn checkout(
     customer: i64,
     limits: Limits,
 ) -> Result<Order, CheckoutError> {
-    if super::customers::admin::is_blocked(conn, customer).await? {
+    if lock_checkout(conn, tenant, customer).await? {
         return Err(CheckoutError::Blocked);
     }
-    let open = lock_unpaid(conn, tenant, customer).await?;
+    let open = count_unpaid(conn, customer).await?;
     if open >= i64::from(limits.max_unpaid) {
         return Err(CheckoutError::TooManyUnpaid {
             open,
@@ -186,20 +186,30 @@ pub async fn checkout(
     Ok(order)
 }
 
-/// Counts the customer's unpaid orders still within their hold, after taking the customer's
-/// checkout lock: a transaction-scoped advisory lock on (store, customer), held until the
-/// caller's commit or rollback. Two checkouts of one customer at once (two host processes, a
-/// retried request) thus count one after the other, and the second sees the first's order, so
-/// the cap holds in the database and not only in this process.
-async fn lock_unpaid(
+/// Takes the customer's checkout lock, a transaction-scoped advisory lock on (store, customer)
+/// held until the caller's commit or rollback, and says whether the store blocked the
+/// customer, in one statement. Two checkouts of one customer at once (two host processes, a
+/// retried request) thus go one after the other.
+async fn lock_checkout(
     conn: &mut PgConnection,
     tenant: TenantId,
     customer: i64,
-) -> sqlx::Result<i64> {
-    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(format!("checkout:{}:{customer}", tenant.0))
-        .execute(&mut *conn)
-        .await?;
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select coalesce((select blocked_by_store from customers where telegram_user_id = $2), false) \
+         from (select pg_advisory_xact_lock(hashtextextended($1, 0))) as locked",
+    )
+    .bind(format!("checkout:{}:{customer}", tenant.0))
+    .bind(customer)
+    .fetch_one(conn)
+    .await
+}
+
+/// Counts the customer's unpaid orders still within their hold. Run after
+/// [`lock_checkout`], in a statement of its own so that it reads after the lock was granted:
+/// the second of two checkouts at once sees the first's order, so the cap holds in the
+/// database and not only in this process.
+async fn count_unpaid(conn: &mut PgConnection, customer: i64) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "select count(*) from orders where customer_id = $1 \
          and status = 'awaiting_payment' and expires_at > now()",
@@ -260,41 +270,36 @@ async fn insert(
     cart: &Cart,
     expires_at: OffsetDateTime,
 ) -> sqlx::Result<Order> {
-    let id: i64 = sqlx::query_scalar("select nextval(pg_get_serial_sequence('orders', 'id'))")
-        .fetch_one(&mut *conn)
-        .await?;
-    let code = order_code();
-    sqlx::query(
-        "insert into orders (id, tenant_id, customer_id, code, subtotal, discount, total, coupon_code, expires_at) \
-         overriding system value values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(id)
-    .bind(tenant)
-    .bind(customer)
-    .bind(&code)
-    .bind(cart.subtotal)
-    .bind(cart.discount)
-    .bind(cart.total)
-    .bind(&cart.coupon)
-    .bind(expires_at)
-    .execute(&mut *conn)
-    .await?;
-    for line in &cart.lines {
-        sqlx::query(
-            "insert into order_items (tenant_id, order_id, product_id, product_code, product_name, unit_price, quantity) \
-             values ($1, $2, $3, $4, $5, $6, $7)",
-        )
+    // The order and its items are written by one statement, which returns the order.
+    let lines = &cart.lines;
+    let sql = format!(
+        "with placed as ( \
+             insert into orders (tenant_id, customer_id, code, subtotal, discount, total, coupon_code, expires_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8) returning {ORDER_COLUMNS}), \
+         items as ( \
+             insert into order_items (tenant_id, order_id, product_id, product_code, product_name, unit_price, quantity) \
+             select $1, placed.id, l.product_id, l.code, l.name, l.price, l.quantity \
+             from placed, unnest($9::bigint[], $10::text[], $11::text[], $12::bigint[], $13::int[]) \
+                 as l (product_id, code, name, price, quantity)) \
+         select {ORDER_COLUMNS} from placed"
+    );
+    let row = sqlx::query_as::<_, OrderRow>(&sql)
         .bind(tenant)
-        .bind(id)
-        .bind(line.product_id)
-        .bind(&line.code)
-        .bind(&line.name)
-        .bind(line.price)
-        .bind(line.quantity)
-        .execute(&mut *conn)
+        .bind(customer)
+        .bind(order_code())
+        .bind(cart.subtotal)
+        .bind(cart.discount)
+        .bind(cart.total)
+        .bind(&cart.coupon)
+        .bind(expires_at)
+        .bind(lines.iter().map(|l| l.product_id).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| l.code.as_str()).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| l.name.as_str()).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| l.price).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| l.quantity).collect::<Vec<_>>())
+        .fetch_one(conn)
         .await?;
-    }
-    get(conn, id).await?.ok_or(sqlx::Error::RowNotFound)
+    Ok(from_row(row))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -375,21 +380,23 @@ pub async fn pay_free(conn: &mut PgConnection, order: &Order) -> sqlx::Result<Op
 }
 
 /// Moves a locked, awaiting order to paid: its reserved items become sold.
+///
+/// The order, its items ([`stock::sell`]'s update) and its products' sold counts change in one
+/// statement: one round trip on every payment path. The caller holds the order's lock and has
+/// seen it awaiting payment, so the three parts act on the same order.
 pub async fn mark_paid(conn: &mut PgConnection, order: &Order, method: &str) -> sqlx::Result<()> {
     sqlx::query(
-        "update orders set status = 'paid', payment_method = $2, paid_at = now() \
-         where id = $1 and status = 'awaiting_payment'",
-    )
-    .bind(order.id)
-    .bind(method)
-    .execute(&mut *conn)
-    .await?;
-    stock::sell(conn, order.id).await?;
-    sqlx::query(
-        "update products p set sold_count = p.sold_count + i.quantity \
+        "with paid as ( \
+             update orders set status = 'paid', payment_method = $2, paid_at = now() \
+             where id = $1 and status = 'awaiting_payment'), \
+         sold as ( \
+             update stock_items set status = 'sold', sold_at = now(), reserved_until = null \
+             where order_id = $1 and status = 'reserved') \
+         update products p set sold_count = p.sold_count + i.quantity \
          from order_items i where i.order_id = $1 and p.id = i.product_id",
     )
     .bind(order.id)
+    .bind(method)
     .execute(conn)
     .await?;
     Ok(())

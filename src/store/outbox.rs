@@ -132,6 +132,51 @@ pub async fn enqueue(
     .await
 }
 
+/// Writes several messages into the outbox (in the caller's transaction) with one statement,
+/// as [`enqueue`] writes one; returns their ids in the order given, which is the order they
+/// are sent in. The messages a change writes together (a payment's notice, the goods, the
+/// staff's notices) thus cost one round trip, however many there are.
+pub async fn enqueue_many(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    messages: &[(i64, Message)],
+    fallback_after_secs: i64,
+) -> sqlx::Result<Vec<i64>> {
+    if messages.is_empty() {
+        return Ok(Vec::new());
+    }
+    let chats: Vec<i64> = messages.iter().map(|(chat, _)| *chat).collect();
+    let kinds: Vec<&str> = messages.iter().map(|(_, m)| m.kind()).collect();
+    let payloads = messages
+        .iter()
+        .map(|(_, m)| serde_json::to_string(m))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    // The rows are inserted in the order given (`order by n`), so their identity ids rise in
+    // that order: sorting the ids returned gives the messages' order back.
+    let mut ids: Vec<i64> = sqlx::query_scalar(
+        "with written as ( \
+             insert into outbox (tenant_id, chat_id, kind, payload) \
+             select $1, m.chat_id, m.kind, m.payload::jsonb \
+             from unnest($2::bigint[], $3::text[], $4::text[]) with ordinality as m (chat_id, kind, payload, n) \
+             order by m.n \
+             returning id), \
+         queued as ( \
+             insert into outbox_queue (outbox_id, tenant_id, due_at) \
+             select id, $1, now() + make_interval(secs => $5) from written) \
+         select id from written",
+    )
+    .bind(tenant)
+    .bind(chats)
+    .bind(kinds)
+    .bind(payloads)
+    .bind(fallback_after_secs as f64)
+    .fetch_all(conn)
+    .await?;
+    ids.sort_unstable();
+    Ok(ids)
+}
+
 /// Claims those of `ids` that are pending and whose time has come, in the order given; the
 /// others (another sender has them, or they were sent already) are left out. One statement
 /// claims them all, so the messages a change wrote together cost one claim.
@@ -158,15 +203,24 @@ pub async fn claim(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<Cla
     Ok(claimed)
 }
 
-/// Marks messages sent and takes them off the queue, in one statement.
-pub async fn mark_sent(conn: &mut PgConnection, ids: &[i64]) -> sqlx::Result<()> {
+/// Marks messages sent and takes them off the queue, and marks `delivered` the paid orders
+/// whose goods they were (as `orders::mark_delivered` does), in one statement.
+pub async fn mark_sent(
+    conn: &mut PgConnection,
+    ids: &[i64],
+    delivered: &[i64],
+) -> sqlx::Result<()> {
     sqlx::query(
         "with sent as ( \
              update outbox set status = 'sent', sent_at = now(), last_error = null \
-             where id = any($1) returning id) \
-         delete from outbox_queue where outbox_id in (select id from sent)",
+             where id = any($1) returning id), \
+         unqueued as ( \
+             delete from outbox_queue where outbox_id in (select id from sent)) \
+         update orders set status = 'delivered', delivered_at = now() \
+         where id = any($2) and status = 'paid'",
     )
     .bind(ids)
+    .bind(delivered)
     .execute(conn)
     .await?;
     Ok(())

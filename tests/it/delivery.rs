@@ -177,3 +177,65 @@ async fn a_store_that_protects_its_goods_delivers_them_unforwardable() {
             .all(|r| r.body.get("protect_content") != Some(&json!(true)))
     );
 }
+
+#[tokio::test]
+async fn goods_that_cannot_be_opened_fail_alone_and_the_payments_other_messages_still_go_out() {
+    use crate::payments::{OWNER, Shop as PayShop, goods_title};
+
+    let host = spawn_host().await;
+    let shop = PayShop::open(&host, "toko-segel", 3141).await;
+    let buyer = 61_401;
+    let invoice = shop.buy_by_qris(buyer, "SPT", 1).await;
+    // The reserved item's sealed goods are damaged, as a lost key or a disk fault would leave
+    // them: they cannot be opened any more.
+    {
+        let mut tx = shop.tx().await;
+        sqlx::query("update stock_items set content = '\\x00'::bytea where order_id = $1")
+            .bind(invoice.order_id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    shop.simulate_payment(&invoice).await;
+
+    // The payment's messages are read with their claim; the goods fail there, the others
+    // are sent: the customer's notice of the payment and the owner's of the paid order.
+    let texts = shop.wait_text(buyer, "Pembayaran Rp").await;
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("Pembayaran Rp") && t.contains(&invoice.code)),
+        "{texts:#?}"
+    );
+    shop.wait_text(OWNER, "Pembayaran masuk").await;
+
+    // The goods' message failed alone and is retried later, with its reason; nothing of the
+    // goods reached the customer and the order is paid, not delivered.
+    let mut goods = None;
+    for _ in 0..250 {
+        let mut tx = shop.tx().await;
+        let row: (String, i32, Option<String>) = sqlx::query_as(
+            "select status, attempts, last_error from outbox \
+             where kind = 'deliver_order' and (payload->>'order_id')::bigint = $1",
+        )
+        .bind(invoice.order_id)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        if row.2.is_some() {
+            goods = Some(row);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (status, attempts, _) = goods.expect("the goods' failed send was recorded");
+    assert_eq!((status.as_str(), attempts), ("pending", 1));
+    assert_eq!(
+        shop.count_texts(buyer, &goods_title(&invoice.code)).await,
+        0
+    );
+    assert_eq!(shop.order_status(invoice.order_id).await, "paid");
+}

@@ -18,6 +18,7 @@ mod broadcast;
 mod broadcast_outage;
 mod broadcast_pace;
 mod browse_cost;
+mod buy_cost;
 mod catalog;
 mod catalog_v2;
 mod claims;

@@ -239,7 +239,7 @@ pub async fn on_confirm(cx: &Cx, step: serde_json::Value) -> HandlerResult {
             match order_admin::mark_paid(&mut tx, tenant.id, &actor, code).await {
                 Ok(paid) => {
                     tx.commit().await?;
-                    cx.ctx.catalog.invalidate(tenant.id);
+                    cx.ctx.catalog.invalidate_stock(tenant.id);
                     let text = fill(t.marked_paid, &[("code", &paid.order.code)]);
                     Ok((text, paid.outbox))
                 }

@@ -134,7 +134,9 @@ pub async fn on_callback(
     let tenant = ctx.tenant_id();
     match callback {
         Callback::Add { id, qty, price } => {
-            let catalog = ctx.catalog.get(&ctx.db, tenant).await?;
+            // Only the product's name and price are read: a snapshot whose stock counts are
+            // out of date since the last sale answers without a round trip.
+            let catalog = ctx.catalog.prices(&ctx.db, tenant).await?;
             let Some(product) = catalog.product(id) else {
                 return Ok(ui::notice(bot, q, t.product_gone, true).await?);
             };
@@ -147,8 +149,12 @@ pub async fn on_callback(
                     true,
                 )
                 .await?;
-                let reply = super::browse::product(t, product, qty);
-                return reply.edit(bot, q).await;
+                // The page shows the stock too: it is drawn from a snapshot with current counts.
+                let catalog = ctx.catalog.get(&ctx.db, tenant).await?;
+                return match catalog.product(id) {
+                    Some(product) => super::browse::product(t, product, qty).edit(bot, q).await,
+                    None => Ok(()),
+                };
             }
             let mut tx = ctx.db.tenant(tenant).await?;
             cart::add(&mut tx, tenant, customer, id, qty as i32, price).await?;

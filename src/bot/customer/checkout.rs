@@ -95,7 +95,7 @@ async fn checkout(
         Ok(order) => {
             tx.commit().await?;
             // The reservation changed what is in stock.
-            ctx.catalog.invalidate(tenant.id);
+            ctx.catalog.invalidate_stock(tenant.id);
             order_created(t, &tenant, &order)
         }
         Err(error) => {
@@ -190,7 +190,7 @@ async fn pay_free(
         None => fill(t.paid_free, &[("code", &order.code)]),
     };
     tx.commit().await?;
-    ctx.catalog.invalidate(tenant);
+    ctx.catalog.invalidate_stock(tenant);
     Reply::text(text).show(bot, q).await?;
     delivery::process_all(bot, ctx, &follow_up).await;
     Ok(())
@@ -245,7 +245,7 @@ async fn pay_with_balance(
             let keep = matches!(error, PayError::NotPayable(Status::Expired));
             if keep {
                 tx.commit().await?;
-                ctx.catalog.invalidate(tenant);
+                ctx.catalog.invalidate_stock(tenant);
             } else {
                 // Never hold a connection while Telegram is called.
                 drop(tx);
@@ -275,7 +275,7 @@ async fn pay_with_balance(
         }
     };
     tx.commit().await?;
-    ctx.catalog.invalidate(tenant);
+    ctx.catalog.invalidate_stock(tenant);
     Reply::text(text).show(bot, q).await?;
     delivery::process_all(bot, ctx, &follow_up).await;
     withdraw_invoice(bot, ctx, order_id).await
@@ -318,7 +318,7 @@ async fn cancel(
     tx.commit().await?;
     match outcome {
         Some(Status::Cancelled) => {
-            ctx.catalog.invalidate(tenant);
+            ctx.catalog.invalidate_stock(tenant);
             Reply::text(t.order_cancelled.to_owned()).show(bot, q).await
         }
         Some(status) => Ok(ui::notice(bot, q, not_payable(t, status), true).await?),

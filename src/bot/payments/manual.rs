@@ -61,7 +61,7 @@ pub async fn mark_paid(
     };
     let first = outbox::enqueue(&mut tx, tenant.id, order.customer_id, &notice, 30).await?;
     tx.commit().await?;
-    ctx.catalog.invalidate(tenant.id);
+    ctx.catalog.invalidate_stock(tenant.id);
     tracing::info!(store = %tenant.slug, order = %order.code, admin, "order marked paid by hand");
     sends.insert(0, first);
     reply(fill(t.manual_paid_admin, &[("code", &order.code)])).await?;

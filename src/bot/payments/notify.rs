@@ -32,30 +32,6 @@ pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerR
     let chat = ChatId(claimed.chat_id);
     let t = texts(ctx.locale_of(claimed.chat_id));
     let text = match &claimed.message {
-        Message::PaymentReceived { payment_id } => {
-            // The payment, its order and the store's own text for it are read in one
-            // transaction: this message follows every payment.
-            let mut tx = ctx.db.tenant(ctx.tenant_id()).await?;
-            let Some((payment, order)) = load_in(&mut tx, *payment_id).await? else {
-                return Ok(());
-            };
-            let own = match (payment.outcome, &order) {
-                (Some(Outcome::Delivered) | None, Some(order)) => {
-                    events::render(
-                        ctx,
-                        &mut tx,
-                        PAYMENT_RECEIVED,
-                        order.customer_id,
-                        Some(order),
-                    )
-                    .await?
-                }
-                _ => None,
-            };
-            tx.commit().await?;
-            remove_invoice(bot, &payment).await;
-            received(ctx, t, &payment, order.as_ref(), own).await?
-        }
         Message::InvoiceClosed { payment_id } => {
             let Some((payment, order)) = load(ctx, *payment_id).await? else {
                 return Ok(());
@@ -103,7 +79,10 @@ pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerR
             )
         }
         Message::Snk { order_id } => return send_terms(bot, ctx, t, chat, *order_id).await,
-        Message::DeliverOrder { .. }
+        // Read with the batch it was claimed in (`bot::delivery`), then sent by
+        // [`send_received`].
+        Message::PaymentReceived { .. }
+        | Message::DeliverOrder { .. }
         | Message::Text { .. }
         | Message::OrderPaid { .. }
         | Message::LowStock { .. }
@@ -113,6 +92,45 @@ pub async fn send(bot: &StoreBot, ctx: &StoreCtx, claimed: &Claimed) -> HandlerR
         | Message::TokenRestored { .. } => return Ok(()),
     };
     Ok(ui::send(bot, chat, text, None).await?)
+}
+
+/// What the customer of a payment reads once it arrived, from what the outbox's batch read
+/// for it: the payment, its order, and the store's own `payment_received` text
+/// ([`received_text`]).
+pub struct Received {
+    pub payment: Payment,
+    pub order: Option<Order>,
+    pub own: Option<String>,
+}
+
+/// The store's own text for the payment's notice, read in the caller's transaction: only a
+/// delivered order has one.
+pub async fn received_text(
+    ctx: &StoreCtx,
+    tx: &mut TenantTx,
+    payment: &Payment,
+    order: Option<&Order>,
+) -> sqlx::Result<Option<String>> {
+    match (payment.outcome, order) {
+        (Some(Outcome::Delivered) | None, Some(order)) => {
+            events::render(ctx, tx, PAYMENT_RECEIVED, order.customer_id, Some(order)).await
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Tells the customer their payment arrived (and what became of it), and takes the invoice
+/// photo out of the chat.
+pub async fn send_received(
+    bot: &StoreBot,
+    ctx: &StoreCtx,
+    chat: i64,
+    read: Received,
+) -> HandlerResult {
+    let t = texts(ctx.locale_of(chat));
+    remove_invoice(bot, &read.payment).await;
+    let text = received(ctx, t, &read.payment, read.order.as_ref(), read.own).await?;
+    Ok(ui::send(bot, ChatId(chat), text, None).await?)
 }
 
 /// The payment and, for an order, the order.

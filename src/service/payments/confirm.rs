@@ -88,7 +88,7 @@ pub(super) async fn settle(store: &PayStore, payment: &Payment) -> anyhow::Resul
     match settled {
         Settled::Now { payment, outbox } => {
             // Items moved from reserved to sold (or back from the shelf for a late payment).
-            store.ctx.catalog.invalidate(tenant.id);
+            store.ctx.catalog.invalidate_stock(tenant.id);
             metrics::counter!("tokobot_payments_completed_total", "store" => tenant.slug.clone(), "outcome" => payment.outcome.map_or("", |o| o.as_str())).increment(1);
             tracing::info!(store = %tenant.slug, payment = payment.id, outcome = ?payment.outcome, "payment settled");
             store.send_soon(outbox);
@@ -201,7 +201,7 @@ async fn close(
     tx.commit().await?;
     match closed {
         Closed::Now { payment, outbox } => {
-            store.ctx.catalog.invalidate(tenant.id);
+            store.ctx.catalog.invalidate_stock(tenant.id);
             store.send_now(&[outbox]).await;
             Ok(Ending::Closed(payment))
         }

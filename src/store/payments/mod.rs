@@ -261,11 +261,17 @@ pub async fn insert(
     tenant: TenantId,
     new: &NewPayment<'_>,
 ) -> sqlx::Result<Payment> {
+    // The payment and its first check in the queue are written by one statement.
     let sql = format!(
-        "insert into payments (tenant_id, kind, order_id, customer_id, gateway_order_id, method, \
-         amount, fee, total_payment, payment_number, expired_at, expires_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-         on conflict (tenant_id, gateway_order_id) do nothing returning {COLUMNS}"
+        "with inserted as ( \
+             insert into payments (tenant_id, kind, order_id, customer_id, gateway_order_id, method, \
+             amount, fee, total_payment, payment_number, expired_at, expires_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             on conflict (tenant_id, gateway_order_id) do nothing returning {COLUMNS}), \
+         queued as ( \
+             insert into payment_queue (payment_id, tenant_id, due_at) \
+             select id, $1, least(created_at + make_interval(secs => $13), expires_at) from inserted) \
+         select {COLUMNS} from inserted"
     );
     let inserted = sqlx::query_as::<_, PaymentRow>(&sql)
         .bind(tenant)
@@ -280,22 +286,16 @@ pub async fn insert(
         .bind(new.payment_number)
         .bind(new.expired_at)
         .bind(new.expires_at)
+        .bind(FIRST_CHECK_AFTER.as_seconds_f64())
         .fetch_optional(&mut *conn)
         .await?
         .map(Payment::from);
-    let Some(payment) = inserted else {
-        return by_gateway_id(conn, new.gateway_order_id)
+    match inserted {
+        Some(payment) => Ok(payment),
+        None => by_gateway_id(conn, new.gateway_order_id)
             .await?
-            .ok_or(sqlx::Error::RowNotFound);
-    };
-    let first_check = (payment.created_at + FIRST_CHECK_AFTER).min(payment.expires_at);
-    sqlx::query("insert into payment_queue (payment_id, tenant_id, due_at) values ($1, $2, $3)")
-        .bind(payment.id)
-        .bind(tenant)
-        .bind(first_check)
-        .execute(conn)
-        .await?;
-    Ok(payment)
+            .ok_or(sqlx::Error::RowNotFound),
+    }
 }
 
 pub async fn get(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Payment>> {

@@ -4,7 +4,7 @@
 
 use sqlx::PgConnection;
 
-use super::{Kind, Outcome, Payment, Status, dequeue, lock, queue::queue_last_look};
+use super::{Kind, Outcome, Payment, Status, lock, queue::queue_last_look};
 use crate::{
     db::TenantId,
     store::{
@@ -38,7 +38,8 @@ pub enum Settled {
 
 /// Completes a payment the gateway confirmed: the order is paid (or, when it had expired,
 /// revived or credited), or the deposit credited; the customer and the staff are told
-/// through the outbox (a paid order by [`fulfilment::after_paid`]). Exactly once: the payment row is locked and only a payment that is not
+/// through the outbox (a paid order as [`fulfilment::follow_up`] says), every message written
+/// by one statement. Exactly once: the payment row is locked and only a payment that is not
 /// completed yet changes, so a replay finds it completed and does nothing.
 pub async fn settle(
     conn: &mut PgConnection,
@@ -70,38 +71,37 @@ pub async fn settle(
             Outcome::Deposited
         }
     };
+    // Completed and taken off the payment queue (as `dequeue` does) in one statement.
     sqlx::query(
-        "update payments set status = 'completed', outcome = $2, completed_at = now(), \
-         last_checked_at = now() where id = $1 and status <> 'completed'",
+        "with completed as ( \
+             update payments set status = 'completed', outcome = $2, completed_at = now(), \
+             last_checked_at = now() where id = $1 and status <> 'completed') \
+         delete from payment_queue where payment_id = $1",
     )
     .bind(payment.id)
     .bind(outcome.as_str())
     .execute(&mut *conn)
     .await?;
-    dequeue(conn, payment.id).await?;
 
     let customer = payment.customer_id;
-    let received = Message::PaymentReceived { payment_id };
-    let mut ids =
-        vec![outbox::enqueue(conn, tenant, customer, &received, FAST_PATH_GRACE_SECS).await?];
+    let mut messages = vec![(customer, Message::PaymentReceived { payment_id })];
     match (outcome, paid_order) {
         (Outcome::Delivered | Outcome::LateDelivered, Some(order)) => {
             // A paid order is followed the same way however it was paid. The order row read
             // under its lock is not read again: what follows needs only its id, customer and
             // total, which paying it did not change.
-            ids.extend(fulfilment::after_paid(conn, tenant, &order, Some(payment_id)).await?);
+            messages.extend(fulfilment::follow_up(conn, tenant, &order, Some(payment_id)).await?);
         }
         _ => {
             // Money that reached a balance instead: the staff hear of it as a payment.
             let audience = Audience::load(conn, tenant).await?;
             for &member in &audience.staff {
-                let notice = Message::AdminPayment { payment_id };
-                ids.push(
-                    outbox::enqueue(conn, tenant, member, &notice, FAST_PATH_GRACE_SECS).await?,
-                );
+                messages.push((member, Message::AdminPayment { payment_id }));
             }
         }
     }
+    // Every message of the payment is written by one statement.
+    let ids = outbox::enqueue_many(conn, tenant, &messages, FAST_PATH_GRACE_SECS).await?;
     Ok(Settled::Now {
         payment: Payment {
             status: Status::Completed,

@@ -222,7 +222,10 @@ pub async fn send(
         .parse_mode(ParseMode::Html)
         .reply_markup(InlineKeyboardMarkup::new(rows))
         .await?;
-    let mut tx = ctx.db.tenant(tenant.id).await?;
+    // Which message shows the invoice is bookkeeping, not money: its commit does not wait for
+    // the disk. A database crash in the moment after it would only leave the photo in the
+    // chat once the invoice is settled or closed.
+    let mut tx = ctx.db.tenant_bookkeeping(tenant.id).await?;
     payments::set_invoice_message(&mut tx, payment.id, chat.0, sent.id.0).await?;
     tx.commit().await?;
     Ok(())
