@@ -183,6 +183,8 @@ async fn errors_of_the_webhooks_have_the_json_shape_too() {
             .await
             .unwrap();
         assert_eq!(answer.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+        // The unread rest of the body ends the connection; the client must not reuse it.
+        assert_eq!(answer.headers()["connection"], "close", "{path}");
         let body: Value = answer.json().await.expect("a JSON error");
         assert_eq!(body["error"]["code"], "body_too_large", "{path}");
     }

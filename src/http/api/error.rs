@@ -153,8 +153,16 @@ impl From<ProvisionError> for ApiError {
 /// Answers in the API's error shape what axum's own extractors and routing answer in plain
 /// text (a body over the limit, a malformed path, a wrong method), so that every error of
 /// every route, the webhooks' included, has the one JSON shape.
-pub async fn json_errors(response: Response) -> Response {
+pub async fn json_errors(mut response: Response) -> Response {
     let status = response.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The rest of the body is never read, so the server closes the connection after this
+        // answer; said in the answer, a client does not send its next request on it.
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+    }
     let plain = response
         .headers()
         .get(header::CONTENT_TYPE)
