@@ -30,14 +30,30 @@ pub async fn send(
 }
 
 /// Shows `text` in place of the message a button belongs to (or as a new message when that
-/// message is gone), and answers the button so the client stops its spinner.
+/// message is gone), and answers the button so the client stops its spinner. The answer and
+/// the new text are two calls to Telegram made at once: the customer sees the page one round
+/// trip sooner than if one waited for the other.
 pub async fn show(
     bot: &StoreBot,
     q: &CallbackQuery,
     text: String,
     keyboard: InlineKeyboardMarkup,
 ) -> Result<(), RequestError> {
-    bot.answer_callback_query(q.id.clone()).await?;
+    let (answered, shown) = tokio::join!(
+        bot.answer_callback_query(q.id.clone()).into_future(),
+        replace(bot, q, text, keyboard)
+    );
+    answered?;
+    shown
+}
+
+/// The message a button belongs to, replaced by `text` (or `text` sent anew).
+async fn replace(
+    bot: &StoreBot,
+    q: &CallbackQuery,
+    text: String,
+    keyboard: InlineKeyboardMarkup,
+) -> Result<(), RequestError> {
     match q.regular_message() {
         Some(message) => {
             let edited = bot
