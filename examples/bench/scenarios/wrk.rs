@@ -135,6 +135,7 @@ pub async fn run(rig: &mut Rig, args: &WrkArgs, out: &Path) -> anyhow::Result<Re
         .arg(FIRST_USER.to_string())
         .arg(args.threads.to_string())
         .arg(&result_file)
+        .arg(args.seconds.to_string())
         .stdout(Stdio::null())
         .status()
         .await

@@ -4,11 +4,13 @@
 -- product page, and again. The benchmark writes the stores (slug, secret, the four update
 -- bodies with {U} for the update id and {C} for the chat) to the file given as the first
 -- argument; then the rate offered by all threads together, the customers, the first
--- customer's id, wrk's threads, and where `done` writes its JSON.
+-- customer's id, wrk's threads, where `done` writes its JSON, and wrk's duration in seconds.
 --
 -- wrk keeps a fixed number of connections and sends the next request on a connection when
 -- the previous answer came; `delay` holds each request until it is due at the offered rate,
--- so the rate is the offered one for as long as the host answers in time.
+-- so the rate is the offered one for as long as the host answers in time. Nothing is sent in
+-- the last half second: wrk does not count the answers of requests still open when it stops,
+-- and the host may have accepted them, so their replies would count against nothing.
 
 local ffi = require("ffi")
 ffi.cdef [[
@@ -37,6 +39,7 @@ function init(args)
   thread_count = tonumber(args[5])
   out = args[6]
   per_thread = tonumber(args[2]) / thread_count
+  stop_sending_after = tonumber(args[7]) * 1000 - 500
   started = nil
   issued = 0
   next_new = index
@@ -51,6 +54,9 @@ function delay()
   local now = now_ms()
   if started == nil then
     started = now
+  end
+  if now - started > stop_sending_after then
+    return 60000
   end
   local due = started + issued * 1000 / per_thread
   issued = issued + 1
