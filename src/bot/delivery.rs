@@ -1,6 +1,6 @@
 //! Delivering goods: the outbox messages of a store, and the goods of a paid order.
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
 use futures::future::BoxFuture;
 use teloxide::{
@@ -21,7 +21,7 @@ use super::{
 };
 use crate::{
     db::TenantTx,
-    service::payments::Courier,
+    service::payments::{Courier, Sending},
     store::{
         orders::{self, Order},
         outbox::{self, Claimed, Message},
@@ -65,6 +65,37 @@ async fn send_batch(
     let claimed = outbox::claim(&mut tx, ids).await?;
     let ready = prepared::read(ctx, &mut tx, &claimed).await?;
     tx.commit().await?;
+    send_claimed(bot, ctx, claimed_at, claimed, ready).await
+}
+
+/// Reads what `claimed` say in `tx`, the open transaction that wrote them already claimed by
+/// this process ([`outbox::enqueue_claimed`]), and returns their sending, to be run once `tx`
+/// has committed and dropped unrun if it does not: a message is never sent before the change
+/// that wrote it is durable. The sending records the outcomes as [`send_batch`] does.
+pub async fn prepare_claimed(
+    bot: &StoreBot,
+    ctx: &Arc<StoreCtx>,
+    tx: &mut TenantTx,
+    claimed: Vec<Claimed>,
+) -> anyhow::Result<BoxFuture<'static, ()>> {
+    // The lease began with the transaction, a little before this; the sends that follow
+    // measure their share of it from here, which errs by that little only.
+    let claimed_at = Instant::now();
+    let ready = prepared::read(ctx, tx, &claimed).await?;
+    let (bot, ctx) = (bot.clone(), Arc::clone(ctx));
+    Ok(Box::pin(async move {
+        report(send_claimed(&bot, &ctx, claimed_at, claimed, ready).await);
+    }))
+}
+
+/// Sends claimed messages with what was read for them, in order, and records the outcomes.
+async fn send_claimed(
+    bot: &StoreBot,
+    ctx: &StoreCtx,
+    claimed_at: Instant,
+    claimed: Vec<Claimed>,
+    ready: Vec<Prepared>,
+) -> anyhow::Result<Vec<(Claimed, HandlerResult)>> {
     let mut outcomes = Vec::with_capacity(claimed.len());
     let mut recorded = 0;
     for (message, ready) in claimed.into_iter().zip(ready) {
@@ -119,7 +150,12 @@ async fn record(ctx: &StoreCtx, outcomes: &[(Claimed, HandlerResult)]) -> anyhow
 /// Sends outbox messages right after the commit that wrote them. A failure is logged and left
 /// to the outbox worker, so one chat that cannot be reached never holds up the others.
 pub async fn process_all(bot: &StoreBot, ctx: &StoreCtx, outbox: &[i64]) {
-    match send_batch(bot, ctx, outbox).await {
+    report(send_batch(bot, ctx, outbox).await);
+}
+
+/// Logs what a fast path could not send; the outbox worker sends it later.
+fn report(sent: anyhow::Result<Vec<(Claimed, HandlerResult)>>) {
+    match sent {
         Ok(outcomes) => {
             for (message, result) in outcomes {
                 if let Err(error) = result {
@@ -145,6 +181,15 @@ pub struct BotCourier(pub StoreBot);
 impl Courier for BotCourier {
     fn send_now<'a>(&'a self, ctx: &'a StoreCtx, outbox: &'a [i64]) -> BoxFuture<'a, ()> {
         Box::pin(process_all(&self.0, ctx, outbox))
+    }
+
+    fn prepare<'a>(
+        &'a self,
+        ctx: &'a Arc<StoreCtx>,
+        tx: &'a mut TenantTx,
+        claimed: Vec<Claimed>,
+    ) -> BoxFuture<'a, anyhow::Result<Sending>> {
+        Box::pin(prepare_claimed(&self.0, ctx, tx, claimed))
     }
 }
 

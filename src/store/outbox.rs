@@ -142,6 +142,18 @@ pub async fn enqueue_many(
     messages: &[(i64, Message)],
     fallback_after_secs: i64,
 ) -> sqlx::Result<Vec<i64>> {
+    write_many(conn, tenant, messages, fallback_after_secs, 0).await
+}
+
+/// Writes `messages` with one statement, each with `attempts` made and its next attempt (and
+/// its queue entry) due after `due_after_secs`; returns their ids in the order given.
+async fn write_many(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    messages: &[(i64, Message)],
+    due_after_secs: i64,
+    attempts: i32,
+) -> sqlx::Result<Vec<i64>> {
     if messages.is_empty() {
         return Ok(Vec::new());
     }
@@ -156,8 +168,9 @@ pub async fn enqueue_many(
     // that order: sorting the ids returned gives the messages' order back.
     let mut ids: Vec<i64> = sqlx::query_scalar(
         "with written as ( \
-             insert into outbox (tenant_id, chat_id, kind, payload) \
-             select $1, m.chat_id, m.kind, m.payload::jsonb \
+             insert into outbox (tenant_id, chat_id, kind, payload, attempts, next_attempt_at) \
+             select $1, m.chat_id, m.kind, m.payload::jsonb, $6, \
+                    case when $6 > 0 then now() + make_interval(secs => $5) else now() end \
              from unnest($2::bigint[], $3::text[], $4::text[]) with ordinality as m (chat_id, kind, payload, n) \
              order by m.n \
              returning id), \
@@ -170,11 +183,73 @@ pub async fn enqueue_many(
     .bind(chats)
     .bind(kinds)
     .bind(payloads)
-    .bind(fallback_after_secs as f64)
+    .bind(due_after_secs as f64)
+    .bind(attempts)
     .fetch_all(conn)
     .await?;
     ids.sort_unstable();
     Ok(ids)
+}
+
+/// Who sends the messages a change writes first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sender {
+    /// The change's writer, right after its commit: the rows are written claimed by it
+    /// ([`enqueue_claimed`]).
+    Writer,
+    /// The outbox worker, after the grace it leaves a fast path ([`enqueue_many`]).
+    Worker,
+}
+
+/// The messages a change wrote, as [`write`] wrote them.
+#[derive(Clone, Debug)]
+pub enum Written {
+    /// Pending for whoever claims them first; their ids.
+    Queued(Vec<i64>),
+    /// Claimed by the writer, which sends them after its commit.
+    Claimed(Vec<Claimed>),
+}
+
+/// Writes several messages into the outbox with one statement, claimed for the writer or
+/// queued for any sender as `sender` says.
+pub async fn write(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    messages: &[(i64, Message)],
+    sender: Sender,
+) -> sqlx::Result<Written> {
+    Ok(match sender {
+        Sender::Writer => Written::Claimed(enqueue_claimed(conn, tenant, messages).await?),
+        Sender::Worker => {
+            Written::Queued(enqueue_many(conn, tenant, messages, FAST_PATH_GRACE_SECS).await?)
+        }
+    })
+}
+
+/// Writes several messages into the outbox as [`enqueue_many`] does, but already claimed by the
+/// caller, who sends them right after its commit: their first attempt is counted and leased
+/// as [`claim`] would lease it, and their queue entries are due when the lease ends. The
+/// change that writes them thus saves the transaction a claim would cost. A claim committed
+/// with the change is as safe as one committed after it: if the caller dies before recording
+/// the sends, the worker takes the rows over when the lease ends, as it takes over any lost
+/// claim; if the change rolls back, the rows and their claim roll back with it and nothing
+/// was sent. Returns the claimed rows in the order given.
+pub async fn enqueue_claimed(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    messages: &[(i64, Message)],
+) -> sqlx::Result<Vec<Claimed>> {
+    let ids = write_many(conn, tenant, messages, LEASE_SECONDS, 1).await?;
+    Ok(ids
+        .into_iter()
+        .zip(messages)
+        .map(|(id, (chat_id, message))| Claimed {
+            id,
+            chat_id: *chat_id,
+            message: message.clone(),
+            attempts: 1,
+        })
+        .collect())
 }
 
 /// Claims those of `ids` that are pending and whose time has come, in the order given; the

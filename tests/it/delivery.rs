@@ -239,3 +239,80 @@ async fn goods_that_cannot_be_opened_fail_alone_and_the_payments_other_messages_
     );
     assert_eq!(shop.order_status(invoice.order_id).await, "paid");
 }
+
+#[tokio::test]
+async fn a_payments_messages_are_claimed_by_its_settlement_and_sent_once() {
+    use crate::payments::{Shop as PayShop, goods_title, host_of};
+    use crate::support::fake_telegram::Failure;
+
+    let host = spawn_host().await;
+    let shop = PayShop::open(&host, "toko-klaim", 3142).await;
+    let buyer = 61_402;
+    let invoice = shop.buy_by_qris(buyer, "SPT", 1).await;
+    // Telegram asks the first message after the payment to wait three seconds, and the bot
+    // waits and sends it again: the fast path is held mid-way with its rows claimed.
+    host.telegram.fail_next(
+        &shop.token(),
+        "sendMessage",
+        Failure::TooManyRequests { retry_after: 3 },
+        1,
+    );
+
+    shop.simulate_payment(&invoice).await;
+
+    // The settlement wrote the goods already claimed for its own fast path: the first attempt
+    // counted and leased, and the worker's queue entry due when the lease ends, not after the
+    // shorter grace an unclaimed row gets. Nothing else claimed them.
+    let mut claimed = None;
+    for _ in 0..250 {
+        let mut tx = shop.tx().await;
+        let row: Option<(String, i32, bool, bool)> = sqlx::query_as(
+            "select o.status, o.attempts, \
+                    o.next_attempt_at > now() + interval '45 seconds', \
+                    q.due_at > now() + interval '45 seconds' \
+             from outbox o join outbox_queue q on q.outbox_id = o.id \
+             where o.kind = 'deliver_order' and (o.payload->>'order_id')::bigint = $1",
+        )
+        .bind(invoice.order_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        if row.is_some() {
+            claimed = row;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        claimed.expect("the settlement wrote the goods"),
+        ("pending".to_owned(), 1, true, true)
+    );
+    // The outbox worker leaves a claimed row alone while its lease runs.
+    tokobot::jobs::store::send_due(host_of(&host))
+        .await
+        .expect("the outbox pass runs");
+
+    // The fast path goes on once Telegram takes messages again: the goods arrive once,
+    // recorded sent after their one attempt, and the order is delivered.
+    shop.wait_text(buyer, &goods_title(&invoice.code)).await;
+    tokobot::jobs::store::send_due(host_of(&host))
+        .await
+        .expect("the outbox pass runs");
+    assert_eq!(
+        shop.count_texts(buyer, &goods_title(&invoice.code)).await,
+        1
+    );
+    let mut tx = shop.tx().await;
+    let (status, attempts): (String, i32) = sqlx::query_as(
+        "select status, attempts from outbox \
+         where kind = 'deliver_order' and (payload->>'order_id')::bigint = $1",
+    )
+    .bind(invoice.order_id)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!((status.as_str(), attempts), ("sent", 1));
+    assert_eq!(shop.order_status(invoice.order_id).await, "delivered");
+}

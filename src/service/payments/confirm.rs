@@ -8,6 +8,7 @@ use crate::{
     store::{
         audit::Actor,
         orders::{self, admin as order_admin},
+        outbox::{Sender, Written},
         payments::{self, Closed, Payment, Settled, Status},
     },
 };
@@ -80,10 +81,80 @@ pub(super) fn mismatch(
 }
 
 /// Settles a payment Pakasir confirmed, then sends what must follow.
+///
+/// When the store's bot runs here, the payment's messages are written already claimed for it
+/// and what they say is read in the settlement's own transaction, so that the sends after the
+/// commit need no transaction of their own before them. Should that reading fail, the
+/// settlement is rolled back and done again with the messages left to the outbox: a message
+/// that cannot be read never holds up the money.
 pub(super) async fn settle(store: &PayStore, payment: &Payment) -> anyhow::Result<Verdict> {
+    if store.courier.is_some() {
+        match settle_as(store, payment, Sender::Writer).await {
+            Err(Unsettled::Reading(error)) => tracing::warn!(
+                store = %store.ctx.tenant().slug,
+                payment = payment.id,
+                error = format!("{error:#}"),
+                "the payment's messages could not be read with its settlement; the outbox sends them"
+            ),
+            done => return done.map_err(Unsettled::into_inner),
+        }
+    }
+    settle_as(store, payment, Sender::Worker)
+        .await
+        .map_err(Unsettled::into_inner)
+}
+
+/// Why [`settle_as`] settled nothing.
+enum Unsettled {
+    /// Reading what the messages say failed; the transaction was rolled back.
+    Reading(anyhow::Error),
+    Other(anyhow::Error),
+}
+
+impl Unsettled {
+    fn into_inner(self) -> anyhow::Error {
+        match self {
+            Unsettled::Reading(error) | Unsettled::Other(error) => error,
+        }
+    }
+}
+
+impl From<sqlx::Error> for Unsettled {
+    fn from(error: sqlx::Error) -> Self {
+        Unsettled::Other(error.into())
+    }
+}
+
+impl From<payments::SettleError> for Unsettled {
+    fn from(error: payments::SettleError) -> Self {
+        Unsettled::Other(error.into())
+    }
+}
+
+/// One attempt at settling, with the messages sent by `sender` first.
+async fn settle_as(
+    store: &PayStore,
+    payment: &Payment,
+    sender: Sender,
+) -> Result<Verdict, Unsettled> {
     let tenant = store.ctx.tenant();
     let mut tx = store.ctx.db.tenant(tenant.id).await?;
-    let settled = payments::settle(&mut tx, tenant.id, payment.id).await?;
+    let settled = payments::settle(&mut tx, tenant.id, payment.id, sender).await?;
+    let sending = match (&settled, &store.courier) {
+        (
+            Settled::Now {
+                outbox: Written::Claimed(claimed),
+                ..
+            },
+            Some(courier),
+        ) => Some(
+            courier
+                .prepare(&store.ctx, &mut tx, claimed.clone())
+                .await
+                .map_err(Unsettled::Reading)?,
+        ),
+        _ => None,
+    };
     tx.commit().await?;
     match settled {
         Settled::Now { payment, outbox } => {
@@ -91,7 +162,18 @@ pub(super) async fn settle(store: &PayStore, payment: &Payment) -> anyhow::Resul
             store.ctx.catalog.invalidate_stock(tenant.id);
             metrics::counter!("tokobot_payments_completed_total", "store" => tenant.slug.clone(), "outcome" => payment.outcome.map_or("", |o| o.as_str())).increment(1);
             tracing::info!(store = %tenant.slug, payment = payment.id, outcome = ?payment.outcome, "payment settled");
-            store.send_soon(outbox);
+            // The sends run in a task of their own, so that the caller (the Pakasir webhook,
+            // whose answer Pakasir waits for) does not wait for the customer chat's pacing.
+            // A task lost to a stop leaves its rows to the outbox worker.
+            match (sending, outbox) {
+                (Some(sending), _) => {
+                    tokio::spawn(sending);
+                }
+                (None, Written::Queued(ids)) => store.send_soon(ids),
+                // Claimed rows with no courier to send them cannot be written (the claim is
+                // asked for only with a courier); the worker would take them after the lease.
+                (None, Written::Claimed(_)) => {}
+            }
             Ok(Verdict::Settled(payment))
         }
         Settled::Already(payment) => Ok(Verdict::Already(payment)),

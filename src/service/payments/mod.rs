@@ -25,21 +25,39 @@ use futures::future::BoxFuture;
 pub use confirm::{Ending, Verdict, cancel_by, confirm, end};
 pub use last_look::last_look;
 
-use crate::{pakasir::PakasirError, service::ctx::StoreCtx, store::gateway};
+use crate::{
+    db::TenantTx,
+    pakasir::PakasirError,
+    service::ctx::StoreCtx,
+    store::{gateway, outbox::Claimed},
+};
 
 /// Sends outbox rows right after the commit that wrote them. The bot implements it for a store
 /// whose bot runs in this process; what it does not send, the outbox worker sends later, so a
 /// courier is a shortcut and never the only way a message leaves.
 pub trait Courier: Send + Sync {
     fn send_now<'a>(&'a self, ctx: &'a StoreCtx, outbox: &'a [i64]) -> BoxFuture<'a, ()>;
+
+    /// Reads what `claimed` say in `tx`, the open transaction that wrote them claimed for this
+    /// courier, and returns their sending: to be run once `tx` has committed, and dropped
+    /// unrun if it does not. An error leaves `tx` unfit to commit.
+    fn prepare<'a>(
+        &'a self,
+        ctx: &'a Arc<StoreCtx>,
+        tx: &'a mut TenantTx,
+        claimed: Vec<Claimed>,
+    ) -> BoxFuture<'a, anyhow::Result<Sending>>;
 }
+
+/// The sends (and their records) of messages a courier prepared, run after the commit.
+pub type Sending = BoxFuture<'static, ()>;
 
 /// A store as payment work needs it.
 #[derive(Clone)]
 pub struct PayStore {
     pub ctx: Arc<StoreCtx>,
     /// The fast path for messages; `None` leaves them to the outbox worker.
-    courier: Option<Arc<dyn Courier>>,
+    pub(super) courier: Option<Arc<dyn Courier>>,
 }
 
 impl PayStore {

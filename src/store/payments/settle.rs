@@ -10,7 +10,7 @@ use crate::{
     store::{
         fulfilment::{self, Audience},
         orders::{self, Order, Status as OrderStatus},
-        outbox::{self, Message},
+        outbox::{self, Message, Sender, Written},
         wallet::{self, Reason, WalletError},
     },
 };
@@ -31,7 +31,7 @@ pub enum SettleError {
 #[derive(Clone, Debug)]
 pub enum Settled {
     /// This call completed the payment; the outbox messages to send after the commit.
-    Now { payment: Payment, outbox: Vec<i64> },
+    Now { payment: Payment, outbox: Written },
     /// The payment had been completed before: nothing changed.
     Already(Payment),
 }
@@ -39,12 +39,14 @@ pub enum Settled {
 /// Completes a payment the gateway confirmed: the order is paid (or, when it had expired,
 /// revived or credited), or the deposit credited; the customer and the staff are told
 /// through the outbox (a paid order as [`fulfilment::follow_up`] says), every message written
-/// by one statement. Exactly once: the payment row is locked and only a payment that is not
-/// completed yet changes, so a replay finds it completed and does nothing.
+/// by one statement, claimed for the caller when `sender` says it sends them itself. Exactly
+/// once: the payment row is locked and only a payment that is not completed yet changes, so a
+/// replay finds it completed and does nothing.
 pub async fn settle(
     conn: &mut PgConnection,
     tenant: TenantId,
     payment_id: i64,
+    sender: Sender,
 ) -> Result<Settled, SettleError> {
     let payment = lock(conn, payment_id).await?.ok_or(SettleError::NotFound)?;
     if payment.status == Status::Completed {
@@ -101,14 +103,14 @@ pub async fn settle(
         }
     }
     // Every message of the payment is written by one statement.
-    let ids = outbox::enqueue_many(conn, tenant, &messages, FAST_PATH_GRACE_SECS).await?;
+    let written = outbox::write(conn, tenant, &messages, sender).await?;
     Ok(Settled::Now {
         payment: Payment {
             status: Status::Completed,
             outcome: Some(outcome),
             ..payment
         },
-        outbox: ids,
+        outbox: written,
     })
 }
 
