@@ -135,10 +135,11 @@ impl Default for Capacity {
             // A bot may send about 30 messages a second, so a store holding more than a few
             // seconds of them only makes its customers wait longer for the same answers.
             store_updates: 256,
-            // 2,048, not 4,096: with two cores saturated at twice the sustainable rate, 4,096
-            // held updates peaked at 349 MiB and answered slower; 2,048 stayed at 281 MiB and
-            // served more (docs/BENCHMARKS.md, "Overload").
-            host_updates: 2048,
+            // With two cores saturated at twice the sustainable rate, the memory follows the
+            // updates held: 4,096 peaked at 349 MiB, 2,048 at 281-304 MiB, 1,536 at 274 MiB,
+            // each about a third of a second of work at the rate the host then served
+            // (docs/BENCHMARKS.md, "Overload").
+            host_updates: 1536,
             backlog: Duration::from_secs(1),
             acquire_timeout: Duration::from_secs(10),
         }
