@@ -16,7 +16,10 @@ use tokobot::config::UpdateMode;
 
 use crate::{
     payments::{self, goods_title, pass_after},
-    support::{TestHost, bot_token, shop::Shop, spawn_host_in_with, spawn_host_with, text_update},
+    support::{
+        TestHost, bot_token, shop::Shop, spawn_host, spawn_host_in_with, spawn_host_with,
+        text_update,
+    },
 };
 
 /// Places of the flooded store: far fewer than the customers who write at once.
@@ -293,4 +296,61 @@ async fn wait_for_metric(host: &TestHost, series: &str) {
         assert!(Instant::now() < deadline, "no {series} in the metrics");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Telegram's deliveries are answered on the HTTP server's own thread (`http::ingress`), so a
+/// webhook is accepted while every thread that runs handlers is busy, and its update is handled
+/// once they are free. Were the server on the handlers' runtime, the answer would wait for the
+/// busy thread and the read below would time out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn the_webhook_answers_while_every_handler_thread_is_busy() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::{Arc, atomic::AtomicBool, atomic::Ordering};
+
+    let host = spawn_host().await;
+    let shop = Shop::open(&host, "toko-sibuk", 3405, json!({})).await;
+    let user = 8_300_001;
+    let body = text_update(9_300_001, user, "/start").to_string();
+    let addr = host.app.as_ref().expect("the host runs").addr;
+
+    // The runtime's only worker sleeps; this test's own body runs on another thread.
+    let hogging = Arc::new(AtomicBool::new(true));
+    let (started, on_worker) = std::sync::mpsc::channel();
+    tokio::spawn({
+        let hogging = Arc::clone(&hogging);
+        async move {
+            let _ = started.send(());
+            std::thread::sleep(Duration::from_secs(3));
+            hogging.store(false, Ordering::SeqCst);
+        }
+    });
+    on_worker.recv().expect("the worker runs the hog");
+
+    let mut stream = std::net::TcpStream::connect(addr).expect("the host listens");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("a timeout can be set");
+    write!(
+        stream,
+        "POST /webhooks/telegram/{} HTTP/1.1\r\nHost: tokobot\r\nContent-Type: application/json\r\n\
+         X-Telegram-Bot-Api-Secret-Token: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        shop.slug,
+        shop.secret,
+        body.len(),
+        body
+    )
+    .expect("the request is written");
+    let mut status = String::new();
+    BufReader::new(&stream)
+        .read_line(&mut status)
+        .expect("the webhook answers while the worker is busy");
+    assert!(
+        hogging.load(Ordering::SeqCst),
+        "the answer came only after the worker was free"
+    );
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+
+    // Once the worker is free, the accepted update is handled.
+    let welcome = shop.texts(user, 1).await;
+    assert_eq!(welcome.len(), 1, "{welcome:?}");
 }
