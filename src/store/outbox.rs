@@ -114,22 +114,15 @@ pub async fn enqueue(
     message: &Message,
     fallback_after_secs: i64,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "with written as ( \
-             insert into outbox (tenant_id, chat_id, kind, payload) values ($1, $2, $3, $4) \
-             returning id), \
-         queued as ( \
-             insert into outbox_queue (outbox_id, tenant_id, due_at) \
-             select id, $1, now() + make_interval(secs => $5) from written) \
-         select id from written",
+    let ids = write_many(
+        conn,
+        tenant,
+        std::iter::once((chat_id, message)),
+        fallback_after_secs,
+        0,
     )
-    .bind(tenant)
-    .bind(chat_id)
-    .bind(message.kind())
-    .bind(Json(message))
-    .bind(fallback_after_secs as f64)
-    .fetch_one(conn)
-    .await
+    .await?;
+    ids.first().copied().ok_or(sqlx::Error::RowNotFound)
 }
 
 /// Writes several messages into the outbox (in the caller's transaction) with one statement,
@@ -142,28 +135,29 @@ pub async fn enqueue_many(
     messages: &[(i64, Message)],
     fallback_after_secs: i64,
 ) -> sqlx::Result<Vec<i64>> {
+    let messages = messages.iter().map(|(chat, message)| (*chat, message));
     write_many(conn, tenant, messages, fallback_after_secs, 0).await
 }
 
 /// Writes `messages` with one statement, each with `attempts` made and its next attempt (and
 /// its queue entry) due after `due_after_secs`; returns their ids in the order given.
-async fn write_many(
+async fn write_many<'m>(
     conn: &mut PgConnection,
     tenant: TenantId,
-    messages: &[(i64, Message)],
+    messages: impl Iterator<Item = (i64, &'m Message)>,
     due_after_secs: i64,
     attempts: i32,
 ) -> sqlx::Result<Vec<i64>> {
-    if messages.is_empty() {
+    let (mut chats, mut kinds, mut payloads) = (Vec::new(), Vec::new(), Vec::new());
+    for (chat, message) in messages {
+        chats.push(chat);
+        kinds.push(message.kind());
+        payloads
+            .push(serde_json::to_string(message).map_err(|e| sqlx::Error::Encode(Box::new(e)))?);
+    }
+    if chats.is_empty() {
         return Ok(Vec::new());
     }
-    let chats: Vec<i64> = messages.iter().map(|(chat, _)| *chat).collect();
-    let kinds: Vec<&str> = messages.iter().map(|(_, m)| m.kind()).collect();
-    let payloads = messages
-        .iter()
-        .map(|(_, m)| serde_json::to_string(m))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     // The rows are inserted in the order given (`order by n`), so their identity ids rise in
     // that order: sorting the ids returned gives the messages' order back.
     let mut ids: Vec<i64> = sqlx::query_scalar(
@@ -239,7 +233,8 @@ pub async fn enqueue_claimed(
     tenant: TenantId,
     messages: &[(i64, Message)],
 ) -> sqlx::Result<Vec<Claimed>> {
-    let ids = write_many(conn, tenant, messages, LEASE_SECONDS, 1).await?;
+    let written = messages.iter().map(|(chat, message)| (*chat, message));
+    let ids = write_many(conn, tenant, written, LEASE_SECONDS, 1).await?;
     Ok(ids
         .into_iter()
         .zip(messages)

@@ -27,7 +27,6 @@ mod deploy;
 mod doctor;
 mod fingerprint_pass;
 mod hosting;
-mod idle_stores;
 mod isolation;
 mod keys;
 mod operations;

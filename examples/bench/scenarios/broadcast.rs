@@ -31,7 +31,7 @@ use super::{Cpu, Rig, RssSampler};
 use crate::{
     load::{self, Offer, callback_update, next_update_id, percentile_ms},
     report::Report,
-    setup::{self, Catalog, Store},
+    setup::{Catalog, Store},
 };
 
 /// Recipient `r` of store `s` is the customer `RECIPIENTS + s * SPAN + r`.
@@ -117,14 +117,9 @@ pub async fn run(
         "a broadcast needs at least one store and one recipient (below {SPAN})"
     );
     let started = Instant::now();
-    let stores = setup::create_stores(
-        &rig.api,
-        &rig.telegram,
-        &format!("{}{name}", rig.prefix),
-        0..shape.stores,
-        Catalog::Small { stock: 1 },
-    )
-    .await?;
+    let stores = rig
+        .stores(name, 0..shape.stores, Catalog::Small { stock: 1 })
+        .await?;
     if let Some(pace) = args.pace {
         for store in &stores {
             let path = format!("/api/v1/tenants/{}", store.slug);

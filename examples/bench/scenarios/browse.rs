@@ -45,14 +45,9 @@ pub const DEFAULT_RATE: f64 = 2_000.0;
 
 pub async fn run(rig: &mut Rig, args: &BrowseArgs, name: &str) -> anyhow::Result<Report> {
     let started = Instant::now();
-    let stores = setup::create_stores(
-        &rig.api,
-        &rig.telegram,
-        &format!("{}{name}", rig.prefix),
-        0..args.stores,
-        Catalog::Small { stock: 3 },
-    )
-    .await?;
+    let stores = rig
+        .stores(name, 0..args.stores, Catalog::Small { stock: 3 })
+        .await?;
     println!(
         "{name}: {} stores created through the API in {:.1} s; offering {:.0} updates/s for {} s from {} customers",
         stores.len(),
@@ -92,19 +87,12 @@ pub async fn run_on(
 
     // Replies still on their way: wait until every accepted update has one, or none has come
     // for five seconds.
-    let drain_started = Instant::now();
-    let (mut last, mut last_change) = (rig.telegram.replies(), Instant::now());
-    while rig.telegram.replies() < accepted
-        && last_change.elapsed() < Duration::from_secs(5)
-        && drain_started.elapsed() < Duration::from_secs_f64(args.drain_seconds)
-    {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let now = rig.telegram.replies();
-        if now != last {
-            (last, last_change) = (now, Instant::now());
-        }
-    }
-    let drained_in = drain_started.elapsed();
+    let drained_in = super::drain(
+        accepted,
+        Duration::from_secs_f64(args.drain_seconds),
+        || rig.telegram.replies(),
+    )
+    .await;
     // A straggler reply beyond one per update would show here.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut report = Report::new(name);

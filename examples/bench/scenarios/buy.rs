@@ -26,7 +26,7 @@ use super::{Cpu, Rig, RssSampler};
 use crate::{
     load::{callback_update, next_update_id, percentile_ms},
     report::Report,
-    setup::{self, Catalog, Store},
+    setup::{Catalog, Store},
     standin::telegram::Chat,
 };
 
@@ -114,14 +114,9 @@ struct Tally {
 
 pub async fn run(rig: &mut Rig, args: &BuyArgs, name: &str) -> anyhow::Result<Report> {
     let created = Instant::now();
-    let stores = setup::create_stores(
-        &rig.api,
-        &rig.telegram,
-        &format!("{}{name}", rig.prefix),
-        0..args.stores,
-        Catalog::Small { stock: args.stock },
-    )
-    .await?;
+    let stores = rig
+        .stores(name, 0..args.stores, Catalog::Small { stock: args.stock })
+        .await?;
     let pace = match (args.rate, args.concurrency) {
         (_, Some(n)) => Pace::InFlight(Arc::new(Semaphore::new(n.max(1)))),
         (rate, None) => Pace::Rate(rate.unwrap_or(500.0).max(0.1)),

@@ -7,10 +7,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use super::Rig;
-use crate::{
-    report::Report,
-    setup::{self, Catalog},
-};
+use crate::{report::Report, setup::Catalog};
 
 #[derive(Args, Clone, Debug)]
 pub struct IdleArgs {
@@ -32,14 +29,8 @@ pub async fn run(rig: &mut Rig, args: &IdleArgs) -> anyhow::Result<Report> {
     let mut created = 0;
     for &count in &args.stores {
         let started = Instant::now();
-        setup::create_stores(
-            &rig.api,
-            &rig.telegram,
-            &format!("{}idle", rig.prefix),
-            created..count.max(created),
-            Catalog::None,
-        )
-        .await?;
+        rig.stores("idle", created..count.max(created), Catalog::None)
+            .await?;
         created = count.max(created);
         let creating = started.elapsed().as_secs_f64();
         tokio::time::sleep(Duration::from_secs(2)).await;

@@ -33,14 +33,9 @@ pub async fn run(rig: &mut Rig, args: &ImportArgs) -> anyhow::Result<Report> {
     rig.describe(&mut report);
     let largest = args.lines.iter().copied().max().unwrap_or(0);
     // Stores 0.. measure one size each; the last two are the contention run's.
-    let stores = setup::create_stores(
-        &rig.api,
-        &rig.telegram,
-        &format!("{}imp", rig.prefix),
-        0..args.lines.len() + 2,
-        Catalog::None,
-    )
-    .await?;
+    let stores = rig
+        .stores("imp", 0..args.lines.len() + 2, Catalog::None)
+        .await?;
 
     for (store, &lines) in stores.iter().zip(&args.lines) {
         let document = catalog(&store.slug, "catalog", lines);

@@ -21,7 +21,7 @@ use std::{
 use crate::{
     host::{self, Database, Host, HostSpec},
     report::Report,
-    setup::Api,
+    setup::{self, Api},
     standin::{self, Pakasir, Telegram},
 };
 
@@ -105,6 +105,23 @@ impl Rig {
         Ok(())
     }
 
+    /// Stores `<prefix><name>-<n>` for `range`, created through the API with `catalog`.
+    pub async fn stores(
+        &self,
+        name: &str,
+        range: std::ops::Range<usize>,
+        catalog: setup::Catalog,
+    ) -> anyhow::Result<Vec<setup::Store>> {
+        setup::create_stores(
+            &self.api,
+            &self.telegram,
+            &format!("{}{name}", self.prefix),
+            range,
+            catalog,
+        )
+        .await
+    }
+
     /// The figures every scenario reports about the rig.
     pub fn describe(&self, report: &mut Report) {
         report.detail("postgres_version", self.db.version.clone());
@@ -142,6 +159,24 @@ impl Rig {
             serde_json::to_value(&levels).unwrap_or_default(),
         );
     }
+}
+
+/// Waits for replies still on their way after the load: until `replies()` reaches `owed`, or
+/// none came for five seconds, or `at_most` has passed. Returns how long it waited.
+pub async fn drain(owed: u64, at_most: Duration, replies: impl Fn() -> u64) -> Duration {
+    let started = std::time::Instant::now();
+    let (mut last, mut last_change) = (replies(), std::time::Instant::now());
+    while last < owed
+        && last_change.elapsed() < Duration::from_secs(5)
+        && started.elapsed() < at_most
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = replies();
+        if now != last {
+            (last, last_change) = (now, std::time::Instant::now());
+        }
+    }
+    started.elapsed()
 }
 
 /// Samples a process's resident memory every 100 ms until stopped; keeps the peak.

@@ -27,7 +27,7 @@ use super::{Cpu, Rig, RssSampler, browse::FIRST_USER};
 use crate::{
     host, load,
     report::Report,
-    setup::{self, Catalog, Store},
+    setup::{Catalog, Store},
 };
 
 #[derive(Args, Clone, Debug)]
@@ -80,14 +80,9 @@ pub async fn run(rig: &mut Rig, args: &WrkArgs, out: &Path) -> anyhow::Result<Re
     let wrk = tool("wrk")?;
     let nginx_bin = tool("nginx")?;
     let started = Instant::now();
-    let stores = setup::create_stores(
-        &rig.api,
-        &rig.telegram,
-        &format!("{}wrk", rig.prefix),
-        0..args.stores,
-        Catalog::Small { stock: 3 },
-    )
-    .await?;
+    let stores = rig
+        .stores("wrk", 0..args.stores, Catalog::Small { stock: 3 })
+        .await?;
     let dir = out.join("wrk");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
@@ -110,7 +105,7 @@ pub async fn run(rig: &mut Rig, args: &WrkArgs, out: &Path) -> anyhow::Result<Re
     let result_file = dir.join("result.json");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/bench/wrk/browse.lua");
 
-    let calls_before = nginx.calls()?;
+    let calls_before = nginx.calls();
     let rss_before = rig.host.rss_kib() as f64 / 1024.0;
     let db_before = rig
         .host
@@ -142,27 +137,20 @@ pub async fn run(rig: &mut Rig, args: &WrkArgs, out: &Path) -> anyhow::Result<Re
         .context("cannot run wrk")?;
     anyhow::ensure!(status.success(), "wrk failed: {status}");
     let tools_ms = host::ticks_ms(nginx.cpu_ticks() + children_ticks() - tools_before);
-    let replies_by_end = nginx.calls()?.replies - calls_before.replies;
+    let replies_by_end = nginx.calls().replies - calls_before.replies;
     let result: WrkResult = serde_json::from_str(&std::fs::read_to_string(&result_file)?)
         .context("wrk wrote no result")?;
     let accepted = result.statuses.get(&200).copied().unwrap_or(0);
 
     // Replies still on their way: until every accepted update has one, or none came for 5 s.
-    let drain_started = Instant::now();
-    let (mut last, mut last_change) = (nginx.calls()?.replies, Instant::now());
-    while last - calls_before.replies < accepted
-        && last_change.elapsed() < Duration::from_secs(5)
-        && drain_started.elapsed() < Duration::from_secs_f64(args.drain_seconds)
-    {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let now = nginx.calls()?.replies;
-        if now != last {
-            (last, last_change) = (now, Instant::now());
-        }
-    }
-    let drained_in = drain_started.elapsed();
+    let drained_in = super::drain(
+        accepted,
+        Duration::from_secs_f64(args.drain_seconds),
+        || nginx.calls().replies - calls_before.replies,
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let calls = nginx.calls()?;
+    let calls = nginx.calls();
     let replies = calls.replies - calls_before.replies;
 
     let mut report = Report::new("wrk");
@@ -207,35 +195,15 @@ pub async fn run(rig: &mut Rig, args: &WrkArgs, out: &Path) -> anyhow::Result<Re
         0,
         "updates/s",
     );
-    let ms = |us: u64| us as f64 / 1000.0;
-    report.num(
-        "answer_p50_ms",
-        "webhook answer p50",
-        ms(result.latency_us.p50),
-        2,
-        "ms",
-    );
-    report.num(
-        "answer_p90_ms",
-        "webhook answer p90",
-        ms(result.latency_us.p90),
-        2,
-        "ms",
-    );
-    report.num(
-        "answer_p99_ms",
-        "webhook answer p99",
-        ms(result.latency_us.p99),
-        2,
-        "ms",
-    );
-    report.num(
-        "answer_max_ms",
-        "webhook answer max",
-        ms(result.latency_us.max),
-        2,
-        "ms",
-    );
+    let latency = &result.latency_us;
+    for (key, label, micros) in [
+        ("answer_p50_ms", "webhook answer p50", latency.p50),
+        ("answer_p90_ms", "webhook answer p90", latency.p90),
+        ("answer_p99_ms", "webhook answer p99", latency.p99),
+        ("answer_max_ms", "webhook answer max", latency.max),
+    ] {
+        report.num(key, label, micros as f64 / 1000.0, 2, "ms");
+    }
     report.num(
         "replies_per_accepted",
         "replies per accepted update",
@@ -373,7 +341,7 @@ impl Nginx {
         Ok(Self { child, url, log })
     }
 
-    fn calls(&self) -> anyhow::Result<Calls> {
+    fn calls(&self) -> Calls {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let mut calls = Calls { all: 0, replies: 0 };
         for line in text.lines() {
@@ -385,7 +353,7 @@ impl Nginx {
                 calls.replies += 1;
             }
         }
-        Ok(calls)
+        calls
     }
 
     /// nginx's CPU ticks.
