@@ -113,7 +113,8 @@ impl Modify for BearerAuth {
 /// so that the document lists every status the code can answer without each handler
 /// repeating them: 401 for a bearer-protected operation, 403 and 404 under a store, 400, 413
 /// and 422 for a body, 422 for query parameters (a NUL character), and 503 when the database
-/// is away.
+/// is away or the host is stopping (`http::ingress` hands the request to a runtime shutting
+/// down).
 struct StandardResponses;
 
 impl Modify for StandardResponses {
@@ -181,7 +182,10 @@ impl Modify for StandardResponses {
                 if has_query {
                     add("422", "A query parameter is invalid");
                 }
-                add("503", "The database is not reachable; retry");
+                add(
+                    "503",
+                    "The database is not reachable, or the host is stopping; retry",
+                );
             }
         }
     }
