@@ -40,6 +40,27 @@ impl Report {
         );
     }
 
+    /// The `ps` percentiles of `samples` (microseconds) in milliseconds, as `<key>_p<p>_ms` in
+    /// the JSON and `<label> p<p>` in the table; sorts the samples.
+    pub fn percentiles(
+        &mut self,
+        key: &str,
+        label: &str,
+        samples: &mut [u32],
+        ps: &[f64],
+        decimals: usize,
+    ) {
+        for &p in ps {
+            self.num(
+                &format!("{key}_p{p:.0}_ms"),
+                &format!("{label} p{p:.0}"),
+                crate::load::percentile_ms(samples, p),
+                decimals,
+                "ms",
+            );
+        }
+    }
+
     /// A JSON-only detail.
     pub fn detail(&mut self, key: &str, value: impl Into<Value>) {
         self.figures.insert(key.to_owned(), value.into());

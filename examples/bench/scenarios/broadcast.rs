@@ -29,7 +29,7 @@ use tokobot::bot::callbacks::Callback;
 
 use super::{Cpu, Rig, RssSampler};
 use crate::{
-    load::{self, Offer, callback_update, next_update_id, percentile_ms},
+    load::{self, Offer, callback_update, next_update_id},
     report::Report,
     setup::{Catalog, Store},
 };
@@ -288,26 +288,19 @@ pub async fn run(
         accepted,
         format!("{accepted} of {}", outcome.offered),
     );
-    report.num(
-        "browse_answer_p99_ms",
-        "browsing webhook answer p99",
-        percentile_ms(&mut answer_micros, 99.0),
+    report.percentiles(
+        "browse_answer",
+        "browsing webhook answer",
+        &mut answer_micros,
+        &[99.0],
         2,
-        "ms",
     );
-    report.num(
-        "browse_reply_p50_ms",
-        "browsing update-to-reply p50",
-        percentile_ms(&mut reply_micros, 50.0),
+    report.percentiles(
+        "browse_reply",
+        "browsing update-to-reply",
+        &mut reply_micros,
+        &[50.0, 99.0],
         2,
-        "ms",
-    );
-    report.num(
-        "browse_reply_p99_ms",
-        "browsing update-to-reply p99",
-        percentile_ms(&mut reply_micros, 99.0),
-        2,
-        "ms",
     );
     report.add(
         "browse_missing_replies",

@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::{Cpu, Rig, RssSampler};
 use crate::{
-    load::{self, Offer, percentile_ms},
+    load::{self, Offer},
     report::Report,
     setup::{self, Catalog},
 };
@@ -160,33 +160,19 @@ pub async fn run_on(
         0,
         "updates/s",
     );
-    report.num(
-        "answer_p50_ms",
-        "webhook answer p50",
-        percentile_ms(&mut outcome.answer_micros, 50.0),
+    report.percentiles(
+        "answer",
+        "webhook answer",
+        &mut outcome.answer_micros,
+        &[50.0, 99.0],
         2,
-        "ms",
     );
-    report.num(
-        "answer_p99_ms",
-        "webhook answer p99",
-        percentile_ms(&mut outcome.answer_micros, 99.0),
+    report.percentiles(
+        "reply",
+        "update-to-reply",
+        &mut reply_micros,
+        &[50.0, 99.0],
         2,
-        "ms",
-    );
-    report.num(
-        "reply_p50_ms",
-        "update-to-reply p50",
-        percentile_ms(&mut reply_micros, 50.0),
-        2,
-        "ms",
-    );
-    report.num(
-        "reply_p99_ms",
-        "update-to-reply p99",
-        percentile_ms(&mut reply_micros, 99.0),
-        2,
-        "ms",
     );
     let per_update = replies as f64 / accepted.max(1) as f64;
     report.num(

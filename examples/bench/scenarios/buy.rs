@@ -24,7 +24,7 @@ use tokobot::bot::callbacks::Callback;
 
 use super::{Cpu, Rig, RssSampler};
 use crate::{
-    load::{callback_update, next_update_id, percentile_ms},
+    load::{callback_update, next_update_id},
     report::Report,
     setup::{Catalog, Store},
     standin::telegram::Chat,
@@ -208,15 +208,7 @@ pub async fn run(rig: &mut Rig, args: &BuyArgs, name: &str) -> anyhow::Result<Re
         ("to_goods", "payment webhook → goods", &mut to_goods),
         ("to_invoice", "first press → invoice", &mut to_invoice),
     ] {
-        for p in [50.0, 99.0] {
-            report.num(
-                &format!("{key}_p{p:.0}_ms"),
-                &format!("{label} p{p:.0}"),
-                percentile_ms(samples, p),
-                1,
-                "ms",
-            );
-        }
+        report.percentiles(key, label, samples, &[50.0, 99.0], 1);
     }
     let pakasir_calls = rig.pakasir.calls() - pakasir_before;
     report.num(
