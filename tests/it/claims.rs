@@ -77,6 +77,16 @@ async fn believe_one_row(host: &TestHost, table: &str) {
 
 /// Inserts `ROWS` orders of `tenant` whose hold ran out a minute ago (the trigger on `orders`
 /// queues each in `order_expiry_queue`).
+/// Entries of `queue` leased by a claim: due again only when the lease ends.
+async fn leased(db: &Db, queue: &str) -> i64 {
+    sqlx::query_scalar(&format!(
+        "select count(*) from {queue} where due_at > now()"
+    ))
+    .fetch_one(db.registry())
+    .await
+    .unwrap()
+}
+
 async fn expired_orders(db: &Db, tenant: TenantId) {
     let mut tx = db.tenant(tenant).await.unwrap();
     sqlx::query(
@@ -197,12 +207,7 @@ async fn an_expiry_claim_takes_no_more_orders_than_its_limit_even_when_the_plann
         .unwrap();
     assert_eq!(claimed.len(), 5, "{claimed:?}");
     assert!(claimed.iter().all(|(_, t)| *t == tenant));
-    let leased: i64 =
-        sqlx::query_scalar("select count(*) from order_expiry_queue where due_at > now()")
-            .fetch_one(db.registry())
-            .await
-            .unwrap();
-    assert_eq!(leased, 5);
+    assert_eq!(leased(&db, "order_expiry_queue").await, 5);
 }
 
 #[tokio::test]
@@ -247,11 +252,7 @@ async fn a_payments_claim_takes_no_more_than_its_limit_even_when_the_planner_wou
     .await
     .unwrap();
     assert_eq!(claimed.len(), 5, "{claimed:?}");
-    let leased: i64 = sqlx::query_scalar("select count(*) from payment_queue where due_at > now()")
-        .fetch_one(db.registry())
-        .await
-        .unwrap();
-    assert_eq!(leased, 5);
+    assert_eq!(leased(&db, "payment_queue").await, 5);
 }
 
 #[tokio::test]
